@@ -1,0 +1,1 @@
+"""Kubernetes pod-watch peer discovery for groupcache."""
