@@ -1,1 +1,49 @@
-"""A pure-Python asyncio groupcache."""
+"""groupcache: a pure-Python asyncio port of Go's groupcache.
+
+A :class:`Group` is a read-through cache with a getter; concurrent misses for a key run the
+getter once, and with an :class:`HTTPPool` each key has one owner in a cluster of peers,
+wire- and ring-compatible with Go groupcache.
+"""
+
+from ._cache import CacheStats
+from ._errors import (
+    DuplicateGroupError,
+    GroupcacheError,
+    GroupNotFoundError,
+    InvalidKeyError,
+    InvalidValueError,
+    MultiError,
+    NotFoundError,
+    PeerError,
+    RemoteCallError,
+)
+from ._group import DEFAULT_MAX_KEY_BYTES, Group
+from ._peers import NoPeers, PeerGetter, PeerPicker
+from ._stats import GroupStats
+from ._value import Value
+from ._workspace import Workspace, default_workspace, get_group
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_MAX_KEY_BYTES",
+    "CacheStats",
+    "DuplicateGroupError",
+    "Group",
+    "GroupNotFoundError",
+    "GroupStats",
+    "GroupcacheError",
+    "InvalidKeyError",
+    "InvalidValueError",
+    "MultiError",
+    "NoPeers",
+    "NotFoundError",
+    "PeerError",
+    "PeerGetter",
+    "PeerPicker",
+    "RemoteCallError",
+    "Value",
+    "Workspace",
+    "default_workspace",
+    "get_group",
+]

@@ -1,0 +1,54 @@
+"""The groupcache error hierarchy.
+
+Exceptions raised by a user's getter are never wrapped: they reach the caller unchanged.
+Everything groupcache itself raises derives from :class:`GroupcacheError`.
+"""
+
+from __future__ import annotations
+
+
+class GroupcacheError(Exception):
+    """Base class of every error groupcache raises itself."""
+
+
+class InvalidKeyError(GroupcacheError, ValueError):
+    """A key is not a ``str`` or is longer than the group's key limit."""
+
+
+class InvalidValueError(GroupcacheError, TypeError):
+    """A getter or caller supplied a value that is not bytes-like, or is too large."""
+
+
+class DuplicateGroupError(GroupcacheError):
+    """A group with this name already exists in the workspace."""
+
+
+class GroupNotFoundError(GroupcacheError, LookupError):
+    """No group with this name exists (locally, or on the peer that was asked)."""
+
+
+class NotFoundError(GroupcacheError, LookupError):
+    """The value does not exist.
+
+    A getter raises it to say so. It crosses the wire as HTTP 404 (mailgun's
+    ``ErrNotFound``) and is returned to the caller without a local retry.
+    """
+
+
+class RemoteCallError(GroupcacheError):
+    """The owning peer's getter failed (HTTP 503); returned without a local retry."""
+
+
+class PeerError(GroupcacheError):
+    """A peer could not be reached or answered something unusable.
+
+    The group counts it in ``peer_errors`` and falls back to a local load.
+    """
+
+
+class MultiError(GroupcacheError):
+    """Several peers failed during a broadcast (Set or Remove); ``errors`` has them all."""
+
+    def __init__(self, errors: list[BaseException]) -> None:
+        self.errors = list(errors)
+        super().__init__("\n".join(str(e) for e in self.errors))

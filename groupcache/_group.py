@@ -1,0 +1,386 @@
+"""The Group: a named, byte-budgeted, peer-aware read-through cache (port of groupcache.go).
+
+``get`` looks in the main cache, then the hot cache; on a miss one flight per key either
+fetches from the owning peer or calls the getter. Remove and Set detach flights that were
+running when they happened, so a load that started earlier can never put an old value back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextvars
+import functools
+import inspect
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Literal, TypeAlias, TypeVar
+
+from ._cache import Cache, CacheStats, key_size
+from ._errors import (
+    GroupcacheError,
+    InvalidKeyError,
+    MultiError,
+    NotFoundError,
+    RemoteCallError,
+)
+from ._peers import PeerGetter
+from ._singleflight import Flight, SingleFlight
+from ._stats import GroupStats, Stats
+from ._value import Value, to_value
+from ._workspace import Workspace, default_workspace
+
+logger = logging.getLogger("groupcache")
+
+Result: TypeAlias = bytes | bytearray | memoryview | Value
+Getter: TypeAlias = Callable[[str], Awaitable[Result] | Result]
+HotCachePolicy: TypeAlias = Literal["always", "golang", "never"]
+T = TypeVar("T")
+
+DEFAULT_MAX_KEY_BYTES = 64 * 1024
+"""Keys longer than this many UTF-8 bytes are rejected (``max_key_bytes``)."""
+
+
+class Group:
+    """A cache namespace with a getter that loads values on a miss.
+
+    Args:
+        name: Unique within the workspace; it appears in peer URLs.
+        getter: ``async def getter(key) -> bytes | Value``, or a plain function, which runs
+            in a thread (``executor``) so it never blocks the event loop. Raise
+            :class:`NotFoundError` to say a value does not exist. Errors are never cached.
+        size: Byte budget of the main and hot caches together, counted as
+            ``len(key) + len(value)``. ``size <= 0`` disables caching.
+        workspace: Registry to join (default: :func:`default_workspace`).
+        hot_cache: Admission of values fetched from peers into the hot cache: ``"always"``
+            (default, as mailgun and groupcache-go v3), ``"golang"`` (1 in 10, as
+            golang/groupcache) or ``"never"``.
+        rng: Random source of the ``"golang"`` policy.
+        clock: Wall clock in Unix seconds, for expiry.
+        max_key_bytes: Longest accepted key, in UTF-8 bytes.
+        executor: Where plain-function getters run (default: the loop's executor).
+
+    Raises:
+        DuplicateGroupError: ``name`` exists in the workspace already.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        getter: Getter,
+        size: int,
+        *,
+        workspace: Workspace | None = None,
+        hot_cache: HotCachePolicy = "always",
+        rng: random.Random | None = None,
+        clock: Callable[[], float] = time.time,
+        max_key_bytes: int = DEFAULT_MAX_KEY_BYTES,
+        executor: concurrent.futures.Executor | None = None,
+    ) -> None:
+        if not isinstance(name, str) or not name or "/" in name:
+            raise GroupcacheError(f"group name must be a non-empty str without '/': {name!r}")
+        if not callable(getter):
+            raise GroupcacheError("getter must be callable")
+        if hot_cache not in ("always", "golang", "never"):
+            raise GroupcacheError(f"hot_cache must be 'always', 'golang' or 'never': {hot_cache!r}")
+        self.name = name
+        self.size = size
+        self.max_key_bytes = max_key_bytes
+        self.workspace = workspace if workspace is not None else default_workspace()
+        self._getter = getter
+        self._getter_is_async = inspect.iscoroutinefunction(getter) or (
+            inspect.iscoroutinefunction(getattr(getter, "__call__", None))  # noqa: B004
+        )
+        self._executor = executor
+        self._hot_policy = hot_cache
+        self._rng = rng or random.Random()
+        self._clock = clock
+        self._main = Cache(clock)
+        self._hot = Cache(clock)
+        self._stats = Stats()
+        self._local_flights: SingleFlight[Value] = SingleFlight()
+        self._peer_flights: SingleFlight[Value] = SingleFlight()
+        self.workspace._add_group(self)
+
+    # -- reading ------------------------------------------------------------------
+
+    async def get(self, key: str) -> bytes:
+        """Return the value of ``key``, loading it once cluster-wide on a miss.
+
+        Raises:
+            InvalidKeyError: ``key`` is not a str or is too long.
+            InvalidValueError: the getter returned something that is not bytes-like.
+            NotFoundError: the value does not exist (said by the getter or the owner).
+            RemoteCallError: the owning peer's getter failed.
+            Exception: the getter's own exception, unchanged.
+        """
+        self._stats.gets += 1
+        if type(key) is not str or len(key) * 4 > self.max_key_bytes:
+            self._check_key(key)
+        if self.size > 0:
+            value = self._main.get(key) or self._hot.get(key)
+            if value is not None:
+                self._stats.cache_hits += 1
+                return value.data
+        return (await self._load(key, False)).data
+
+    async def get_value(self, key: str, *, from_peer: bool = False) -> Value:
+        """Return ``key`` as a :class:`Value`, with its expiry.
+
+        Args:
+            key: The key.
+            from_peer: The request came from a peer: serve it from this node (cache or
+                getter) and never forward it, so peers whose rings disagree cannot loop.
+        """
+        self._stats.gets += 1
+        self._check_key(key)
+        if self.size > 0:
+            value = self._main.get(key) or self._hot.get(key)
+            if value is not None:
+                self._stats.cache_hits += 1
+                return value
+        return await self._load(key, from_peer)
+
+    def get_sync(self, key: str, *, timeout: float | None = None) -> bytes:
+        """Blocking :meth:`get` for threads outside the event loop (Flask, Django).
+
+        Raises:
+            GroupcacheError: called from a thread that runs an event loop.
+            TimeoutError: no answer within ``timeout`` seconds (the wait is cancelled).
+        """
+        return self._run_sync(self.get(key), timeout)
+
+    # -- writing ------------------------------------------------------------------
+
+    async def set(self, key: str, value: bytes, *, expire: float | None = None) -> None:
+        """Store ``value`` under ``key``: on the owner first, then here and on every peer.
+
+        Args:
+            key: The key.
+            value: The bytes to store.
+            expire: Absolute expiry in Unix seconds, or ``None`` for never.
+
+        Raises:
+            PeerError: the owner could not store it (nothing else was changed).
+            MultiError: the owner and this node have it, but some other peers failed.
+        """
+        self._check_key(key)
+        stored = Value(value, expire)
+        await self._broadcast(
+            key, lambda p: p.set(self.name, key, stored), lambda: self.local_set(key, stored)
+        )
+
+    async def remove(self, key: str) -> None:
+        """Remove ``key`` from the owner first, then from this node and every peer.
+
+        Raises:
+            PeerError: the owner could not remove it (nothing else was changed).
+            MultiError: removed on the owner and here, but some other peers failed.
+        """
+        self._check_key(key)
+        await self._broadcast(
+            key, lambda p: p.remove(self.name, key), lambda: self.local_remove(key)
+        )
+
+    def set_sync(self, key: str, value: bytes, *, expire: float | None = None) -> None:
+        """Blocking :meth:`set` for threads outside the event loop."""
+        self._run_sync(self.set(key, value, expire=expire), None)
+
+    def remove_sync(self, key: str) -> None:
+        """Blocking :meth:`remove` for threads outside the event loop."""
+        self._run_sync(self.remove(key), None)
+
+    def local_set(self, key: str, value: Value) -> None:
+        """Store ``value`` in this node's main cache only (what a peer's Set does here)."""
+        self._local_flights.forget(key)
+        self._peer_flights.forget(key)
+        self._hot.remove(key)
+        self._populate(key, value, self._main)
+
+    def local_remove(self, key: str) -> None:
+        """Remove ``key`` from this node's caches only (what a peer's Remove does here)."""
+        self._local_flights.forget(key)
+        self._peer_flights.forget(key)
+        self._main.remove(key)
+        self._hot.remove(key)
+
+    def clear(self) -> None:
+        """Drop every cached value of this node and detach the flights in progress."""
+        self._reset_flights()
+        self._main.clear()
+        self._hot.clear()
+
+    # -- introspection ------------------------------------------------------------
+
+    def stats(self) -> GroupStats:
+        """Return a snapshot of the group's counters."""
+        return self._stats.snapshot()
+
+    def cache_stats(self, which: Literal["main", "hot"]) -> CacheStats:
+        """Return a snapshot of the ``"main"`` or ``"hot"`` cache's counters."""
+        if which == "main":
+            return self._main.stats()
+        if which == "hot":
+            return self._hot.stats()
+        raise ValueError(f"cache must be 'main' or 'hot', not {which!r}")
+
+    def count_server_request(self) -> None:
+        """Count one request from a peer for this group (called by transports)."""
+        self._stats.server_requests += 1
+
+    def __repr__(self) -> str:
+        flights = len(self._local_flights) + len(self._peer_flights)
+        return (
+            f"<Group {self.name!r} size={self.size} main={self._main.nbytes}B "
+            f"hot={self._hot.nbytes}B in_flight={flights}>"
+        )
+
+    # -- internals ------------------------------------------------------------------
+
+    def _check_key(self, key: object) -> None:
+        if type(key) is not str:
+            raise InvalidKeyError(f"key must be str, not {type(key).__name__}")
+        if len(key) * 4 > self.max_key_bytes and key_size(key) > self.max_key_bytes:
+            raise InvalidKeyError(
+                f"key is {key_size(key)} bytes, over the limit of {self.max_key_bytes}"
+            )
+
+    def _reset_flights(self) -> None:
+        self._local_flights.forget_all()
+        self._peer_flights.forget_all()
+
+    async def _load(self, key: str, from_peer: bool) -> Value:
+        loop = asyncio.get_running_loop()
+        home = self.workspace.loop
+        if home is not loop:
+            live = self.workspace.live_loop()
+            if live is not None:  # the group lives on a loop in another thread
+                fut = asyncio.run_coroutine_threadsafe(self._load(key, from_peer), live)
+                return await asyncio.wrap_future(fut)
+            self.workspace.bind_loop(loop)
+        self._stats.loads += 1
+        peer = None if from_peer else self.workspace.peer_picker.pick_peer(key)
+        if peer is None:
+            return await self._local_flights.do(key, self._load_local)
+        return await self._peer_flights.do(key, functools.partial(self._load_remote, peer))
+
+    def _recheck(self, key: str) -> Value | None:
+        if self.size <= 0:
+            return None
+        value = self._main.get(key) or self._hot.get(key)
+        if value is not None:
+            self._stats.cache_hits += 1
+        return value
+
+    async def _load_local(self, flight: Flight[Value]) -> Value:
+        key = flight.key
+        value = self._recheck(key)
+        if value is not None:
+            return value
+        self._stats.loads_deduped += 1
+        return await self._call_getter(flight)
+
+    async def _load_remote(self, peer: PeerGetter, flight: Flight[Value]) -> Value:
+        key = flight.key
+        value = self._recheck(key)
+        if value is not None:
+            return value
+        self._stats.loads_deduped += 1
+        try:
+            value = await peer.get(self.name, key)
+        except (NotFoundError, RemoteCallError):
+            raise
+        except Exception as exc:
+            self._stats.peer_errors += 1
+            logger.warning(
+                "groupcache: peer %s failed for %s/%r, loading locally: %s",
+                peer.url,
+                self.name,
+                key,
+                exc,
+            )
+            return await self._call_getter(flight)
+        self._stats.peer_loads += 1
+        if not flight.forgotten and self._admit_hot():
+            self._populate(key, value, self._hot)
+        return value
+
+    async def _call_getter(self, flight: Flight[Value]) -> Value:
+        key = flight.key
+        try:
+            if self._getter_is_async:
+                result: Any = await self._getter(key)  # type: ignore[misc]
+            else:
+                result = await self._run_in_executor(key)
+            if inspect.isawaitable(result):
+                result = await result
+            value = to_value(result)
+        except Exception:
+            self._stats.local_load_errs += 1
+            raise
+        self._stats.local_loads += 1
+        if not flight.forgotten:
+            self._populate(key, value, self._main)
+        return value
+
+    def _run_in_executor(self, key: str) -> asyncio.Future[Any]:
+        ctx = contextvars.copy_context()
+        call = functools.partial(ctx.run, self._getter, key)
+        return asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    def _admit_hot(self) -> bool:
+        if self._hot_policy == "always":
+            return True
+        if self._hot_policy == "golang":
+            return self._rng.randrange(10) == 0
+        return False
+
+    def _populate(self, key: str, value: Value, cache: Cache) -> None:
+        limit = self.size
+        if limit <= 0 or key_size(key) + len(value.data) > limit:
+            return  # too large for the whole budget: returned, never cached
+        cache.add(key, value)
+        main, hot = self._main, self._hot
+        while main.nbytes + hot.nbytes > limit:
+            victim = hot if hot.nbytes > main.nbytes // 8 else main
+            victim.remove_oldest()
+
+    async def _broadcast(
+        self,
+        key: str,
+        call: Callable[[PeerGetter], Awaitable[None]],
+        local: Callable[[], None],
+    ) -> None:
+        """Apply a write to the owner (errors abort), then here, then on every other peer."""
+        picker = self.workspace.peer_picker
+        owner = picker.pick_peer(key)
+        if owner is not None:
+            await call(owner)
+        local()
+        others = [p for p in picker.remote_peers() if p is not owner]
+        if not others:
+            return
+        results = await asyncio.gather(*(call(p) for p in others), return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            raise MultiError(errors)
+
+    def _run_sync(self, coro: Coroutine[Any, Any, T], timeout: float | None) -> T:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            coro.close()
+            raise GroupcacheError(
+                "synchronous call from inside an event loop; use the async method"
+            )
+        loop = self.workspace._sync_loop()
+        fut = asyncio.run_coroutine_threadsafe(coro, loop)
+        try:
+            return fut.result(timeout)
+        except concurrent.futures.TimeoutError:
+            fut.cancel()
+            raise TimeoutError(f"groupcache: no answer within {timeout} s") from None

@@ -1,0 +1,66 @@
+"""The seams between a group and the peers that own keys (port of peers.go).
+
+A :class:`PeerPicker` maps a key to the peer that owns it; a :class:`PeerGetter` talks to
+one peer. Groups depend on these protocols only, never on a transport.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from ._value import Value
+
+
+class PeerGetter(Protocol):
+    """A client for one remote peer."""
+
+    @property
+    def url(self) -> str:
+        """Return the peer's base URL, as given to ``set_peers``."""
+        ...
+
+    async def get(self, group: str, key: str) -> Value:
+        """Fetch ``key`` of ``group`` from the peer, which loads it if needed.
+
+        Raises:
+            NotFoundError: the peer's getter said the value does not exist (HTTP 404).
+            RemoteCallError: the peer's getter failed (HTTP 503).
+            PeerError: the peer could not be reached or answered garbage.
+        """
+        ...
+
+    async def set(self, group: str, key: str, value: Value) -> None:
+        """Store ``value`` under ``key`` in the peer's main cache."""
+        ...
+
+    async def remove(self, group: str, key: str) -> None:
+        """Remove ``key`` from the peer's caches."""
+        ...
+
+
+class PeerPicker(Protocol):
+    """Chooses the owner of a key among the current peers."""
+
+    def pick_peer(self, key: str) -> PeerGetter | None:
+        """Return the remote owner of ``key``, or ``None`` when this node owns it."""
+        ...
+
+    def remote_peers(self) -> Sequence[PeerGetter]:
+        """Return every current peer except this node."""
+        ...
+
+
+class NoPeers:
+    """The picker of a node with no peers: every key is local."""
+
+    def pick_peer(self, key: str) -> PeerGetter | None:
+        """Return ``None``: this node owns everything."""
+        return None
+
+    def remote_peers(self) -> Sequence[PeerGetter]:
+        """Return no peers."""
+        return ()
+
+    def __repr__(self) -> str:
+        return "<NoPeers>"

@@ -1,0 +1,83 @@
+"""Shared test helpers: condition waits, fake peers and a recording getter."""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from collections import Counter
+from collections.abc import Callable, Sequence
+
+from groupcache import PeerError, PeerGetter, Value
+
+
+async def until(predicate: Callable[[], bool], limit: float = 5.0) -> None:
+    """Yield to the loop until ``predicate()`` holds, within ``limit`` seconds.
+
+    A condition wait on in-process state: it only yields (``sleep(0)``), never waits
+    for time to pass.
+    """
+    async with asyncio.timeout(limit):
+        while not predicate():  # noqa: ASYNC110 - state of other tasks, no event to await
+            await asyncio.sleep(0)
+
+
+class CountingGetter:
+    """An async getter returning ``b"v:" + key``, counting calls, optionally gated."""
+
+    def __init__(self, prefix: bytes = b"v:") -> None:
+        self.prefix = prefix
+        self.calls: Counter[str] = Counter()
+        self.gate: asyncio.Event | None = None
+        self.started = 0
+
+    async def __call__(self, key: str) -> bytes:
+        self.calls[key] += 1
+        self.started += 1
+        if self.gate is not None:
+            await self.gate.wait()
+        return self.prefix + key.encode()
+
+    @property
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+
+class FakePeer:
+    """An in-memory peer: returns ``b"peer<i>:" + key`` and counts requests."""
+
+    def __init__(self, index: int, *, fail: bool = False) -> None:
+        self.url = f"fake://peer{index}"
+        self.index = index
+        self.fail = fail
+        self.hits = 0
+        self.sets: list[tuple[str, str, Value]] = []
+        self.removes: list[tuple[str, str]] = []
+
+    async def get(self, group: str, key: str) -> Value:
+        self.hits += 1
+        if self.fail:
+            raise PeerError(f"{self.url} is down")
+        return Value(f"peer{self.index}:{key}".encode())
+
+    async def set(self, group: str, key: str, value: Value) -> None:
+        if self.fail:
+            raise PeerError(f"{self.url} is down")
+        self.sets.append((group, key, value))
+
+    async def remove(self, group: str, key: str) -> None:
+        if self.fail:
+            raise PeerError(f"{self.url} is down")
+        self.removes.append((group, key))
+
+
+class ModPicker:
+    """golang TestPeers' picker: ``crc32(key) % len(slots)``; a ``None`` slot is local."""
+
+    def __init__(self, slots: Sequence[FakePeer | None]) -> None:
+        self.slots = list(slots)
+
+    def pick_peer(self, key: str) -> PeerGetter | None:
+        return self.slots[zlib.crc32(key.encode()) % len(self.slots)]
+
+    def remote_peers(self) -> Sequence[PeerGetter]:
+        return [p for p in self.slots if p is not None]

@@ -1,0 +1,86 @@
+"""The byte-accounted cache (ports mailgun's accounting and expiry tests)."""
+
+from __future__ import annotations
+
+from groupcache import Value
+from groupcache._cache import Cache, key_size
+
+
+class Clock:
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_sizes_stay_exact_when_keys_are_replaced() -> None:
+    """Ports mailgun TestEnsureSizeReportedCorrectly: 9 → 19 → 15 → 37 bytes."""
+    c = Cache()
+    c.add("key1", Value(b"value"))
+    assert c.nbytes == 9
+    c.add("key2", Value(b"value2"))
+    assert c.nbytes == 19
+    c.add("key2", Value(b"va"))
+    assert c.nbytes == 15
+    c.add("key1", Value(b"x" * 27))
+    assert c.nbytes == 37
+    assert c.items == 2
+    c.remove("key1")
+    c.remove("key2")
+    assert c.nbytes == 0
+
+
+def test_key_size_counts_utf8_bytes() -> None:
+    assert key_size("abc") == 3
+    assert key_size("ünï") == 5
+    assert key_size("\udcff") == 1  # surrogateescape'd raw byte from the wire
+    c = Cache()
+    c.add("ü", Value(b"12"))
+    assert c.nbytes == 4
+
+
+def test_entry_is_valid_at_its_expiry_and_gone_strictly_after() -> None:
+    clock = Clock()
+    c = Cache(clock)
+    c.add("k", Value(b"v", expire_at=1010.0))
+    clock.now = 1010.0
+    assert c.get("k") == Value(b"v", 1010.0)
+    clock.now = 1010.000001
+    assert c.get("k") is None
+    assert c.nbytes == 0
+    assert c.stats().evictions == 1
+
+
+def test_replacing_an_expired_value_extends_its_expiry() -> None:
+    """Ports mailgun TestEnsureUpdateExpiredValue with an injected clock."""
+    clock = Clock()
+    c = Cache(clock)
+    c.add("k", Value(b"v1", expire_at=clock.now + 1.1))
+    clock.now += 1.0
+    c.add("k", Value(b"v2", expire_at=clock.now + 1.1))
+    clock.now += 1.0
+    value = c.get("k")
+    assert value is not None
+    assert value.data == b"v2"
+
+
+def test_stats_count_gets_hits_and_budget_evictions() -> None:
+    c = Cache()
+    c.add("a", Value(b"1"))
+    c.add("b", Value(b"2"))
+    assert c.get("a") is not None
+    assert c.get("zz") is None
+    c.remove_oldest()  # "b": "a" was used more recently
+    assert "b" not in c
+    c.remove("a")  # explicit removal is not an eviction
+    assert c.stats() == c.stats().__class__(bytes=0, items=0, gets=2, hits=1, evictions=1)
+
+
+def test_clear_empties_the_cache() -> None:
+    c = Cache()
+    c.add("a", Value(b"1"))
+    c.clear()
+    assert c.nbytes == 0
+    assert c.items == 0
+    assert "bytes=0" in repr(c)

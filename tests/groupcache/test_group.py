@@ -1,0 +1,480 @@
+"""Group semantics in one process (ports golang/mailgun/v3 groupcache_test.go)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from groupcache import (
+    DuplicateGroupError,
+    Group,
+    GroupcacheError,
+    GroupStats,
+    InvalidKeyError,
+    InvalidValueError,
+    MultiError,
+    NotFoundError,
+    PeerError,
+    Value,
+    Workspace,
+)
+from tests.groupcache.helpers import CountingGetter, FakePeer, ModPicker, until
+
+
+@pytest.fixture
+def ws() -> Iterator[Workspace]:
+    with Workspace() as workspace:
+        yield workspace
+
+
+class Clock:
+    def __init__(self, now: float = 1_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_concurrent_gets_of_a_cold_key_run_the_getter_once(ws: Workspace) -> None:
+    """Ports TestGetDupSuppressString (with 20 callers instead of 2)."""
+    getter = CountingGetter(b"ECHO:")
+    getter.gate = asyncio.Event()
+    g = Group("dup", getter, 1 << 20, workspace=ws)
+    tasks = [asyncio.create_task(g.get("foo")) for _ in range(20)]
+    await until(lambda: getter.started == 1)
+    await until(lambda: (f := g._local_flights.get("foo")) is not None and f.waiters == 20)
+    getter.gate.set()
+    assert await asyncio.gather(*tasks) == [b"ECHO:foo"] * 20
+    assert getter.calls["foo"] == 1
+    s = g.stats()
+    assert (s.gets, s.loads, s.loads_deduped, s.local_loads) == (20, 20, 1, 1)
+
+
+async def test_repeated_gets_fill_the_cache_once(ws: Workspace) -> None:
+    """Ports TestCaching: 10 gets of one key → exactly 1 fill."""
+    getter = CountingGetter()
+    g = Group("caching", getter, 1 << 20, workspace=ws)
+    for _ in range(10):
+        assert await g.get("TestCaching-key") == b"v:TestCaching-key"
+    assert getter.total == 1
+    assert g.stats().cache_hits == 9
+
+
+async def test_flooding_the_cache_evicts_and_refills(ws: Workspace) -> None:
+    """Ports TestCacheEviction: flooding past the budget evicts the test key."""
+    getter = CountingGetter()
+    g = Group("evict", getter, 1 << 20, workspace=ws)
+    await g.get("TestCacheEviction-key")
+    evictions = g.cache_stats("main").evictions
+    n = 0
+    while g.cache_stats("main").evictions == evictions:
+        await g.get(f"dummy-key-{n}" + "x" * 1000)
+        n += 1
+    assert g.cache_stats("main").bytes <= 1 << 20
+    await g.get("TestCacheEviction-key")
+    assert getter.calls["TestCacheEviction-key"] == 2
+
+
+async def test_serial_flights_for_one_key_store_it_once(ws: Workspace) -> None:
+    """Ports TestNoDedup: the cache re-check inside the flight keeps one copy."""
+    getter = CountingGetter()
+    g = Group("nodedup", getter, 1 << 20, workspace=ws)
+    await asyncio.gather(*(g.get("key") for _ in range(100)))
+    await g.get("key")
+    main = g.cache_stats("main")
+    assert (main.items, main.bytes) == (1, len("key") + len("v:key"))
+
+
+async def test_values_expire_lazily_and_strictly_after_their_deadline(ws: Workspace) -> None:
+    """Ports mailgun TestCachingExpire with an injected clock instead of sleeps."""
+    clock = Clock()
+    fills = 0
+
+    async def getter(key: str) -> Value:
+        nonlocal fills
+        fills += 1
+        return Value(b"v", expire_at=clock.now + 0.1)
+
+    g = Group("expire", getter, 1 << 20, workspace=ws, clock=clock)
+    await g.get("k")
+    clock.now += 0.1  # exactly at the deadline: still valid
+    await g.get("k")
+    assert fills == 1
+    clock.now += 0.05
+    await g.get("k")
+    assert fills == 2
+
+
+async def test_a_value_larger_than_the_budget_is_returned_but_not_cached(ws: Workspace) -> None:
+    getter = CountingGetter()
+    g = Group("big", getter, 100, workspace=ws)
+    await g.get("small")
+    big_key = "b" * 200
+    assert await g.get(big_key) == b"v:" + big_key.encode()
+    assert await g.get(big_key) == b"v:" + big_key.encode()
+    assert getter.calls[big_key] == 2
+    assert g.cache_stats("main").items == 1  # "small" was not flushed out by it
+
+
+async def test_size_zero_disables_caching(ws: Workspace) -> None:
+    getter = CountingGetter()
+    g = Group("nocache", getter, 0, workspace=ws)
+    for _ in range(3):
+        await g.get("k")
+    assert getter.total == 3
+    assert g.cache_stats("main").gets == 0
+    await g.set("k", b"x")
+    assert g.cache_stats("main").items == 0
+
+
+async def test_eviction_takes_the_hot_tail_while_hot_exceeds_an_eighth_of_main(
+    ws: Workspace,
+) -> None:
+    peer = FakePeer(0)
+    g = Group("rule", CountingGetter(), 1000, workspace=ws)
+    for i in range(8):  # 8 main entries of 100 bytes
+        g.local_set(f"m{i}", Value(b"x" * 98))
+    ws.set_peer_picker(ModPicker([peer]))
+    h0, h1 = "h" + "0" * 60, "h" + "1" * 60  # peer values "peer0:" + key: entries of 128 B
+    await g.get(h0)  # 928 B in all: under budget, nothing goes
+    assert (g.cache_stats("main").items, g.cache_stats("hot").items) == (8, 1)
+    await g.get(h1)  # 1056 B; hot 256 > 800 // 8: the hot tail h0 goes
+    assert h0 not in g._hot
+    assert h1 in g._hot
+    assert g.cache_stats("main").items == 8
+    ws.set_peer_picker(ModPicker([None]))
+    g.local_set("m8", Value(b"x" * 98))  # 1028 B; hot 128 > 900 // 8 = 112: hot goes
+    assert g.cache_stats("hot").items == 0
+    assert g.cache_stats("main").items == 9
+    g.local_set("m9", Value(b"x" * 97))  # 999 B: fits
+    g.local_set("m10", Value(b"x" * 97))  # 1099 B; hot is empty: the main tail m0 goes
+    assert "m0" not in g._main
+    assert "m1" in g._main
+    assert g.cache_stats("main").bytes == 999
+
+
+async def test_peers_split_loads_as_golang_testpeers(ws: Workspace) -> None:
+    """Ports TestPeers: crc32 % 4 over [p0, p1, p2, local] → 49 local, 51/49/51 peers."""
+    peers = [FakePeer(i) for i in range(3)]
+    ws.set_peer_picker(ModPicker([*peers, None]))
+    getter = CountingGetter()
+    g = Group("peers", getter, 1 << 20, workspace=ws)
+    keys = [f"key-{i}" for i in range(200)]
+    for key in keys:
+        value = await g.get(key)
+        assert value == b"v:" + key.encode() or value.split(b":", 1)[1] == key.encode()
+    assert getter.total == 49
+    assert [p.hits for p in peers] == [51, 49, 51]
+    # cached_base with hot admission "always" (mailgun): no peer is asked again.
+    for key in keys:
+        await g.get(key)
+    assert [p.hits for p in peers] == [51, 49, 51]
+    assert g.stats().peer_loads == 151
+
+
+async def test_golang_hot_admission_takes_about_one_in_ten(ws: Workspace) -> None:
+    """golang's cached_base: with rand 1-in-10 admission peers keep being asked."""
+    peers = [FakePeer(i) for i in range(3)]
+    ws.set_peer_picker(ModPicker([*peers, None]))
+    rng = random.Random(123)
+    g = Group("golanghot", CountingGetter(), 1 << 20, workspace=ws, hot_cache="golang", rng=rng)
+    keys = [f"key-{i}" for i in range(200)]
+    for key in keys:
+        await g.get(key)
+    admitted = g.cache_stats("hot").items
+    replay = random.Random(123)  # one draw per successful peer fetch
+    assert admitted == sum(1 for _ in range(151) if replay.randrange(10) == 0)
+    assert 0 < admitted < 40
+    for key in keys:
+        await g.get(key)
+    assert sum(p.hits for p in peers) == 151 + (151 - admitted)
+
+
+async def test_never_hot_admission_keeps_asking_the_owner(ws: Workspace) -> None:
+    peer = FakePeer(0)
+    ws.set_peer_picker(ModPicker([peer]))
+    g = Group("neverhot", CountingGetter(), 1 << 20, workspace=ws, hot_cache="never")
+    await g.get("a")
+    await g.get("a")
+    assert peer.hits == 2
+    assert g.cache_stats("hot").items == 0
+
+
+async def test_a_failing_peer_falls_back_to_a_local_load(ws: Workspace) -> None:
+    """golang TestPeers 'peer errors': the peer is tried, then the getter runs."""
+    peer = FakePeer(0, fail=True)
+    ws.set_peer_picker(ModPicker([peer]))
+    getter = CountingGetter()
+    g = Group("fallback", getter, 1 << 20, workspace=ws)
+    for i in range(10):
+        assert await g.get(f"k{i}") == f"v:k{i}".encode()
+    s = g.stats()
+    assert (peer.hits, s.peer_errors, s.local_loads, s.peer_loads) == (10, 10, 10, 0)
+    assert g.cache_stats("main").items == 10  # the fallback result is cached locally
+
+
+async def test_not_found_from_the_owner_is_returned_without_local_retry(ws: Workspace) -> None:
+    class Missing(FakePeer):
+        async def get(self, group: str, key: str) -> Value:
+            raise NotFoundError("no such thing")
+
+    ws.set_peer_picker(ModPicker([Missing(0)]))
+    getter = CountingGetter()
+    g = Group("nf", getter, 1 << 20, workspace=ws)
+    with pytest.raises(NotFoundError, match="no such thing"):
+        await g.get("k")
+    assert getter.total == 0
+    assert g.stats().peer_errors == 0
+
+
+async def test_getter_exceptions_reach_the_caller_unchanged_and_are_not_cached(
+    ws: Workspace,
+) -> None:
+    calls = 0
+    err = ValueError("backend down")
+
+    async def getter(key: str) -> bytes:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise err
+        return b"ok"
+
+    g = Group("errs", getter, 1 << 20, workspace=ws)
+    with pytest.raises(ValueError, match="backend down") as info:
+        await g.get("k")
+    assert info.value is err
+    assert await g.get("k") == b"ok"
+    s = g.stats()
+    assert (s.local_load_errs, s.local_loads) == (1, 1)
+
+
+async def test_a_getter_raising_base_exception_does_not_wedge_the_key(ws: Workspace) -> None:
+    class Boom(BaseException):
+        pass
+
+    calls = 0
+
+    async def getter(key: str) -> bytes:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise Boom()
+        return b"fine"
+
+    g = Group("boom", getter, 1 << 20, workspace=ws)
+    with pytest.raises(Boom):
+        await g.get("k")
+    assert await g.get("k") == b"fine"
+
+
+async def test_plain_function_getters_run_off_the_event_loop(ws: Workspace) -> None:
+    loop_thread = threading.get_ident()
+    seen: list[int] = []
+
+    def getter(key: str) -> bytearray:
+        seen.append(threading.get_ident())
+        return bytearray(b"sync:" + key.encode())
+
+    g = Group("syncgetter", getter, 1 << 20, workspace=ws)
+    assert await g.get("k") == b"sync:k"
+    assert seen
+    assert seen[0] != loop_thread
+
+
+async def test_getter_results_that_are_not_bytes_are_a_clear_error(ws: Workspace) -> None:
+    async def getter(key: str) -> bytes:
+        return "a str, not bytes"  # type: ignore[return-value]
+
+    g = Group("badvalue", getter, 1 << 20, workspace=ws)
+    with pytest.raises(InvalidValueError, match=r"bytes or groupcache\.Value, not str"):
+        await g.get("k")
+    assert g.stats().local_load_errs == 1
+    with pytest.raises(InvalidValueError):
+        Value("text")  # type: ignore[arg-type]
+    with pytest.raises(InvalidValueError):
+        Value(b"x", expire_at="soon")  # type: ignore[arg-type]
+    converted = Value(memoryview(b"mv"))  # type: ignore[arg-type]
+    assert converted.data == b"mv"
+
+
+async def test_bad_keys_are_rejected_clearly(ws: Workspace) -> None:
+    g = Group("keys", CountingGetter(), 1 << 20, workspace=ws, max_key_bytes=8)
+    with pytest.raises(InvalidKeyError, match="must be str, not bytes"):
+        await g.get(b"k")  # type: ignore[arg-type]
+    with pytest.raises(InvalidKeyError, match="over the limit of 8"):
+        await g.get("123456789")
+    with pytest.raises(InvalidKeyError, match="9 bytes"):
+        await g.get("üüüü1")  # 5 characters, 9 bytes
+    assert await g.get("üüüü") == "v:üüüü".encode()
+    assert await g.get("") == b"v:"
+
+
+async def test_a_remove_overtaking_a_load_keeps_the_old_value_out_of_the_cache(
+    ws: Workspace,
+) -> None:
+    """No Go variant orders Remove against in-flight loads; we do."""
+    getter = CountingGetter()
+    getter.gate = asyncio.Event()
+    g = Group("race-remove", getter, 1 << 20, workspace=ws)
+    first = asyncio.create_task(g.get("k"))
+    await until(lambda: getter.started == 1)
+    await g.remove("k")
+    getter.gate.set()
+    assert await first == b"v:k"
+    assert "k" not in g._main
+    await g.get("k")
+    assert getter.calls["k"] == 2
+
+
+async def test_a_set_overtaking_a_load_is_not_undone(ws: Workspace) -> None:
+    getter = CountingGetter()
+    getter.gate = asyncio.Event()
+    g = Group("race-set", getter, 1 << 20, workspace=ws)
+    first = asyncio.create_task(g.get("k"))
+    await until(lambda: getter.started == 1)
+    await g.set("k", b"new")
+    getter.gate.set()
+    assert await first == b"v:k"  # that get began before the set
+    assert await g.get("k") == b"new"
+    assert getter.calls["k"] == 1
+
+
+async def test_gets_after_a_remove_do_not_join_the_stale_load(ws: Workspace) -> None:
+    getter = CountingGetter()
+    getter.gate = asyncio.Event()
+    g = Group("race-join", getter, 1 << 20, workspace=ws)
+    first = asyncio.create_task(g.get("k"))
+    await until(lambda: getter.started == 1)
+    g.local_remove("k")
+    second = asyncio.create_task(g.get("k"))
+    await until(lambda: getter.started == 2)
+    getter.gate.set()
+    await asyncio.gather(first, second)
+    assert getter.calls["k"] == 2
+
+
+async def test_set_stores_with_expiry_and_remove_drops(ws: Workspace) -> None:
+    clock = Clock()
+    getter = CountingGetter()
+    g = Group("setrm", getter, 1 << 20, workspace=ws, clock=clock)
+    await g.set("k", b"stored", expire=clock.now + 5)
+    assert await g.get("k") == b"stored"
+    assert (await g.get_value("k")).expire_at == clock.now + 5
+    clock.now += 6
+    assert await g.get("k") == b"v:k"
+    await g.remove("k")
+    assert await g.get("k") == b"v:k"
+    assert getter.total == 2
+
+
+async def test_set_and_remove_go_to_the_owner_then_everyone(ws: Workspace) -> None:
+    peers = [FakePeer(i) for i in range(3)]
+    ws.set_peer_picker(ModPicker(peers))
+    g = Group("bcast", CountingGetter(), 1 << 20, workspace=ws)
+    await g.set("key-1", b"x")
+    assert sorted(len(p.sets) for p in peers) == [1, 1, 1]
+    assert "key-1" in g._main
+    await g.remove("key-1")
+    assert [len(p.removes) for p in peers] == [1, 1, 1]
+    assert "key-1" not in g._main
+
+
+async def test_broadcast_failures_are_collected_after_owner_and_local_succeed(
+    ws: Workspace,
+) -> None:
+    owner, down1, down2 = FakePeer(0), FakePeer(1, fail=True), FakePeer(2, fail=True)
+
+    class OwnerFirst(ModPicker):
+        def pick_peer(self, key: str) -> FakePeer:
+            return owner
+
+    ws.set_peer_picker(OwnerFirst([owner, down1, down2]))
+    g = Group("partial", CountingGetter(), 1 << 20, workspace=ws)
+    with pytest.raises(MultiError) as info:
+        await g.set("k", b"x")
+    assert len(info.value.errors) == 2
+    assert owner.sets
+    assert "k" in g._main
+    ws.set_peer_picker(OwnerFirst([down1]))
+    owner.fail = True
+    with pytest.raises(PeerError):
+        await g.remove("k")
+    assert "k" in g._main  # the owner refused: nothing else changed
+
+
+async def test_stats_snapshot_is_frozen_and_repr_is_informative(ws: Workspace) -> None:
+    g = Group("snap", CountingGetter(), 1 << 20, workspace=ws)
+    await g.get("a")
+    s = g.stats()
+    assert s == GroupStats(gets=1, loads=1, loads_deduped=1, local_loads=1)
+    with pytest.raises(AttributeError):
+        s.gets = 5  # type: ignore[misc]
+    assert "snap" in repr(g)
+    assert g.cache_stats("hot").items == 0
+    with pytest.raises(ValueError, match="'main' or 'hot'"):
+        g.cache_stats("cold")  # type: ignore[arg-type]
+
+
+def test_duplicate_group_names_are_a_clear_error() -> None:
+    with Workspace() as ws:
+        Group("twice", CountingGetter(), 10, workspace=ws)
+        with pytest.raises(DuplicateGroupError, match="twice"):
+            Group("twice", CountingGetter(), 10, workspace=ws)
+        with pytest.raises(GroupcacheError, match="without '/'"):
+            Group("a/b", CountingGetter(), 10, workspace=ws)
+        with pytest.raises(GroupcacheError, match="hot_cache"):
+            Group("h", CountingGetter(), 10, workspace=ws, hot_cache="sometimes")  # type: ignore[arg-type]
+
+
+def test_get_sync_without_a_loop_uses_the_workspace_loop_thread() -> None:
+    with Workspace() as ws:
+        getter = CountingGetter()
+        g = Group("sync", getter, 1 << 20, workspace=ws)
+        assert g.get_sync("k") == b"v:k"
+        assert g.get_sync("k") == b"v:k"
+        g.set_sync("k2", b"direct")
+        assert g.get_sync("k2") == b"direct"
+        g.remove_sync("k2")
+        assert g.get_sync("k2") == b"v:k2"
+        assert getter.total == 2
+    assert ws.live_loop() is None
+
+
+async def test_get_sync_from_worker_threads_is_served_by_the_groups_loop(
+    ws: Workspace,
+) -> None:
+    getter = CountingGetter()
+    g = Group("threads", getter, 1 << 20, workspace=ws)
+    await g.get("warm")  # binds the group to this loop
+    getter.gate = asyncio.Event()
+    # 4 threads: the default executor of a 2-core machine has only 6 workers.
+    results = [asyncio.create_task(asyncio.to_thread(g.get_sync, "k")) for _ in range(4)]
+    await until(lambda: (f := g._local_flights.get("k")) is not None and f.waiters == 4)
+    getter.gate.set()
+    assert await asyncio.gather(*results) == [b"v:k"] * 4
+    assert getter.calls["k"] == 1
+
+
+async def test_get_sync_inside_the_event_loop_is_refused(ws: Workspace) -> None:
+    g = Group("inloop", CountingGetter(), 1 << 20, workspace=ws)
+    with pytest.raises(GroupcacheError, match="use the async method"):
+        g.get_sync("k")
+
+
+def test_get_sync_timeout_cancels_the_wait() -> None:
+    with Workspace() as ws:
+        gate = threading.Event()
+
+        async def getter(key: str) -> bytes:
+            await asyncio.to_thread(gate.wait, 10)
+            return b"late"
+
+        g = Group("slow", getter, 1 << 20, workspace=ws)
+        with pytest.raises(TimeoutError):
+            g.get_sync("k", timeout=0.05)
+        gate.set()
