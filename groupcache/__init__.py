@@ -19,6 +19,8 @@ from ._errors import (
 )
 from ._group import DEFAULT_MAX_KEY_BYTES, Group
 from ._peers import NoPeers, PeerGetter, PeerPicker
+from ._pool import DEFAULT_BASE_PATH, HTTPPool, normalize_url
+from ._ring import DEFAULT_REPLICAS, HashRing
 from ._stats import GroupStats
 from ._value import Value
 from ._workspace import Workspace, default_workspace, get_group
@@ -26,13 +28,17 @@ from ._workspace import Workspace, default_workspace, get_group
 __version__ = "0.1.0"
 
 __all__ = [
+    "DEFAULT_BASE_PATH",
     "DEFAULT_MAX_KEY_BYTES",
+    "DEFAULT_REPLICAS",
     "CacheStats",
     "DuplicateGroupError",
     "Group",
     "GroupNotFoundError",
     "GroupStats",
     "GroupcacheError",
+    "HTTPPool",
+    "HashRing",
     "InvalidKeyError",
     "InvalidValueError",
     "MultiError",
@@ -46,4 +52,5 @@ __all__ = [
     "Workspace",
     "default_workspace",
     "get_group",
+    "normalize_url",
 ]

@@ -1,0 +1,120 @@
+"""The peer-facing HTTP handler (``HTTPPool.ServeHTTP`` in http.go, plus v2/v3 writes).
+
+``GET {base}{group}/{key}`` answers a ``GetResponse``; ``PUT`` is a Set (key from the
+body), ``DELETE`` a local Remove, ``POST {base}{group}/_remove-keys/`` a v3 batch remove.
+A request is always served from this node, from its cache or its getter, and never
+forwarded again: peers whose rings disagree during a rolling update cannot loop.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+from aiohttp import web
+
+from ._errors import InvalidKeyError, NotFoundError
+from ._wire import (
+    CONTENT_TYPE,
+    REMOVE_KEYS_SUFFIX,
+    WireError,
+    decode_remove_keys,
+    decode_set_request,
+    encode_get_response,
+    parse_path,
+)
+from ._workspace import Workspace
+
+logger = logging.getLogger("groupcache")
+
+
+def error_response(status: int, message: str) -> web.Response:
+    """Return an error as Go's ``http.Error`` writes it."""
+    return web.Response(
+        status=status,
+        text=message + "\n",
+        content_type="text/plain",
+        charset="utf-8",
+        headers={"X-Content-Type-Options": "nosniff"},
+    )
+
+
+class PeerHandler:
+    """Serves a workspace's groups to peers under ``base_path``.
+
+    Args:
+        workspace: Whose groups to serve.
+        base_path: Where the protocol lives, starting and ending with ``/``.
+        token: When set, every request must carry ``Authorization: Bearer <token>``
+            (401 without it, 403 with a wrong one).
+        allow_anonymous_get: With a token, still serve GETs without it (for Go peers,
+            which cannot send one); writes always need the token.
+    """
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        base_path: str,
+        *,
+        token: str | None = None,
+        allow_anonymous_get: bool = False,
+    ) -> None:
+        self._workspace = workspace
+        self._base = base_path
+        self._token = None if token is None else f"Bearer {token}".encode()
+        self._anonymous_get = allow_anonymous_get
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """Handle one peer request."""
+        denied = self._check_token(request)
+        if denied is not None:
+            return denied
+        try:
+            group_name, key = parse_path(request.raw_path, self._base)
+        except WireError as exc:
+            return error_response(400, str(exc))
+        group = self._workspace.get_group(group_name)
+        if group is None:
+            return error_response(404, f"no such group: {group_name}")
+        group.count_server_request()
+        method = request.method
+        try:
+            if method == "GET":
+                value = await group.get_value(key, from_peer=True)
+                return web.Response(body=encode_get_response(value), content_type=CONTENT_TYPE)
+            if method == "PUT":
+                _, set_key, stored = decode_set_request(await request.read())
+                group.local_set(set_key, stored)
+                return web.Response()
+            if method == "DELETE":
+                group.local_remove(key)
+                return web.Response()
+            if method == "POST":
+                if key != REMOVE_KEYS_SUFFIX:
+                    return error_response(404, "invalid path for POST method")
+                _, keys = decode_remove_keys(await request.read())
+                for k in keys:
+                    group.local_remove(k)
+                return web.Response()
+        except (WireError, InvalidKeyError) as exc:
+            return error_response(400, str(exc))
+        except NotFoundError as exc:
+            return error_response(404, str(exc))
+        except web.HTTPException:
+            raise  # e.g. 413 from aiohttp's body size limit
+        except Exception as exc:
+            logger.debug("groupcache: %s %s/%r failed: %r", method, group_name, key, exc)
+            return error_response(503, str(exc))
+        return error_response(405, "Only GET, DELETE, PUT, POST are supported")
+
+    def _check_token(self, request: web.Request) -> web.Response | None:
+        if self._token is None:
+            return None
+        given = request.headers.get("Authorization")
+        if given is None:
+            if self._anonymous_get and request.method == "GET":
+                return None
+            return error_response(401, "missing token")
+        if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), self._token):
+            return error_response(403, "bad token")
+        return None

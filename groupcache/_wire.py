@@ -1,0 +1,158 @@
+"""The peer protocol's wire format: URL paths and protobuf bodies (groupcachepb, http.go).
+
+Paths are ``{base}{group}/{key}`` with Go's ``url.PathEscape`` escaping; bodies are proto2
+``GetResponse``/``SetRequest`` messages. Keys are arbitrary byte strings in Go: we carry
+bytes that are not UTF-8 through ``str`` with ``surrogateescape``.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote_from_bytes, unquote_to_bytes
+
+from google.protobuf import message as _message
+from google.protobuf import unknown_fields
+
+from . import _groupcache_pb2 as pb
+from ._errors import GroupcacheError
+from ._value import Value
+
+CONTENT_TYPE = "application/x-protobuf"
+REMOVE_KEYS_SUFFIX = "_remove-keys/"
+"""The v3 batch-remove path element: ``POST {base}{group}/_remove-keys/``."""
+
+_PATH_SAFE = "$&+:=@"  # Go's PathEscape keeps these besides the unreserved characters
+
+
+class WireError(GroupcacheError):
+    """A body or path does not follow the protocol."""
+
+
+def to_bytes(text: str) -> bytes:
+    """Encode a key or group as the bytes Go would send (UTF-8, raw bytes kept)."""
+    return text.encode("utf-8", "surrogateescape")
+
+
+def from_bytes(data: bytes) -> str:
+    """Decode bytes from the wire into a ``str`` key (UTF-8, other bytes kept)."""
+    return data.decode("utf-8", "surrogateescape")
+
+
+def path_escape(text: str) -> str:
+    """Escape ``text`` for a URL path segment exactly as Go's ``url.PathEscape``."""
+    return quote_from_bytes(to_bytes(text), safe=_PATH_SAFE)
+
+
+def request_path(base_path: str, group: str, key: str) -> str:
+    """Return the escaped path of ``key`` in ``group`` under ``base_path``."""
+    return f"{base_path}{path_escape(group)}/{path_escape(key)}"
+
+
+def parse_path(raw_path: str, base_path: str) -> tuple[str, str]:
+    """Split a raw request path into (group, key), as Go's ``ServeHTTP`` does.
+
+    The whole path is percent-decoded first (``+`` stays ``+``), then split on the first
+    ``/`` after the base path; the key may contain ``/`` and may be empty.
+
+    Raises:
+        WireError: the path is not under ``base_path`` or has no ``/`` after the group.
+    """
+    path = raw_path.split("?", 1)[0]
+    if not path.startswith(base_path):
+        raise WireError(f"path is not under {base_path}")
+    rest = from_bytes(unquote_to_bytes(path[len(base_path) :]))
+    group, sep, key = rest.partition("/")
+    if not sep:
+        raise WireError("bad request")
+    return group, key
+
+
+def _expire_ns(expire_at: float | None) -> int:
+    return 0 if expire_at is None else round(expire_at * 1e9)
+
+
+def _expire_at(ns: int) -> float | None:
+    return None if ns == 0 else ns / 1e9
+
+
+def encode_get_response(value: Value) -> bytes:
+    """Encode a ``GetResponse``; ``expire`` (field 3) is always written, 0 meaning never."""
+    return pb.GetResponse(value=value.data, expire=_expire_ns(value.expire_at)).SerializeToString()
+
+
+def decode_get_response(body: bytes) -> Value:
+    """Decode a ``GetResponse``, taking the expiry from field 3 or, failing that, field 2.
+
+    modernprogram >= v2.7.22 writes expire as a varint in field 2, which our schema
+    declares as ``double minute_qps``; protobuf keeps it as an unknown field.
+
+    Raises:
+        WireError: the body is not a valid ``GetResponse``.
+    """
+    msg = pb.GetResponse()
+    try:
+        msg.ParseFromString(body)
+    except (_message.DecodeError, ValueError) as exc:
+        raise WireError(f"invalid GetResponse: {exc}") from exc
+    ns = msg.expire
+    if not msg.HasField("expire"):
+        fields = unknown_fields.UnknownFieldSet(msg)
+        for i in range(len(fields)):
+            field = fields[i]
+            if field.field_number == 2 and field.wire_type == 0:
+                ns = int(field.data)
+                if ns >= 1 << 63:  # int64 sent as a two's-complement varint
+                    ns -= 1 << 64
+    return Value(msg.value, _expire_at(ns))
+
+
+def encode_set_request(group: str, key: str, value: Value) -> bytes:
+    """Encode the body of a PUT (Set); ``expire`` is Unix nanoseconds, 0 = never."""
+    return pb.SetRequest(
+        group=group, key=key, value=value.data, expire=_expire_ns(value.expire_at)
+    ).SerializeToString()
+
+
+def decode_set_request(body: bytes) -> tuple[str, str, Value]:
+    """Decode a PUT body into (group, key, value).
+
+    Raises:
+        WireError: the body is not a complete ``SetRequest``.
+    """
+    msg = pb.SetRequest()
+    try:
+        msg.ParseFromString(body)
+    except (_message.DecodeError, ValueError) as exc:
+        raise WireError(f"invalid SetRequest: {exc}") from exc
+    if not (msg.HasField("group") and msg.HasField("key")):
+        raise WireError("invalid SetRequest: group and key are required")
+    return msg.group, msg.key, Value(msg.value, _expire_at(msg.expire))
+
+
+def encode_remove_keys(group: str, keys: list[str]) -> bytes:
+    """Encode a v3 ``RemoveKeysRequest`` as the JSON groupcache-go sends."""
+    payload: dict[str, object] = {"group": group}
+    if keys:
+        payload["keys"] = keys
+    return json.dumps(payload).encode()
+
+
+def decode_remove_keys(body: bytes) -> tuple[str, list[str]]:
+    """Decode a v3 batch-remove body into (group, keys).
+
+    Raises:
+        WireError: not the JSON object groupcache-go sends.
+    """
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise WireError(f"invalid request: {exc}") from exc
+    if not isinstance(payload, dict):
+        raise WireError("invalid request: not a JSON object")
+    group = payload.get("group", "")
+    keys = payload.get("keys") or []
+    if not isinstance(group, str) or not isinstance(keys, list):
+        raise WireError("invalid request: group must be a string and keys a list")
+    if not all(isinstance(k, str) for k in keys):
+        raise WireError("invalid request: keys must be strings")
+    return group, keys
