@@ -1,0 +1,106 @@
+"""The wire format: golden bytes from groupcache-family §1.4 and Go's path escaping."""
+
+from __future__ import annotations
+
+import pytest
+
+from groupcache import Value
+from groupcache._wire import (
+    WireError,
+    decode_get_response,
+    decode_remove_keys,
+    decode_set_request,
+    encode_get_response,
+    encode_remove_keys,
+    encode_set_request,
+    parse_path,
+    path_escape,
+    request_path,
+)
+
+JAN_2026 = 1767225600.0  # 2026-01-01T00:00Z
+
+
+def test_get_response_always_writes_expire_field_3() -> None:
+    assert encode_get_response(Value(b"got:foo")).hex(" ") == "0a 07 67 6f 74 3a 66 6f 6f 18 00"
+    assert (
+        encode_get_response(Value(b"got:foo", JAN_2026)).hex(" ")
+        == "0a 07 67 6f 74 3a 66 6f 6f 18 80 80 e8 ef 9e ca 9c c3 18"
+    )
+
+
+@pytest.mark.parametrize(
+    ("hexbody", "expected"),
+    [
+        ("0a07676f743a666f6f", Value(b"got:foo")),  # golang: no expire
+        ("0a07676f743a666f6f1800", Value(b"got:foo")),  # mailgun/v3: 0 = never
+        ("0a07676f743a666f6f188080e8ef9eca9cc318", Value(b"got:foo", JAN_2026)),
+        ("0a07676f743a666f6f108080e8ef9eca9cc318", Value(b"got:foo", JAN_2026)),  # field 2
+        ("0a07676f743a666f6f110000000000000000", Value(b"got:foo")),  # minute_qps double
+        ("", Value(b"")),
+    ],
+)
+def test_get_response_decodes_every_variant(hexbody: str, expected: Value) -> None:
+    assert decode_get_response(bytes.fromhex(hexbody)) == expected
+
+
+@pytest.mark.parametrize("body", [b"\xff\xff", b"\x0a\x10abc", b"\x0a"])
+def test_garbage_get_responses_are_wire_errors(body: bytes) -> None:
+    with pytest.raises(WireError, match="invalid GetResponse"):
+        decode_get_response(body)
+
+
+def test_set_request_golden_bytes_and_round_trip() -> None:
+    body = encode_set_request("users", "12345", Value(b"v"))
+    assert body.hex(" ") == "0a 05 75 73 65 72 73 12 05 31 32 33 34 35 1a 01 76 20 00"
+    assert decode_set_request(body) == ("users", "12345", Value(b"v"))
+    expiring = encode_set_request("g", "k", Value(b"x", JAN_2026))
+    assert decode_set_request(expiring) == ("g", "k", Value(b"x", JAN_2026))
+
+
+def test_set_request_without_required_fields_is_a_wire_error() -> None:
+    with pytest.raises(WireError):
+        decode_set_request(b"\x1a\x01v")  # value only
+    with pytest.raises(WireError):
+        decode_set_request(b"\xff")
+
+
+def test_path_escape_matches_go_path_escape() -> None:
+    """mailgun PR#49: PathEscape, so 'a b/c,d' round-trips (golang's QueryEscape did not)."""
+    assert path_escape("a b/c,d") == "a%20b%2Fc%2Cd"
+    assert path_escape("$&+:=@-_.~") == "$&+:=@-_.~"
+    assert path_escape("ü?#%;") == "%C3%BC%3F%23%25%3B"
+    assert path_escape("\udcff") == "%FF"  # a raw byte from a Go peer goes back as it came
+    assert request_path("/_groupcache/", "users", "a/b") == "/_groupcache/users/a%2Fb"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("/_groupcache/users/12345", ("users", "12345")),
+        ("/_groupcache/users/", ("users", "")),
+        ("/_groupcache/users/a+b", ("users", "a+b")),  # '+' stays '+'
+        ("/_groupcache/users/a%20b%2Fc", ("users", "a b/c")),
+        ("/_groupcache/users/x/y", ("users", "x/y")),
+        ("/_groupcache/users/%FF", ("users", "\udcff")),
+        ("/_groupcache/users/k?ignored=1", ("users", "k")),
+    ],
+)
+def test_parse_path_decodes_then_splits_once(raw: str, expected: tuple[str, str]) -> None:
+    assert parse_path(raw, "/_groupcache/") == expected
+
+
+@pytest.mark.parametrize("raw", ["/_groupcache/users", "/other/users/k", "/_groupcache/"])
+def test_malformed_paths_are_rejected(raw: str) -> None:
+    with pytest.raises(WireError):
+        parse_path(raw, "/_groupcache/")
+
+
+def test_remove_keys_json_matches_groupcache_go() -> None:
+    assert encode_remove_keys("g", ["a", "b"]) == b'{"group": "g", "keys": ["a", "b"]}'
+    assert encode_remove_keys("g", []) == b'{"group": "g"}'  # omitempty
+    assert decode_remove_keys(b'{"group":"g","keys":["a","b"]}') == ("g", ["a", "b"])
+    assert decode_remove_keys(b'{"group":"g"}') == ("g", [])
+    for bad in (b"nope", b"[1]", b'{"keys": "a"}', b'{"keys": [1]}', b"\xff"):
+        with pytest.raises(WireError, match="invalid request"):
+            decode_remove_keys(bad)
