@@ -1,0 +1,75 @@
+"""Fixtures for the kubegroup tests: a FakeKubeAPI on loopback, clients, TLS files.
+
+Every fixture that starts something also proves it stopped: ``fake`` fails the test if
+a thread it started is still alive after close.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+
+import pytest
+from kubernetes import client as k8s
+
+from kubegroup.testing import FakeKubeAPI
+
+from .helpers import TLSFiles
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeKubeAPI]:
+    before = set(threading.enumerate())
+    api = FakeKubeAPI(namespace="ns1").start()
+    try:
+        yield api
+    finally:
+        api.close()
+    leaked = [t for t in threading.enumerate() if t not in before and t.name.startswith("fake")]
+    assert not leaked, f"threads left running: {leaked}"
+
+
+@pytest.fixture
+def api_client(fake: FakeKubeAPI) -> Iterator[k8s.ApiClient]:
+    with fake.api_client() as client:
+        yield client
+
+
+@pytest.fixture
+def core(api_client: k8s.ApiClient) -> k8s.CoreV1Api:
+    return k8s.CoreV1Api(api_client)
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TLSFiles:
+    """A self-signed certificate for 127.0.0.1, made with the openssl CLI."""
+    openssl = shutil.which("openssl")
+    if openssl is None:  # pragma: no cover - openssl ships with every supported OS image
+        pytest.skip("the openssl CLI is needed to make a test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "ca.crt", folder / "tls.key"
+    subprocess.run(
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=fake-kube-api",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return TLSFiles(cert, key)

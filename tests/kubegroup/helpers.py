@@ -1,0 +1,67 @@
+"""Shared kubegroup test helpers: typed wrappers around the client's untyped watch."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client as k8s
+from kubernetes import watch
+from kubernetes.client.exceptions import ApiException
+
+from kubegroup.testing import FakeKubeAPI
+
+
+@dataclass(frozen=True)
+class TLSFiles:
+    """A self-signed certificate and its key."""
+
+    cert: Path
+    key: Path
+
+
+def events(
+    core: k8s.CoreV1Api, n: int | None = None, namespace: str = "ns1", **kwargs: Any
+) -> Iterator[tuple[str, Any, watch.Watch]]:
+    """Stream pod events as ``(type, object, watch)``; stop cleanly after ``n`` of them.
+
+    With ``n=None`` the stream runs until the server ends it (or it fails).
+    """
+    w = watch.Watch()  # type: ignore[no-untyped-call]
+    stream = w.stream(core.list_namespaced_pod, namespace, **kwargs)  # type: ignore[no-untyped-call]
+    for i, ev in enumerate(stream, 1):
+        yield ev["type"], ev["object"], w
+        if n is not None and i >= n:
+            w.stop()  # type: ignore[no-untyped-call]
+
+
+def drain(core: k8s.CoreV1Api, **kwargs: Any) -> list[str]:
+    """Every event type until the stream ends."""
+    return [kind for kind, _, _ in events(core, **kwargs)]
+
+
+def status_body(exc: ApiException) -> dict[str, Any]:
+    """The ``Status`` object of an error response."""
+    body: dict[str, Any] = json.loads(exc.body or "{}")
+    return body
+
+
+@contextlib.contextmanager
+def on_watch(fake: FakeKubeAPI, action: Callable[[], object], count: int = 1) -> Iterator[None]:
+    """Run ``action`` in a thread as soon as ``count`` watches are open on ``fake``."""
+
+    def run() -> None:
+        fake.wait_for_watches(count)
+        action()
+
+    thread = threading.Thread(target=run, name="test-on-watch")
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
