@@ -109,6 +109,11 @@ async def _read_limited(
     length = resp.content_length
     if length is not None and length > limit and not truncate:
         raise PeerError(f"reply of {length} bytes is over the limit of {limit}")
+    if length is not None and length <= limit:
+        body = await resp.read()  # framed by Content-Length: aiohttp checks the length
+        if len(body) != length:
+            raise PeerError(f"reply truncated: {len(body)} of {length} bytes")
+        return body
     chunks: list[bytes] = []
     size = 0
     async for chunk in resp.content.iter_chunked(1 << 16):
