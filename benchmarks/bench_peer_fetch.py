@@ -80,7 +80,8 @@ async def main() -> None:
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
     )
-    assert proc.stdout is not None and proc.stdin is not None
+    assert proc.stdout is not None
+    assert proc.stdin is not None
     url = (await proc.stdout.readline()).decode().strip()
     try:
         for c in (int(x) for x in args.concurrency.split(",")):

@@ -32,87 +32,101 @@ class CacheStats:
     evictions: int
 
 
-class Cache:
+class Cache(LRU[str, Value]):
     """An LRU of :class:`Value` with byte accounting and lazy, strict-before expiry.
 
-    Only the event loop that owns the group touches a cache, so it needs no lock.
-    Counters: ``gets`` and ``hits`` per lookup; ``evictions`` counts entries dropped by
-    :meth:`remove_oldest` (budget pressure) and expired entries found by a lookup, not
-    explicit removals or replacements.
+    Only the event loop that owns the group changes a cache, so it needs no lock (reads
+    from other threads use :meth:`get_threadsafe`). Counters: ``gets`` and ``hits`` per
+    lookup; ``evictions`` counts entries dropped by :meth:`remove_oldest` (budget
+    pressure) and expired entries found by a lookup, not explicit removals or
+    replacements.
     """
 
-    __slots__ = ("_clock", "_lru", "evictions", "gets", "hits", "nbytes")
+    __slots__ = ("_clock", "evictions", "gets", "hits", "inline_hits", "nbytes")
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
-        self._lru: LRU[str, Value] = LRU()
+        super().__init__()
         self._clock = clock
         self.nbytes = 0
         self.gets = 0
         self.hits = 0
+        self.inline_hits = 0  # hits counted by a caller that read the dict itself
         self.evictions = 0
 
     def get(self, key: str) -> Value | None:
         """Return the live value of ``key`` (marking it recently used), or ``None``."""
         self.gets += 1
-        value = self._lru.get(key)
+        value = self._od.get(key)
         if value is None:
             return None
         if value.expire_at is not None and value.expire_at < self._clock():
-            self._drop(key)
+            self.remove(key)
             self.evictions += 1
             return None
+        self._od.move_to_end(key)
         self.hits += 1
         return value
 
-    def add(self, key: str, value: Value) -> None:
+    def get_threadsafe(self, key: str) -> Value | None:
+        """Return the live value of ``key`` from any thread, marking it recently used.
+
+        Each step is one atomic OrderedDict operation under the GIL, and it changes no
+        counter or size, so it cannot corrupt what the owning loop maintains. An expired
+        value is left for the loop to drop. The caller counts the lookup.
+        """
+        value = self._od.get(key)
+        if value is None or (value.expire_at is not None and value.expire_at < self._clock()):
+            return None
+        try:  # noqa: SIM105 - contextlib.suppress costs ~10x more on this hot path
+            self._od.move_to_end(key)
+        except KeyError:  # removed by the loop meanwhile: still a valid read
+            pass
+        return value
+
+    def add(self, key: str, value: Value) -> Value | None:
         """Insert or replace ``key``, keeping the byte count exact (mailgun PR#52)."""
-        old = self._lru.add(key, value)
+        old = super().add(key, value)
         if old is None:
             self.nbytes += key_size(key) + len(value.data)
         else:
             self.nbytes += len(value.data) - len(old.data)
+        return old
 
-    def remove(self, key: str) -> bool:
-        """Remove ``key``; return whether it was present."""
-        return self._drop(key)
-
-    def remove_oldest(self) -> None:
-        """Evict the least recently used entry (no-op when empty)."""
-        item = self._lru.remove_oldest()
-        if item is not None:
-            key, value = item
+    def remove(self, key: str) -> Value | None:
+        """Remove ``key``; return its value, or ``None`` when absent."""
+        value = self._od.pop(key, None)
+        if value is not None:
             self.nbytes -= key_size(key) + len(value.data)
-            self.evictions += 1
+        return value
+
+    def remove_oldest(self) -> tuple[str, Value] | None:
+        """Evict the least recently used entry (no-op when empty)."""
+        if not self._od:
+            return None
+        key, value = self._od.popitem(last=False)
+        self.nbytes -= key_size(key) + len(value.data)
+        self.evictions += 1
+        return key, value
 
     def clear(self) -> None:
         """Drop every entry without counting evictions."""
-        self._lru = LRU()
+        self._od.clear()
         self.nbytes = 0
-
-    def _drop(self, key: str) -> bool:
-        value = self._lru.remove(key)
-        if value is None:
-            return False
-        self.nbytes -= key_size(key) + len(value.data)
-        return True
 
     @property
     def items(self) -> int:
         """Return the number of entries, expired ones not yet seen included."""
-        return len(self._lru)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._lru
+        return len(self._od)
 
     def stats(self) -> CacheStats:
         """Return a snapshot of the counters."""
         return CacheStats(
             bytes=self.nbytes,
-            items=len(self._lru),
-            gets=self.gets,
-            hits=self.hits,
+            items=len(self._od),
+            gets=self.gets + self.inline_hits,
+            hits=self.hits + self.inline_hits,
             evictions=self.evictions,
         )
 
     def __repr__(self) -> str:
-        return f"<Cache bytes={self.nbytes} items={len(self._lru)}>"
+        return f"<Cache bytes={self.nbytes} items={len(self._od)}>"

@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextvars
+import dataclasses
 import functools
 import inspect
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeAlias, TypeVar
 
 from ._cache import Cache, CacheStats, key_size
@@ -28,7 +29,7 @@ from ._errors import (
 )
 from ._peers import PeerGetter
 from ._singleflight import Flight, SingleFlight
-from ._stats import GroupStats, Stats
+from ._stats import GroupStats, Stats, SyncHitCounters
 from ._value import Value, to_value
 from ._workspace import Workspace, default_workspace
 
@@ -99,7 +100,10 @@ class Group:
         self._clock = clock
         self._main = Cache(clock)
         self._hot = Cache(clock)
+        self._main_od = self._main._od  # read directly on the hit path of get()
         self._stats = Stats()
+        self._sync_hits = SyncHitCounters()
+        self._fast_key_len = max_key_bytes // 4  # shorter keys cannot exceed the limit
         self._local_flights: SingleFlight[Value] = SingleFlight()
         self._peer_flights: SingleFlight[Value] = SingleFlight()
         self.workspace._add_group(self)
@@ -116,13 +120,21 @@ class Group:
             RemoteCallError: the owning peer's getter failed.
             Exception: the getter's own exception, unchanged.
         """
-        self._stats.gets += 1
-        if type(key) is not str or len(key) * 4 > self.max_key_bytes:
+        stats = self._stats
+        stats.gets += 1
+        if type(key) is not str or len(key) > self._fast_key_len:
             self._check_key(key)
+        # Hot path, inlined: a live entry of the main cache (empty when size <= 0).
+        value = self._main_od.get(key)
+        if value is not None and (value.expire_at is None or value.expire_at >= self._clock()):
+            self._main_od.move_to_end(key)
+            self._main.inline_hits += 1
+            stats.cache_hits += 1
+            return value.data
         if self.size > 0:
             value = self._main.get(key) or self._hot.get(key)
             if value is not None:
-                self._stats.cache_hits += 1
+                stats.cache_hits += 1
                 return value.data
         return (await self._load(key, False)).data
 
@@ -150,7 +162,17 @@ class Group:
             GroupcacheError: called from a thread that runs an event loop.
             TimeoutError: no answer within ``timeout`` seconds (the wait is cancelled).
         """
-        return self._run_sync(self.get(key), timeout)
+        if type(key) is str and len(key) <= self._fast_key_len and self.size > 0:
+            # A hit needs no trip to the loop: read the caches directly, thread-safely.
+            value = self._main.get_threadsafe(key)
+            if value is not None:
+                self._sync_hits.mine().main += 1
+                return value.data
+            value = self._hot.get_threadsafe(key)
+            if value is not None:
+                self._sync_hits.mine().hot += 1
+                return value.data
+        return self.workspace.run_sync(self.get(key), timeout)
 
     # -- writing ------------------------------------------------------------------
 
@@ -186,11 +208,11 @@ class Group:
 
     def set_sync(self, key: str, value: bytes, *, expire: float | None = None) -> None:
         """Blocking :meth:`set` for threads outside the event loop."""
-        self._run_sync(self.set(key, value, expire=expire), None)
+        self.workspace.run_sync(self.set(key, value, expire=expire), None)
 
     def remove_sync(self, key: str) -> None:
         """Blocking :meth:`remove` for threads outside the event loop."""
-        self._run_sync(self.remove(key), None)
+        self.workspace.run_sync(self.remove(key), None)
 
     def local_set(self, key: str, value: Value) -> None:
         """Store ``value`` in this node's main cache only (what a peer's Set does here)."""
@@ -216,15 +238,24 @@ class Group:
 
     def stats(self) -> GroupStats:
         """Return a snapshot of the group's counters."""
-        return self._stats.snapshot()
+        snap = self._stats.snapshot()
+        extra = self._sync_hits.main_hits + self._sync_hits.hot_hits
+        if extra:
+            snap = dataclasses.replace(
+                snap, gets=snap.gets + extra, cache_hits=snap.cache_hits + extra
+            )
+        return snap
 
     def cache_stats(self, which: Literal["main", "hot"]) -> CacheStats:
         """Return a snapshot of the ``"main"`` or ``"hot"`` cache's counters."""
+        sync = self._sync_hits  # get_sync hits: main looked up always, hot after a miss
         if which == "main":
-            return self._main.stats()
-        if which == "hot":
-            return self._hot.stats()
-        raise ValueError(f"cache must be 'main' or 'hot', not {which!r}")
+            snap, gets, hits = self._main.stats(), sync.main_hits + sync.hot_hits, sync.main_hits
+        elif which == "hot":
+            snap, gets, hits = self._hot.stats(), sync.hot_hits, sync.hot_hits
+        else:
+            raise ValueError(f"cache must be 'main' or 'hot', not {which!r}")
+        return dataclasses.replace(snap, gets=snap.gets + gets, hits=snap.hits + hits)
 
     def count_server_request(self) -> None:
         """Count one request from a peer for this group (called by transports)."""
@@ -366,21 +397,3 @@ class Group:
         errors = [r for r in results if isinstance(r, BaseException)]
         if errors:
             raise MultiError(errors)
-
-    def _run_sync(self, coro: Coroutine[Any, Any, T], timeout: float | None) -> T:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            pass
-        else:
-            coro.close()
-            raise GroupcacheError(
-                "synchronous call from inside an event loop; use the async method"
-            )
-        loop = self.workspace._sync_loop()
-        fut = asyncio.run_coroutine_threadsafe(coro, loop)
-        try:
-            return fut.result(timeout)
-        except concurrent.futures.TimeoutError:
-            fut.cancel()
-            raise TimeoutError(f"groupcache: no answer within {timeout} s") from None

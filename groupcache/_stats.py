@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, fields
 
 
@@ -54,3 +55,48 @@ class Stats:
     def snapshot(self) -> GroupStats:
         """Return the current values as a frozen :class:`GroupStats`."""
         return GroupStats(*(getattr(self, name) for name in self.__slots__))
+
+
+class _ThreadHits:
+    __slots__ = ("hot", "main")
+
+    def __init__(self) -> None:
+        self.main = 0
+        self.hot = 0
+
+
+class SyncHitCounters:
+    """Counts cache hits served to threads outside the loop (``get_sync``).
+
+    Each thread bumps counters of its own, so threads never race with each other or with
+    the loop's plain-int counters (and take no lock on the hot path); a snapshot sums them.
+    """
+
+    __slots__ = ("_all", "_local", "_lock")
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._all: list[_ThreadHits] = []
+        self._lock = threading.Lock()  # protects _all
+
+    def mine(self) -> _ThreadHits:
+        """Return the calling thread's counters."""
+        try:
+            hits: _ThreadHits = self._local.hits
+        except AttributeError:
+            hits = self._local.hits = _ThreadHits()
+            with self._lock:
+                self._all.append(hits)
+        return hits
+
+    @property
+    def main_hits(self) -> int:
+        """Return the hits in the main cache, over all threads."""
+        with self._lock:
+            return sum(h.main for h in self._all)
+
+    @property
+    def hot_hits(self) -> int:
+        """Return the hits in the hot cache, over all threads."""
+        with self._lock:
+            return sum(h.hot for h in self._all)

@@ -7,8 +7,10 @@ explicit workspace, and tests use their own.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
-from typing import TYPE_CHECKING
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._errors import DuplicateGroupError, GroupcacheError
 from ._peers import NoPeers, PeerPicker
@@ -16,6 +18,8 @@ from ._portal import LoopThread
 
 if TYPE_CHECKING:
     from ._group import Group
+
+T = TypeVar("T")
 
 
 class Workspace:
@@ -101,6 +105,29 @@ class Workspace:
             thread_loop = self._loop_thread.loop
         self.bind_loop(thread_loop)
         return thread_loop
+
+    def run_sync(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        """Run ``coro`` on the groups' loop from a thread outside it, and wait for it.
+
+        Raises:
+            GroupcacheError: called from a thread that runs an event loop.
+            TimeoutError: no result within ``timeout`` seconds (``coro`` is cancelled).
+        """
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            coro.close()
+            raise GroupcacheError(
+                "synchronous call from inside an event loop; use the async method"
+            )
+        fut = asyncio.run_coroutine_threadsafe(coro, self._sync_loop())
+        try:
+            return fut.result(timeout)
+        except concurrent.futures.TimeoutError:
+            fut.cancel()
+            raise TimeoutError(f"groupcache: no answer within {timeout} s") from None
 
     def close(self) -> None:
         """Stop the background loop thread, if one was started (idempotent)."""

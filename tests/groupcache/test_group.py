@@ -478,3 +478,35 @@ def test_get_sync_timeout_cancels_the_wait() -> None:
         with pytest.raises(TimeoutError):
             g.get_sync("k", timeout=0.05)
         gate.set()
+
+
+def test_get_sync_hits_skip_the_loop_and_are_counted() -> None:
+    with Workspace() as ws:
+        peer = FakePeer(0)
+        g = Group("synchits", CountingGetter(), 1 << 20, workspace=ws)
+        g.get_sync("local")  # a miss: goes through the loop thread
+        ws.set_peer_picker(ModPicker([peer]))
+        g.get_sync("remote")  # fetched from the fake peer into the hot cache
+        ws.set_peer_picker(ModPicker([None]))
+        before = g.stats()
+        results = []
+
+        def reader() -> None:
+            for _ in range(50):
+                results.append(g.get_sync("local"))
+                results.append(g.get_sync("remote"))
+
+        threads = [threading.Thread(target=reader) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert results.count(b"v:local") == 200
+        assert results.count(b"peer0:remote") == 200
+        after = g.stats()
+        assert after.gets - before.gets == 400
+        assert after.cache_hits - before.cache_hits == 400
+        assert after.loads == before.loads  # no trip to the loop, no load
+        assert g.cache_stats("hot").hits == 200
+        assert g.cache_stats("main").hits == 200
+        assert g.cache_stats("main").gets == 4 + 400  # 2 misses with re-checks, sync hits
