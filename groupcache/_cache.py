@@ -30,6 +30,8 @@ class CacheStats:
     gets: int
     hits: int
     evictions: int
+    evictions_nonexpired: int = 0
+    """Evictions of live entries because the budget was full (modernprogram's counter)."""
 
 
 class Cache(LRU[str, Value]):
@@ -42,7 +44,15 @@ class Cache(LRU[str, Value]):
     replacements.
     """
 
-    __slots__ = ("_clock", "evictions", "gets", "hits", "inline_hits", "nbytes")
+    __slots__ = (
+        "_clock",
+        "evictions",
+        "evictions_nonexpired",
+        "gets",
+        "hits",
+        "inline_hits",
+        "nbytes",
+    )
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         super().__init__()
@@ -52,6 +62,7 @@ class Cache(LRU[str, Value]):
         self.hits = 0
         self.inline_hits = 0  # hits counted by a caller that read the dict itself
         self.evictions = 0
+        self.evictions_nonexpired = 0
 
     def get(self, key: str) -> Value | None:
         """Return the live value of ``key`` (marking it recently used), or ``None``."""
@@ -106,6 +117,8 @@ class Cache(LRU[str, Value]):
         key, value = self._od.popitem(last=False)
         self.nbytes -= key_size(key) + len(value.data)
         self.evictions += 1
+        if value.expire_at is None or value.expire_at >= self._clock():
+            self.evictions_nonexpired += 1
         return key, value
 
     def clear(self) -> None:
@@ -126,6 +139,7 @@ class Cache(LRU[str, Value]):
             gets=self.gets + self.inline_hits,
             hits=self.hits + self.inline_hits,
             evictions=self.evictions,
+            evictions_nonexpired=self.evictions_nonexpired,
         )
 
     def __repr__(self) -> str:

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextvars
 import dataclasses
 import functools
-import inspect
 import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal, TypeAlias, TypeVar
+from typing import Literal, TypeAlias, TypeVar
 
 from ._cache import Cache, CacheStats, key_size
 from ._errors import (
@@ -27,16 +25,15 @@ from ._errors import (
     NotFoundError,
     RemoteCallError,
 )
+from ._getter import Getter, GetterCaller
 from ._peers import PeerGetter
 from ._singleflight import Flight, SingleFlight
 from ._stats import GroupStats, Stats, SyncHitCounters
-from ._value import Value, to_value
+from ._value import Value
 from ._workspace import Workspace, default_workspace
 
 logger = logging.getLogger("groupcache")
 
-Result: TypeAlias = bytes | bytearray | memoryview | Value
-Getter: TypeAlias = Callable[[str], Awaitable[Result] | Result]
 HotCachePolicy: TypeAlias = Literal["always", "golang", "never"]
 T = TypeVar("T")
 
@@ -90,11 +87,7 @@ class Group:
         self.size = size
         self.max_key_bytes = max_key_bytes
         self.workspace = workspace if workspace is not None else default_workspace()
-        self._getter = getter
-        self._getter_is_async = inspect.iscoroutinefunction(getter) or (
-            inspect.iscoroutinefunction(getattr(getter, "__call__", None))  # noqa: B004
-        )
-        self._executor = executor
+        self._call = GetterCaller(getter, executor)
         self._hot_policy = hot_cache
         self._rng = rng or random.Random()
         self._clock = clock
@@ -319,6 +312,7 @@ class Group:
         if value is not None:
             return value
         self._stats.loads_deduped += 1
+        started = time.perf_counter()
         try:
             value = await peer.get(self.name, key)
         except (NotFoundError, RemoteCallError):
@@ -334,6 +328,9 @@ class Group:
             )
             return await self._call_getter(flight)
         self._stats.peer_loads += 1
+        elapsed_ms = (time.perf_counter() - started) * 1000.0
+        if elapsed_ms > self._stats.peer_latency_max_ms:
+            self._stats.peer_latency_max_ms = elapsed_ms
         if not flight.forgotten and self._admit_hot():
             self._populate(key, value, self._hot)
         return value
@@ -341,13 +338,7 @@ class Group:
     async def _call_getter(self, flight: Flight[Value]) -> Value:
         key = flight.key
         try:
-            if self._getter_is_async:
-                result: Any = await self._getter(key)  # type: ignore[misc]
-            else:
-                result = await self._run_in_executor(key)
-            if inspect.isawaitable(result):
-                result = await result
-            value = to_value(result)
+            value = await self._call(key)
         except Exception:
             self._stats.local_load_errs += 1
             raise
@@ -355,11 +346,6 @@ class Group:
         if not flight.forgotten:
             self._populate(key, value, self._main)
         return value
-
-    def _run_in_executor(self, key: str) -> asyncio.Future[Any]:
-        ctx = contextvars.copy_context()
-        call = functools.partial(ctx.run, self._getter, key)
-        return asyncio.get_running_loop().run_in_executor(self._executor, call)
 
     def _admit_hot(self) -> bool:
         if self._hot_policy == "always":

@@ -20,6 +20,8 @@ class GroupStats:
         local_loads: successful getter calls.
         local_load_errs: failed getter calls.
         server_requests: requests from peers handled for this group.
+        peer_latency_max_ms: the slowest successful peer fetch so far, in milliseconds
+            (mailgun's oddly named ``GetFromPeersLatencyLower``).
     """
 
     gets: int = 0
@@ -31,6 +33,7 @@ class GroupStats:
     local_loads: int = 0
     local_load_errs: int = 0
     server_requests: int = 0
+    peer_latency_max_ms: float = 0.0
 
 
 class Stats:
@@ -51,6 +54,7 @@ class Stats:
     local_loads: int
     local_load_errs: int
     server_requests: int
+    peer_latency_max_ms: float
 
     def snapshot(self) -> GroupStats:
         """Return the current values as a frozen :class:`GroupStats`."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from groupcache import Value
-from groupcache._cache import Cache, key_size
+from groupcache._cache import Cache, CacheStats, key_size
 
 
 class Clock:
@@ -74,7 +74,9 @@ def test_stats_count_gets_hits_and_budget_evictions() -> None:
     c.remove_oldest()  # "b": "a" was used more recently
     assert "b" not in c
     c.remove("a")  # explicit removal is not an eviction
-    assert c.stats() == c.stats().__class__(bytes=0, items=0, gets=2, hits=1, evictions=1)
+    assert c.stats() == CacheStats(
+        bytes=0, items=0, gets=2, hits=1, evictions=1, evictions_nonexpired=1
+    )
 
 
 def test_clear_empties_the_cache() -> None:
@@ -84,3 +86,14 @@ def test_clear_empties_the_cache() -> None:
     assert c.nbytes == 0
     assert c.items == 0
     assert "bytes=0" in repr(c)
+
+
+def test_evicting_an_expired_entry_is_not_a_nonexpired_eviction() -> None:
+    """Ports modernprogram lru.TestEvictNonExpired: only live entries count."""
+    clock = Clock()
+    c = Cache(clock)
+    c.add("old", Value(b"1", expire_at=clock.now - 1))
+    c.add("live", Value(b"2"))
+    c.remove_oldest()
+    c.remove_oldest()
+    assert (c.stats().evictions, c.stats().evictions_nonexpired) == (2, 1)

@@ -1,0 +1,96 @@
+"""Prometheus export (ports mailgun promexporter TestExporter/WithNamespace/WithLabels)."""
+
+from __future__ import annotations
+
+import aiohttp
+from prometheus_client import CollectorRegistry
+
+from groupcache import Group, HTTPPool, Workspace
+from groupcache.metrics import GroupcacheCollector, mount, register
+from tests.groupcache.helpers import CountingGetter
+
+NAMES = [
+    "groupcache_gets_total",
+    "groupcache_hits_total",
+    "groupcache_get_from_peers_latency_lower",
+    "groupcache_peer_loads_total",
+    "groupcache_peer_errors_total",
+    "groupcache_loads_total",
+    "groupcache_loads_deduped_total",
+    "groupcache_local_loads_total",
+    "groupcache_local_load_errs_total",
+    "groupcache_server_requests_total",
+]
+CACHE_NAMES = [
+    "groupcache_cache_bytes",
+    "groupcache_cache_items",
+    "groupcache_cache_gets_total",
+    "groupcache_cache_hits_total",
+    "groupcache_cache_evictions_total",
+    "groupcache_cache_evictions_nonexpired_total",
+]
+
+
+async def test_every_mailgun_metric_is_exported_with_the_group_counters() -> None:
+    """Ports promexporter.TestExporter."""
+    with Workspace() as ws:
+        g = Group("users", CountingGetter(), 1 << 20, workspace=ws)
+        await g.get("a")
+        await g.get("a")
+        registry = CollectorRegistry()
+        register(registry, ws)
+        sample = registry.get_sample_value
+        for name in NAMES:
+            assert sample(name, {"group": "users"}) is not None, name
+        for name in CACHE_NAMES:
+            for kind in ("main", "hot"):
+                assert sample(name, {"group": "users", "type": kind}) is not None, name
+        assert sample("groupcache_gets_total", {"group": "users"}) == 2.0
+        assert sample("groupcache_hits_total", {"group": "users"}) == 1.0
+        assert sample("groupcache_local_loads_total", {"group": "users"}) == 1.0
+        items = sample("groupcache_cache_items", {"group": "users", "type": "main"})
+        assert items == 1.0
+        assert sample("groupcache_cache_bytes", {"group": "users", "type": "main"}) == 4.0
+
+
+async def test_namespace_and_constant_labels() -> None:
+    """Ports promexporter.TestExporterWithNamespace and WithLabels."""
+    with Workspace() as ws:
+        Group("g", CountingGetter(), 1 << 20, workspace=ws)
+        registry = CollectorRegistry()
+        register(registry, ws, namespace="myapp", labels={"pod": "p1"})
+        assert (
+            registry.get_sample_value("myapp_groupcache_gets_total", {"pod": "p1", "group": "g"})
+            == 0.0
+        )
+
+
+async def test_group_filter_is_read_at_every_scrape() -> None:
+    """Ports promexporter.TestExporterWithGroups."""
+    with Workspace() as ws:
+        a = Group("a", CountingGetter(), 1 << 20, workspace=ws)
+        Group("b", CountingGetter(), 1 << 20, workspace=ws)
+        registry = CollectorRegistry()
+        registry.register(GroupcacheCollector(ws, groups=lambda: [a]))
+        assert registry.get_sample_value("groupcache_gets_total", {"group": "a"}) == 0.0
+        assert registry.get_sample_value("groupcache_gets_total", {"group": "b"}) is None
+        Group("c", CountingGetter(), 1 << 20, workspace=ws)  # default: all groups, live
+        registry2 = CollectorRegistry()
+        register(registry2, ws)
+        assert registry2.get_sample_value("groupcache_gets_total", {"group": "c"}) == 0.0
+
+
+async def test_metrics_endpoint_on_the_pool_app() -> None:
+    with Workspace() as ws:
+        Group("g", CountingGetter(), 1 << 20, workspace=ws)
+        registry = CollectorRegistry()
+        register(registry, ws)
+        async with HTTPPool("http://127.0.0.1:0", workspace=ws) as pool:
+            mount(pool.app, registry)
+            url = await pool.start()
+            async with aiohttp.ClientSession() as session, session.get(url + "/metrics") as resp:
+                assert resp.status == 200
+                assert resp.headers["Content-Type"].startswith("text/plain")
+                text = await resp.text()
+            assert 'groupcache_gets_total{group="g"} 0.0' in text
+            assert "# TYPE groupcache_cache_bytes gauge" in text
