@@ -9,14 +9,17 @@ from __future__ import annotations
 import shutil
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, Protocol
 
 import pytest
 from kubernetes import client as k8s
+from prometheus_client import CollectorRegistry
 
-from kubegroup.testing import FakeKubeAPI
+from kubegroup import KubeGroup, update_peers
+from kubegroup.testing import FakeKubeAPI, RecordingPool
 
-from .helpers import TLSFiles
+from .helpers import SELF, TLSFiles
 
 
 @pytest.fixture
@@ -73,3 +76,38 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TLSFiles:
         capture_output=True,
     )
     return TLSFiles(cert, key)
+
+
+class StartGroup(Protocol):
+    async def __call__(self, **overrides: Any) -> tuple[KubeGroup, RecordingPool]: ...
+
+
+@pytest.fixture
+async def start_group(fake: FakeKubeAPI, api_client: k8s.ApiClient) -> AsyncIterator[StartGroup]:
+    """Start KubeGroups on ``fake`` with fast test settings; close them and check for leaks."""
+    threads_before = set(threading.enumerate())
+    groups: list[KubeGroup] = []
+
+    async def start(**overrides: Any) -> tuple[KubeGroup, RecordingPool]:
+        pool = RecordingPool()
+        options: dict[str, Any] = {
+            "label_selector": "app=web",
+            "port": 5000,
+            "namespace": "ns1",
+            "api_client": api_client,
+            "debounce": 0.0,
+            "my_url": SELF,
+            "backoff_initial": 0.01,
+            "backoff_max": 0.05,
+            "registry": CollectorRegistry(),
+        }
+        options.update(overrides)
+        kg = await update_peers(pool, **options)
+        groups.append(kg)
+        return kg, pool
+
+    yield start
+    for kg in groups:
+        await kg.aclose()
+    leaked = [t for t in threading.enumerate() if t not in threads_before]
+    assert not [t for t in leaked if t.name.startswith("kubegroup")], leaked

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import threading
@@ -14,7 +15,7 @@ from kubernetes import client as k8s
 from kubernetes import watch
 from kubernetes.client.exceptions import ApiException
 
-from kubegroup.testing import FakeKubeAPI
+from kubegroup.testing import FakeKubeAPI, RecordingPool
 
 
 @dataclass(frozen=True)
@@ -65,3 +66,28 @@ def on_watch(fake: FakeKubeAPI, action: Callable[[], object], count: int = 1) ->
         yield
     finally:
         thread.join()
+
+
+SELF = "http://10.99.0.1:5000"
+"""The URL the test groups use for themselves (no pod has this IP unless a test adds it)."""
+
+WAIT = 10.0
+"""Upper bound for any condition wait in these tests (they finish far sooner)."""
+
+
+def url(ip: str) -> str:
+    """The peer URL of a pod IP on the test port."""
+    return f"http://{ip}:5000"
+
+
+async def peers_become(pool: RecordingPool, *ips: str, self_url: str | None = SELF) -> None:
+    """Wait until the pool's latest peers are these pod IPs (plus self), sorted."""
+    expected = sorted([url(ip) for ip in ips] + ([self_url] if self_url else []))
+    async with asyncio.timeout(WAIT):
+        await pool.wait_for_peers(expected)
+
+
+async def in_thread(fn: Callable[[], object]) -> None:
+    """Run a blocking FakeKubeAPI wait in a thread, bounded by ``WAIT``."""
+    async with asyncio.timeout(WAIT):
+        await asyncio.to_thread(fn)

@@ -1,0 +1,324 @@
+"""KubeGroup: feeds the ready pods of a label selector into a pool's ring, continuously.
+
+Port of kubegroup ``UpdatePeers``/``onUpdate``. The watch runs in one thread
+(:mod:`kubegroup._watch`); every change is handed to the event loop, debounced there, and
+turned into a sorted peer list for ``pool.set_peers``. The pool is only ever called on
+the loop's thread, never after ``close()`` has returned, and never with a list emptied
+by an API error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import threading
+from collections.abc import Callable
+from types import TracebackType
+from typing import Protocol
+
+from kubernetes import client as k8s
+
+from . import _config
+from ._address import find_my_url, parse_port
+from ._debounce import Debouncer
+from ._errors import KubeConfigError, KubeGroupError
+from ._pods import peer_urls
+from ._stats import KubeGroupStats
+from ._watch import PodWatcher, WatchSettings
+from .metrics import KubeGroupCollector, Registry
+
+__all__ = ["KubeGroup", "PeerSetter", "update_peers"]
+
+log = logging.getLogger("kubegroup")
+
+
+class PeerSetter(Protocol):
+    """Anything with ``set_peers(*urls)``, like ``groupcache.HTTPPool``."""
+
+    def set_peers(self, *urls: str) -> object:
+        """Replace the peer list."""
+
+
+class KubeGroup:
+    """A running pod watch feeding ``pool``; create it with :func:`update_peers`.
+
+    Use ``async with`` or call :meth:`aclose` / :meth:`close` to stop it.
+    """
+
+    def __init__(
+        self,
+        pool: PeerSetter,
+        api_client: k8s.ApiClient,
+        settings: WatchSettings,
+        *,
+        port: int,
+        my_url: str,
+        debounce: float,
+        owns_client: bool,
+    ) -> None:
+        self._pool = pool
+        self._api_client = api_client
+        self._owns_client = owns_client
+        self._port = port
+        self.my_url = my_url
+        self.namespace = settings.namespace
+        self.label_selector = settings.label_selector
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        self._lock = threading.RLock()  # protects _closed; held while calling the pool
+        self._closed = False
+        self._peers: tuple[str, ...] = ()
+        self._delivered = False
+        self._counts = {"pods": 0, "updates": 0, "errors": 0}
+        self._settled = asyncio.Event()  # synced or closed
+        self._synced = False
+        self._exited = self._loop.create_future()  # the watch thread has ended
+        self._debouncer = Debouncer(self._loop, debounce, self._deliver)
+        self._collector: tuple[Registry, KubeGroupCollector] | None = None
+        self._watcher = PodWatcher(
+            api_client, settings, on_change=self._changed, on_exit=self._thread_exited
+        )
+
+    def _start(self, registry: Registry | None, metrics_namespace: str) -> None:
+        if registry is not None:
+            collector = KubeGroupCollector(self.stats, namespace=metrics_namespace)
+            registry.register(collector)
+            self._collector = (registry, collector)
+        self._watcher.start()
+
+    # --- watch thread → loop --------------------------------------------------------
+
+    def _post(self, fn: Callable[[], None]) -> None:
+        if self._closed:
+            return
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody is left to deliver to
+            self._loop.call_soon_threadsafe(fn)
+
+    def _changed(self) -> None:
+        self._post(self._debouncer.trigger)
+
+    def _thread_exited(self) -> None:
+        def done() -> None:
+            if not self._exited.done():
+                self._exited.set_result(None)
+
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(done)
+
+    def _deliver(self) -> None:
+        """Turn the current pod snapshot into peers for the pool (on the loop thread)."""
+        with self._lock:
+            if self._closed:
+                return
+            synced, pods = self._watcher.snapshot()
+            if not synced:
+                return
+            urls = peer_urls(pods, port=self._port, my_url=self.my_url)
+            self._counts["pods"] = len(pods)
+            self._counts["updates"] += 1
+            if urls != self._peers or not self._delivered:
+                try:
+                    self._pool.set_peers(*urls)
+                except Exception:
+                    self._counts["errors"] += 1
+                    log.exception("kubegroup: set_peers(%d peers) failed", len(urls))
+                    return
+                log.debug("kubegroup: peers: %s", ", ".join(urls))
+                self._peers, self._delivered = urls, True
+            if not self._synced:
+                self._synced = True
+                self._settled.set()
+
+    # --- public API -----------------------------------------------------------------
+
+    @property
+    def peers(self) -> tuple[str, ...]:
+        """The peer URLs last given to the pool (sorted, self included); () before sync."""
+        return self._peers
+
+    @property
+    def synced(self) -> bool:
+        """Whether the first full pod list has reached the pool."""
+        return self._synced
+
+    @property
+    def healthy(self) -> bool:
+        """Whether the last Kubernetes API request succeeded."""
+        return self._watcher.healthy and not self._closed
+
+    @property
+    def last_error(self) -> KubeGroupError | None:
+        """The most recent API error, kept after recovery; None if there was none."""
+        return self._watcher.last_error
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` or :meth:`aclose` was called."""
+        return self._closed
+
+    def stats(self) -> KubeGroupStats:
+        """Return a snapshot of the counters (what ``kubegroup.metrics`` exports)."""
+        w = dict(self._watcher.counts)
+        return KubeGroupStats(
+            pods=self._counts["pods"],
+            peers=len(self._peers),
+            updates=self._counts["updates"],
+            events=w["events"],
+            errors=w["errors"] + self._counts["errors"],
+            lists=w["lists"],
+            relists=w["relists"],
+            watches=w["watches"],
+            healthy=self.healthy,
+        )
+
+    async def wait_synced(self) -> None:
+        """Wait until the first full pod list has been given to the pool.
+
+        Never returns while the API keeps failing; bound it with ``asyncio.timeout``.
+
+        Raises:
+            KubeGroupError: the group was closed before it synced.
+        """
+        await self._settled.wait()
+        if not self._synced:
+            raise KubeGroupError("kubegroup closed before its first sync")
+
+    def close(self) -> None:
+        """Stop watching and join the watch thread (idempotent).
+
+        Once it returns, the pool is not called again. The pool keeps its last peers.
+        """
+        if not self._begin_close():
+            return
+        if not self._watcher.join(timeout=self._watcher.settings.request_timeout + 5):
+            log.warning("kubegroup: the watch thread did not stop in time")
+        self._finish_close()
+
+    async def aclose(self) -> None:
+        """Stop watching and wait for the watch thread without blocking the loop."""
+        if not self._begin_close():
+            return
+        if self._watcher.thread.ident is not None:
+            timeout = self._watcher.settings.request_timeout + 5
+            try:
+                async with asyncio.timeout(timeout):
+                    await asyncio.shield(self._exited)
+            except TimeoutError:
+                log.warning("kubegroup: the watch thread did not stop in time")
+        self._watcher.join(timeout=1.0)
+        self._finish_close()
+
+    def _begin_close(self) -> bool:
+        with self._lock:  # waits for a set_peers call in progress
+            if self._closed:
+                return False
+            self._closed = True
+        self._watcher.stop()
+        if threading.get_ident() == self._loop_thread:
+            self._cancel_on_loop()
+        else:
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._cancel_on_loop)
+        return True
+
+    def _cancel_on_loop(self) -> None:
+        self._debouncer.cancel()
+        self._settled.set()
+
+    def _finish_close(self) -> None:
+        if self._collector is not None:
+            registry, collector = self._collector
+            self._collector = None
+            registry.unregister(collector)
+        if self._owns_client:
+            self._api_client.close()  # type: ignore[no-untyped-call]
+        log.debug("kubegroup: closed (namespace %s)", self.namespace)
+
+    async def __aenter__(self) -> KubeGroup:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "healthy" if self.healthy else "unhealthy"
+        return (
+            f"<KubeGroup {self.namespace}/{self.label_selector!r} {state} peers={len(self._peers)}>"
+        )
+
+
+async def update_peers(
+    pool: PeerSetter,
+    *,
+    label_selector: str,
+    port: int | str,
+    namespace: str | None = None,
+    api_client: k8s.ApiClient | None = None,
+    debounce: float = 2.0,
+    registry: Registry | None = None,
+    metrics_namespace: str = "",
+    my_url: str | None = None,
+    service_account_dir: str | os.PathLike[str] = _config.DEFAULT_SERVICE_ACCOUNT_DIR,
+    watch_timeout: int = 300,
+    request_timeout: float = 30.0,
+    read_timeout: float | None = None,
+    backoff_initial: float = 0.8,
+    backoff_max: float = 30.0,
+) -> KubeGroup:
+    """Watch the pods matching ``label_selector`` and keep ``pool``'s peers in step.
+
+    Returns at once, before the first list (see :meth:`KubeGroup.wait_synced`).
+
+    Args:
+        pool: Receives ``set_peers(*urls)`` on the running loop's thread.
+        label_selector: Required Kubernetes label selector, e.g. ``"app=myapp"``.
+        port: The groupcache port of every pod: ``5000``, ``"5000"`` or ``":5000"``.
+        namespace: Defaults to ``$POD_NAMESPACE``, then the service-account namespace.
+        api_client: Defaults to in-cluster config, then kubeconfig (then closed by us).
+        debounce: Seconds between updates under churn; the first change applies at once.
+        registry: If given, register a :class:`~kubegroup.metrics.KubeGroupCollector`.
+        metrics_namespace: Prefix of the metric names.
+        my_url: This pod's URL; defaults to :func:`find_my_url` of ``port``.
+        service_account_dir: Where the token, CA and namespace files are mounted.
+        watch_timeout: Server-side watch duration (seconds; each watch picks T..2T).
+        request_timeout: Connect timeout, and read timeout of list requests.
+        read_timeout: Watch inactivity limit; default: the watch duration + 30 s.
+        backoff_initial: First retry delay after an error (doubling, jittered).
+        backoff_max: Longest retry delay; 401/403 are retried near this.
+
+    Raises:
+        KubeConfigError: bad selector, port, namespace, address or credentials.
+    """
+    selector = _config.check_selector(label_selector)
+    port_n = parse_port(port)
+    if debounce < 0 or watch_timeout < 1 or request_timeout <= 0 or backoff_initial <= 0:
+        raise KubeConfigError("debounce >= 0, watch_timeout >= 1, timeouts and backoff > 0")
+    if backoff_max < backoff_initial or (read_timeout is not None and read_timeout <= 0):
+        raise KubeConfigError("need backoff_max >= backoff_initial and read_timeout > 0")
+    ns = _config.resolve_namespace(
+        namespace, service_account_dir=service_account_dir, environ=os.environ
+    )
+    me = my_url or find_my_url(port_n)
+    owns = api_client is None
+    client = api_client or _config.load_api_client(
+        service_account_dir=service_account_dir, environ=os.environ
+    )
+    settings = WatchSettings(
+        ns, selector, watch_timeout, request_timeout, read_timeout, backoff_initial, backoff_max
+    )
+    kg = KubeGroup(
+        pool, client, settings, port=port_n, my_url=me, debounce=debounce, owns_client=owns
+    )
+    try:
+        kg._start(registry, metrics_namespace)
+    except Exception:
+        kg.close()
+        raise
+    return kg

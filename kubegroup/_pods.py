@@ -1,0 +1,64 @@
+"""Pure functions from pod objects to peer URLs (kubepodinformer ``Pod`` + kubegroup ``onUpdate``).
+
+A pod is a peer when its Ready condition is ``"True"``, it has an IP and it is not
+terminating. Go kubegroup checks only Ready; dropping terminating pods at once is what
+the endpoints controller does too (kubegroup.md §1.13).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ._address import peer_url
+
+__all__ = ["PodInfo", "peer_urls", "pod_info"]
+
+
+@dataclass(frozen=True, slots=True)
+class PodInfo:
+    """What discovery needs from a pod."""
+
+    name: str
+    ip: str
+    ready: bool
+    terminating: bool
+
+    @property
+    def is_peer(self) -> bool:
+        """Whether this pod belongs in the ring."""
+        return self.ready and bool(self.ip) and not self.terminating
+
+
+def _section(obj: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = obj.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
+def pod_info(obj: Mapping[str, Any]) -> PodInfo:
+    """Extract a :class:`PodInfo` from a raw pod object (as JSON-decoded from the API)."""
+    meta, status = _section(obj, "metadata"), _section(obj, "status")
+    conditions = status.get("conditions") or []
+    ready = any(
+        isinstance(c, Mapping) and c.get("type") == "Ready" and c.get("status") == "True"
+        for c in conditions
+    )
+    return PodInfo(
+        name=str(meta.get("name") or ""),
+        ip=str(status.get("podIP") or ""),
+        ready=ready,
+        terminating=meta.get("deletionTimestamp") is not None,
+    )
+
+
+def peer_urls(pods: Iterable[PodInfo], *, port: int, my_url: str | None) -> tuple[str, ...]:
+    """Return the sorted, de-duplicated peer URLs: every peer pod, plus ``my_url``.
+
+    Self is always included, also while its own pod is not (yet) Ready, so the local
+    pool always finds itself in the ring.
+    """
+    urls = {peer_url(p.ip, port) for p in pods if p.is_peer}
+    if my_url:
+        urls.add(my_url)
+    return tuple(sorted(urls))

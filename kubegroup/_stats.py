@@ -1,0 +1,34 @@
+"""A frozen snapshot of a KubeGroup's counters, read by ``kubegroup.metrics`` at scrape time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["KubeGroupStats"]
+
+
+@dataclass(frozen=True, slots=True)
+class KubeGroupStats:
+    """Counters and gauges of one :class:`~kubegroup.KubeGroup`.
+
+    Attributes:
+        pods: Pods matching the selector, ready or not (Go's ``kubegroup_peers``).
+        peers: URLs in the last peer list given to the pool, self included.
+        updates: Debounced snapshots evaluated (Go's ``kubegroup_events``).
+        events: Watch events received (bookmarks included).
+        errors: Failed list/watch requests and failed ``set_peers`` calls.
+        lists: Successful list requests (the first one and every relist).
+        relists: Relists forced by an expired (410) watch.
+        watches: Watch requests the server accepted.
+        healthy: Whether the last API request succeeded.
+    """
+
+    pods: int = 0
+    peers: int = 0
+    updates: int = 0
+    events: int = 0
+    errors: int = 0
+    lists: int = 0
+    relists: int = 0
+    watches: int = 0
+    healthy: bool = False

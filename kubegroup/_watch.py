@@ -1,0 +1,325 @@
+"""The pod list/watch loop, in one background thread (kubegroup.md §4.9).
+
+List, then watch from the list's resourceVersion with bookmarks; resume from the last
+revision after a clean close or a quiet read timeout; relist on 410; back off with
+jitter on errors, honouring ``Retry-After`` and retrying 401/403 slowly. The pod map
+survives every error: only the API can remove a pod from it. The watch is parsed from
+the raw response (``_preload_content=False``), so no client model code is involved and
+both the 36.x and 37.x clients work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import random
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, cast
+
+import urllib3
+from kubernetes import client as k8s
+from kubernetes.client.exceptions import ApiException
+
+from ._backoff import Backoff
+from ._errors import KubeAPIError, KubeConnectionError, KubeGroupError, api_error_from_status
+from ._pods import PodInfo, pod_info
+
+__all__ = ["PodWatcher", "WatchSettings"]
+
+log = logging.getLogger("kubegroup")
+
+_SHORT_WATCH = 1.0  # a watch that ends this fast without events is treated like a failure
+
+
+class _Expired(Exception):
+    """The watch's resourceVersion is gone (410): relist."""
+
+
+@dataclass(frozen=True, slots=True)
+class WatchSettings:
+    """What to watch and how patiently."""
+
+    namespace: str
+    label_selector: str
+    watch_timeout: int = 300  # server-side timeoutSeconds; each watch picks [T, 2T]
+    request_timeout: float = 30.0  # connect timeout, and read timeout of the list
+    read_timeout: float | None = None  # watch inactivity limit; None: its duration + 30 s
+    backoff_initial: float = 0.8
+    backoff_max: float = 30.0
+
+
+def wrap_error(exc: BaseException) -> KubeGroupError:
+    """Translate a client or urllib3 exception into the kubegroup hierarchy."""
+    if isinstance(exc, KubeGroupError):
+        return exc
+    if isinstance(exc, ApiException):
+        headers = cast("dict[str, str] | None", exc.headers)
+        return api_error_from_status(
+            int(exc.status or 0), exc.body, http_reason=str(exc.reason or ""), headers=headers
+        )
+    if isinstance(exc, ValueError):  # JSON that is not an event or a list
+        return KubeAPIError(200, "InvalidResponse", f"malformed response: {exc}")
+    return KubeConnectionError(f"{type(exc).__name__}: {exc}")
+
+
+class PodWatcher:
+    """Keeps a map of the selected pods up to date from a background thread.
+
+    ``on_change()`` is called from that thread after the map changed; ``on_exit()`` once
+    the thread has ended. Everything in the map, the revision and the counters is
+    protected by ``_lock``.
+    """
+
+    def __init__(
+        self,
+        api_client: k8s.ApiClient,
+        settings: WatchSettings,
+        *,
+        on_change: Callable[[], None],
+        on_exit: Callable[[], None],
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings
+        self._core = k8s.CoreV1Api(api_client)
+        self._on_change = on_change
+        self._on_exit = on_exit
+        self._rng = rng or random.Random()
+        self._backoff = Backoff(
+            initial=settings.backoff_initial, maximum=settings.backoff_max, rng=self._rng
+        )
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._pods: dict[str, PodInfo] = {}
+        self._rv: str | None = None  # None: the next step is a (re)list
+        self._synced = False  # a list has been applied at least once
+        self._healthy = False
+        self._last_error: KubeGroupError | None = None
+        self._resp: urllib3.BaseHTTPResponse | None = None  # the response being read
+        self.counts = {"lists": 0, "watches": 0, "events": 0, "errors": 0, "relists": 0}
+        self._thread = threading.Thread(
+            target=self._run, name=f"kubegroup-watch:{settings.namespace}", daemon=True
+        )
+
+    # --- control, from any thread ---------------------------------------------------
+
+    def start(self) -> None:
+        """Start the background thread."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Ask the thread to stop, interrupting a blocked read (idempotent)."""
+        self._stopping.set()
+        with self._lock:
+            resp = self._resp
+        if resp is not None:
+            _shutdown(resp)
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the thread to end; return whether it did."""
+        if self._thread.ident is not None:
+            self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    @property
+    def thread(self) -> threading.Thread:
+        """The background thread."""
+        return self._thread
+
+    # --- state, from any thread -----------------------------------------------------
+
+    def snapshot(self) -> tuple[bool, tuple[PodInfo, ...]]:
+        """Return ``(synced, pods sorted by name)``."""
+        with self._lock:
+            return self._synced, tuple(p for _, p in sorted(self._pods.items()))
+
+    @property
+    def healthy(self) -> bool:
+        """Whether the last list or watch request succeeded."""
+        return self._healthy
+
+    @property
+    def last_error(self) -> KubeGroupError | None:
+        """The most recent error (kept after recovery), or None."""
+        return self._last_error
+
+    @property
+    def resource_version(self) -> str | None:
+        """The last revision seen, or None when the next step is a list."""
+        with self._lock:
+            return self._rv
+
+    # --- the loop -------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            while not self._stopping.is_set():
+                try:
+                    if self._rv is None:
+                        self._list()
+                    self._watch()
+                except _Expired:
+                    with self._lock:
+                        self._rv = None
+                        self.counts["relists"] += 1
+                    log.info("kubegroup: watch expired (410 Gone), relisting pods")
+                except urllib3.exceptions.ReadTimeoutError:
+                    if self._stopping.is_set():
+                        break
+                    # A quiet stream, or a dead one: resume from the last revision.
+                    log.debug("kubegroup: watch read timed out, resuming")
+                except Exception as exc:  # every failure is retried; stop() ends the loop
+                    if self._stopping.is_set():
+                        break
+                    self._failed(wrap_error(exc))
+        finally:
+            self._on_exit()
+
+    def _failed(self, err: KubeGroupError) -> None:
+        self._healthy = False
+        self._last_error = err
+        with self._lock:
+            self.counts["errors"] += 1
+        where = f"namespace {self.settings.namespace!r}"
+        if isinstance(err, KubeAPIError) and err.is_auth_error:
+            delay = self._backoff.slow_delay()
+            log.error(
+                "kubegroup: not allowed to list/watch pods in %s (%s); grant 'list' and "
+                "'watch' on pods to this pod's service account (Role + RoleBinding). "
+                "Retrying in %.1f s.",
+                where,
+                err,
+                delay,
+            )
+        else:
+            at_least = err.retry_after if isinstance(err, KubeAPIError) else None
+            delay = self._backoff.next_delay(at_least=at_least or 0.0)
+            log.warning(
+                "kubegroup: pod list/watch in %s failed: %s; retrying in %.1f s", where, err, delay
+            )
+        self._stopping.wait(delay)
+
+    @contextlib.contextmanager
+    def _reading(self, resp: urllib3.BaseHTTPResponse) -> Iterator[urllib3.BaseHTTPResponse]:
+        """Expose ``resp`` to stop() while it is read; close it afterwards."""
+        with self._lock:
+            self._resp = resp
+        try:
+            if self._stopping.is_set():
+                _shutdown(resp)
+            yield resp
+        finally:
+            with self._lock:
+                self._resp = None
+            resp.close()
+            resp.release_conn()
+
+    def _list(self) -> None:
+        s = self.settings
+        resp = self._core.list_namespaced_pod(
+            s.namespace,
+            label_selector=s.label_selector,
+            _preload_content=False,
+            _request_timeout=(s.request_timeout, s.request_timeout),
+        )
+        with self._reading(cast("urllib3.BaseHTTPResponse", resp)) as r:
+            doc = json.loads(r.data)
+        rv = str(doc["metadata"]["resourceVersion"])
+        pods = {p.name: p for p in map(pod_info, doc.get("items") or [])}
+        with self._lock:
+            gone = self._pods.keys() - pods.keys()
+            new = pods.keys() - self._pods.keys()
+            relist = self._synced
+            self._pods, self._rv, self._synced = pods, rv, True
+            self.counts["lists"] += 1
+        self._healthy = True
+        self._backoff.reset()
+        if relist and (gone or new):
+            log.info("kubegroup: relisted pods: %d new, %d gone", len(new), len(gone))
+        self._on_change()
+
+    def _watch(self) -> None:
+        s = self.settings
+        duration = self._rng.randint(s.watch_timeout, 2 * s.watch_timeout)
+        read = s.read_timeout if s.read_timeout is not None else duration + 30.0
+        started, events = time.monotonic(), 0
+        resp = self._core.list_namespaced_pod(
+            s.namespace,
+            label_selector=s.label_selector,
+            watch=True,
+            resource_version=self._rv,
+            allow_watch_bookmarks=True,
+            timeout_seconds=duration,
+            _preload_content=False,
+            _request_timeout=(s.request_timeout, read),
+        )
+        self._healthy = True
+        with self._lock:
+            self.counts["watches"] += 1
+        with self._reading(cast("urllib3.BaseHTTPResponse", resp)) as r:
+            for line in _lines(r):
+                self._apply(json.loads(line))
+                events += 1
+        if not events and time.monotonic() - started < _SHORT_WATCH:
+            # Like client-go: a watch closed at once is not progress; don't spin on it.
+            self._stopping.wait(self._backoff.next_delay())
+
+    def _apply(self, event: Any) -> None:
+        kind = event.get("type") if isinstance(event, dict) else None
+        obj = event.get("object") if isinstance(event, dict) else None
+        if not isinstance(obj, dict):
+            raise ValueError(f"watch event without an object: {str(event)[:200]}")
+        if kind == "ERROR":
+            err = api_error_from_status(int(obj.get("code") or 500), json.dumps(obj))
+            if err.status == 410:
+                raise _Expired(str(err))
+            raise err
+        rv = (obj.get("metadata") or {}).get("resourceVersion")
+        changed = False
+        with self._lock:
+            self.counts["events"] += 1
+            if rv:
+                self._rv = str(rv)
+            if kind in ("ADDED", "MODIFIED", "DELETED"):
+                pod = pod_info(obj)
+                old = self._pods.get(pod.name)
+                if kind == "DELETED":
+                    changed = self._pods.pop(pod.name, None) is not None
+                else:
+                    self._pods[pod.name] = pod
+                    changed = old != pod
+            elif kind != "BOOKMARK":
+                log.debug("kubegroup: ignoring watch event of type %r", kind)
+        self._backoff.reset()
+        if changed:
+            self._on_change()
+
+
+def _lines(resp: urllib3.BaseHTTPResponse) -> Iterator[bytes]:
+    """Yield the non-blank lines of a streamed response."""
+    buffer = b""
+    for chunk in resp.stream(amt=None, decode_content=False):
+        buffer += chunk
+        *lines, buffer = buffer.split(b"\n")
+        yield from (line for line in lines if line.strip())
+    if buffer.strip():
+        yield buffer
+
+
+def _shutdown(resp: urllib3.BaseHTTPResponse) -> None:
+    """Shut the response's socket down so a blocked read returns at once.
+
+    urllib3 >= 2.3 keeps a handle on the socket even after ``Connection: close`` moved
+    it from the connection to the response; older versions only have ``conn.sock``.
+    """
+    with contextlib.suppress(Exception):
+        resp.shutdown()
+        return
+    sock = getattr(getattr(resp, "connection", None), "sock", None)
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
