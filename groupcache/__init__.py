@@ -6,6 +6,7 @@ wire- and ring-compatible with Go groupcache.
 """
 
 from ._cache import CacheStats
+from ._client import Client
 from ._errors import (
     DuplicateGroupError,
     GroupcacheError,
@@ -32,6 +33,7 @@ __all__ = [
     "DEFAULT_MAX_KEY_BYTES",
     "DEFAULT_REPLICAS",
     "CacheStats",
+    "Client",
     "DuplicateGroupError",
     "Group",
     "GroupNotFoundError",

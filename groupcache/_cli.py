@@ -1,58 +1,57 @@
-"""The ``groupcache`` command line: ``demo`` (the README's main job)."""
+"""The ``groupcache`` command line: ``demo`` (the README's main job) and ``serve``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sys
-import time
 from collections.abc import Sequence
 
-from ._group import Group
-from ._workspace import Workspace
+from ._demo import run_demo
+from ._errors import GroupcacheError
+from ._serve import serve
 
 
-async def _demo(keys: int, gets: int, delay: float) -> int:
-    loads: dict[str, int] = {}
-
-    async def slow_origin(key: str) -> bytes:
-        loads[key] = loads.get(key, 0) + 1
-        await asyncio.sleep(delay)  # a simulated slow backend
-        return f"value-of-{key}".encode()
-
-    with Workspace() as ws:
-        group = Group("demo", slow_origin, 1 << 20, workspace=ws)
-        started = time.perf_counter()
-        names = [f"key-{i % keys}" for i in range(gets)]
-        values = await asyncio.gather(*(group.get(k) for k in names))
-        elapsed = time.perf_counter() - started
-        assert all(v == f"value-of-{k}".encode() for k, v in zip(names, values, strict=True))
-        s = group.stats()
-        main = group.cache_stats("main")
-        print(f"{gets} concurrent gets of {keys} keys from a {delay * 1000:.0f} ms origin")
-        print(f"  finished in {elapsed * 1000:.0f} ms")
-        print(f"  gets={s.gets} cache_hits={s.cache_hits} loads={s.loads}")
-        print(f"  loads_deduped={s.loads_deduped} local_loads={s.local_loads}")
-        print(f"  main cache: {main.items} items, {main.bytes} bytes")
-        once = all(n == 1 for n in loads.values()) and len(loads) == keys
-        print(f"  every key loaded exactly once: {'yes' if once else 'NO'}")
-        return 0 if once else 1
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="groupcache", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="run a local cluster of node processes and a workload")
+    demo.add_argument("--nodes", type=int, default=3, help="node processes (default 3)")
+    demo.add_argument("--keys", type=int, default=500, help="distinct cold keys (default 500)")
+    demo.add_argument("--duration", type=float, default=8.0, help="seconds of mixed workload")
+    srv = sub.add_parser("serve", help="run a standalone node")
+    srv.add_argument("--self", dest="self_url", required=True, help="this node's URL")
+    srv.add_argument("--peers", default="", help="comma-separated peer URLs (self included)")
+    srv.add_argument("--getter", required=True, help="module:function loading a key")
+    srv.add_argument("--group", default="default", help="group name (default 'default')")
+    srv.add_argument("--size", type=int, default=64 << 20, help="cache bytes (default 64 MiB)")
+    srv.add_argument("--listen", default=None, help="host:port (default: from --self)")
+    srv.add_argument("--ring", default="mmh3", help="mmh3, golang, mailgun or groupcache-go")
+    srv.add_argument("--token", default=None, help="shared secret between peers")
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    parser = argparse.ArgumentParser(prog="groupcache", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="show a group filling itself from a slow origin")
-    demo.add_argument("--keys", type=int, default=20)
-    demo.add_argument("--gets", type=int, default=2000)
-    demo.add_argument("--delay", type=float, default=0.05, help="origin latency in seconds")
-    args = parser.parse_args(argv)
-    if args.command == "demo":
-        return asyncio.run(_demo(args.keys, args.gets, args.delay))
-    parser.error(f"unknown command {args.command!r}")  # pragma: no cover
-    return 2
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "demo":
+            return asyncio.run(run_demo(args.nodes, args.keys, args.duration))
+        listen = args.listen or args.self_url.split("://", 1)[-1].rstrip("/")
+        asyncio.run(
+            serve(
+                self_url=args.self_url,
+                peers=[p for p in args.peers.split(",") if p],
+                getter=args.getter,
+                group=args.group,
+                size=args.size,
+                listen=listen,
+                ring=args.ring,
+                token=args.token,
+                ready=lambda line: print(line, flush=True),
+            )
+        )
+    except GroupcacheError as exc:
+        print(f"groupcache: {exc}", file=sys.stderr)
+        return 2
+    return 0

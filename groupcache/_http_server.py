@@ -2,8 +2,9 @@
 
 ``GET {base}{group}/{key}`` answers a ``GetResponse``; ``PUT`` is a Set (key from the
 body), ``DELETE`` a local Remove, ``POST {base}{group}/_remove-keys/`` a v3 batch remove.
-A request is always served from this node, from its cache or its getter, and never
-forwarded again: peers whose rings disagree during a rolling update cannot loop.
+A request from a peer is always served from this node, from its cache or its getter, and
+never forwarded again: peers whose rings disagree during a rolling update cannot loop.
+Only a GET marked by our thin :class:`~groupcache.Client` is routed to the key's owner.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from ._wire import (
 from ._workspace import Workspace
 
 logger = logging.getLogger("groupcache")
+
+CLIENT_HEADER = "X-Groupcache-Client"
+"""Sent by :class:`groupcache.Client`: route this GET through the ring like a local get."""
 
 
 def error_response(status: int, message: str) -> web.Response:
@@ -80,7 +84,9 @@ class PeerHandler:
         method = request.method
         try:
             if method == "GET":
-                value = await group.get_value(key, from_peer=True)
+                # Only our thin Client asks to be routed; peers (Go ones included) never.
+                routed = request.headers.get(CLIENT_HEADER) == "1"
+                value = await group.get_value(key, from_peer=not routed)
                 return web.Response(body=encode_get_response(value), content_type=CONTENT_TYPE)
             if method == "PUT":
                 _, set_key, stored = decode_set_request(await request.read())

@@ -1,0 +1,166 @@
+"""A thin client of a groupcache node, for processes that share one cache.
+
+Gunicorn or uvicorn workers of one pod run one ``groupcache serve`` node beside them and
+read through it with :class:`Client`: each key is still loaded once, and the workers
+share one copy of the cache instead of one each.
+"""
+
+from __future__ import annotations
+
+import http.client
+import ssl as ssl_module
+import threading
+from urllib.parse import urlsplit
+
+import aiohttp
+from yarl import URL
+
+from ._errors import GroupcacheError, NotFoundError, PeerError, RemoteCallError
+from ._http_server import CLIENT_HEADER
+from ._pool import DEFAULT_BASE_PATH, DEFAULT_TIMEOUT, normalize_url
+from ._value import Value
+from ._wire import WireError, decode_get_response, path_escape
+
+
+class Client:
+    """Reads keys through a groupcache node (``groupcache serve``) over HTTP.
+
+    The node routes each get to the key's owner, so a client sees the whole cluster.
+
+    Args:
+        url: The node's URL, e.g. ``http://127.0.0.1:8080``.
+        base_path: The node's base path.
+        token: The node's token, if it has one.
+        timeout: Seconds one request may take.
+        ssl: TLS context for an ``https://`` node.
+
+    Raises:
+        GroupcacheError: ``url`` is not an http(s) URL.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        base_path: str = DEFAULT_BASE_PATH,
+        token: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        ssl: ssl_module.SSLContext | None = None,
+    ) -> None:
+        normalize_url(url)
+        self.url = url.rstrip("/")
+        self._base = self.url + base_path
+        self._headers = {CLIENT_HEADER: "1"}
+        if token is not None:
+            self._headers["Authorization"] = f"Bearer {token}"
+        self._timeout = timeout
+        self._ssl = ssl
+        self._session: aiohttp.ClientSession | None = None
+        self._local = threading.local()  # one keep-alive connection per thread
+        self._conns: list[http.client.HTTPConnection] = []
+        self._lock = threading.Lock()  # protects _conns
+
+    def _path(self, group: str, key: str) -> str:
+        return f"{self._base}{path_escape(group)}/{path_escape(key)}"
+
+    async def get(self, group: str, key: str) -> bytes:
+        """Return the value of ``key`` in ``group``.
+
+        Raises:
+            NotFoundError: no such group, or the value does not exist.
+            RemoteCallError: the getter failed.
+            PeerError: the node could not be reached or answered garbage.
+        """
+        return (await self.get_value(group, key)).data
+
+    async def get_value(self, group: str, key: str) -> Value:
+        """Return ``key`` in ``group`` as a :class:`Value`, with its expiry."""
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self._timeout),
+                connector=aiohttp.TCPConnector(ssl=self._ssl if self._ssl is not None else True),
+            )
+        try:
+            async with self._session.get(
+                URL(self._path(group, key), encoded=True), headers=self._headers
+            ) as resp:
+                return _decode(resp.status, await resp.read(), self.url)
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise PeerError(f"{self.url}: {type(exc).__name__}: {exc}") from exc
+
+    def get_sync(self, group: str, key: str) -> bytes:
+        """Blocking :meth:`get`, for threads; each thread keeps its own connection."""
+        conn: http.client.HTTPConnection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+        path = urlsplit(self._path(group, key)).path
+        try:
+            conn.request("GET", path, headers=self._headers)
+            resp = conn.getresponse()
+            body = resp.read()
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            self._local.conn = None
+            raise PeerError(f"{self.url}: {type(exc).__name__}: {exc}") from exc
+        return _decode(resp.status, body, self.url).data
+
+    def _connect(self) -> http.client.HTTPConnection:
+        parts = urlsplit(self.url)
+        conn: http.client.HTTPConnection
+        if parts.scheme == "https":
+            conn = http.client.HTTPSConnection(
+                parts.hostname or "", parts.port, timeout=self._timeout, context=self._ssl
+            )
+        else:
+            conn = http.client.HTTPConnection(
+                parts.hostname or "", parts.port, timeout=self._timeout
+            )
+        self._local.conn = conn
+        with self._lock:
+            self._conns.append(conn)
+        return conn
+
+    async def aclose(self) -> None:
+        """Close the async session and every thread's connection (idempotent)."""
+        self.close()
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+    def close(self) -> None:
+        """Close every thread's connection (the async session needs :meth:`aclose`)."""
+        with self._lock:
+            conns, self._conns = self._conns, []
+        for conn in conns:
+            conn.close()
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Client {self.url}>"
+
+
+def _decode(status: int, body: bytes, url: str) -> Value:
+    if status == 200:
+        try:
+            return decode_get_response(body)
+        except WireError as exc:
+            raise PeerError(f"{url}: {exc}") from exc
+    message = body.decode("utf-8", "replace").rstrip("\n")
+    if status == 404:
+        raise NotFoundError(message)
+    if status == 503:
+        raise RemoteCallError(message)
+    if status in (401, 403):
+        raise GroupcacheError(f"{url}: {message} (status {status})")
+    raise PeerError(f"{url}: server returned status {status}: {message}")

@@ -1,0 +1,106 @@
+"""``groupcache serve``: a standalone node whose getter is named on the command line."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import importlib
+import json
+import signal
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from ._errors import GroupcacheError
+from ._getter import Getter
+from ._group import Group
+from ._pool import HTTPPool
+from ._workspace import Workspace
+
+STATS_PATH = "/stats"
+
+
+def load_getter(spec: str) -> Getter:
+    """Import ``module:function`` and return the function.
+
+    Raises:
+        GroupcacheError: the spec is malformed, or names nothing callable.
+    """
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise GroupcacheError(f"--getter must be module:function, not {spec!r}")
+    try:
+        target: Any = importlib.import_module(module_name)
+        for part in attr.split("."):
+            target = getattr(target, part)
+    except (ImportError, AttributeError) as exc:
+        raise GroupcacheError(f"cannot load getter {spec!r}: {exc}") from exc
+    if not callable(target):
+        raise GroupcacheError(f"getter {spec!r} is not callable")
+    getter: Getter = target
+    return getter
+
+
+def stats_handler(workspace: Workspace) -> Callable[[web.Request], Any]:
+    """Return a handler answering every group's stats and cache stats as JSON."""
+
+    async def handle(request: web.Request) -> web.Response:
+        body = {
+            g.name: {
+                "stats": dataclasses.asdict(g.stats()),
+                "main": dataclasses.asdict(g.cache_stats("main")),
+                "hot": dataclasses.asdict(g.cache_stats("hot")),
+            }
+            for g in workspace.groups()
+        }
+        return web.json_response(body)
+
+    return handle
+
+
+def split_listen(listen: str) -> tuple[str, int]:
+    """Split ``host:port`` (``[v6]:port`` too).
+
+    Raises:
+        GroupcacheError: not ``host:port``.
+    """
+    host, sep, port = listen.rpartition(":")
+    if not sep or not port.isdigit():
+        raise GroupcacheError(f"--listen must be host:port, not {listen!r}")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+async def serve(
+    *,
+    self_url: str,
+    peers: list[str],
+    getter: str,
+    group: str,
+    size: int,
+    listen: str,
+    ring: str,
+    token: str | None,
+    ready: Callable[[str], None] = print,
+    discovery: Callable[[HTTPPool], Any] | None = None,
+) -> None:
+    """Run a node until SIGINT or SIGTERM."""
+    host, port = split_listen(listen)
+    with Workspace() as ws:
+        Group(group, load_getter(getter), size, workspace=ws)
+        pool = HTTPPool(self_url, workspace=ws, ring=ring, token=token)
+        pool.app.router.add_get(STATS_PATH, stats_handler(ws))
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with pool:
+            url = await pool.start(host, port)
+            pool.set_peers(*(peers or [url]))
+            closer = await discovery(pool) if discovery is not None else None
+            ready(json.dumps({"url": url, "group": group, "peers": pool.peers}))
+            try:
+                await stop.wait()
+            finally:
+                if closer is not None:
+                    await closer.aclose()
