@@ -27,6 +27,8 @@ DEFAULT_TIMEOUT = 15.0
 DEFAULT_CONNECT_TIMEOUT = 2.0
 DEFAULT_MAX_BODY_BYTES = 64 << 20
 DEFAULT_MAX_CONNECTIONS_PER_PEER = 32
+DEFAULT_SHUTDOWN_TIMEOUT = 2.0
+"""Seconds :meth:`HTTPPool.aclose` lets requests in progress finish before cancelling them."""
 
 
 def normalize_url(url: str) -> str:
@@ -74,6 +76,8 @@ class HTTPPool:
         max_body_bytes: Largest request or reply body accepted.
         max_connections_per_peer: Keep-alive connections opened to each peer at most;
             further requests queue for a free connection.
+        shutdown_timeout: Seconds :meth:`aclose` waits for requests in progress (a peer
+            whose getter hangs) before cancelling them.
     """
 
     def __init__(
@@ -92,6 +96,7 @@ class HTTPPool:
         client_ssl: ssl_module.SSLContext | None = None,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         max_connections_per_peer: int = DEFAULT_MAX_CONNECTIONS_PER_PEER,
+        shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
     ) -> None:
         if not (base_path.startswith("/") and base_path.endswith("/")):
             raise GroupcacheError(f"base_path must start and end with '/': {base_path!r}")
@@ -114,6 +119,7 @@ class HTTPPool:
         if token is not None:
             self._headers["Authorization"] = f"Bearer {token}"
         self._ssl = ssl
+        self._shutdown_timeout = shutdown_timeout
         self._session: aiohttp.ClientSession | None = None
         self._runner: web.AppRunner | None = None
         self._closed = False
@@ -217,7 +223,12 @@ class HTTPPool:
         if self._closed or self._runner is not None:
             raise GroupcacheError("HTTPPool.start() may be called once, before aclose()")
         self.workspace.bind_loop(asyncio.get_running_loop())
-        runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        runner = web.AppRunner(
+            self.app,
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=self._shutdown_timeout,
+        )
         await runner.setup()
         self._runner = runner
         await web.TCPSite(runner, host, port, ssl_context=self._ssl).start()

@@ -332,3 +332,25 @@ async def test_pool_lifecycle_is_strict_and_idempotent() -> None:
         async with HTTPPool("http://127.0.0.1:0", workspace=ws, ring="golang") as p2:
             p2.set_peers(["http://a:1", "http://b:1"])
             assert p2.peers == ["http://a:1", "http://b:1"]
+
+
+async def test_aclose_does_not_wait_long_for_a_hung_getter() -> None:
+    """A peer request stuck in the getter is cancelled after the shutdown grace period."""
+    entered = asyncio.Event()
+
+    async def hung(key: str) -> bytes:
+        entered.set()
+        await asyncio.Event().wait()
+        return b"never"
+
+    with Workspace() as ws:
+        Group("g", hung, 1 << 20, workspace=ws)
+        pool = HTTPPool("http://127.0.0.1:0", workspace=ws, shutdown_timeout=0.1)
+        url = await pool.start()
+        async with aiohttp.ClientSession() as session:
+            request = asyncio.create_task(session.get(url + "/_groupcache/g/k"))
+            await entered.wait()
+            async with asyncio.timeout(10):  # aiohttp's own default would be 60 s
+                await pool.aclose()
+            with pytest.raises(aiohttp.ClientError):
+                await request
