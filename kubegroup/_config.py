@@ -6,6 +6,7 @@ a stack trace from deep inside the client (kubegroup.md §1.3 and §3.10).
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 from collections.abc import Mapping
@@ -23,6 +24,7 @@ __all__ = [
     "check_selector",
     "load_api_client",
     "resolve_namespace",
+    "watch_client",
 ]
 
 DEFAULT_SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -116,3 +118,16 @@ def load_api_client(
             ) from exc
     config.retries = False
     return k8s.ApiClient(config)
+
+
+def watch_client(api_client: k8s.ApiClient) -> k8s.ApiClient:
+    """Return a private ``ApiClient`` like ``api_client``, with urllib3 retries off.
+
+    urllib3 would otherwise sleep through a ``Retry-After`` itself, uninterruptibly; the
+    watch loop does that with backoff instead. The caller's client is left untouched.
+    """
+    config = copy.deepcopy(api_client.configuration)
+    config.retries = False
+    client = k8s.ApiClient(config, cookie=api_client.cookie)
+    client.default_headers.update(api_client.default_headers)
+    return client

@@ -56,11 +56,9 @@ class KubeGroup:
         port: int,
         my_url: str,
         debounce: float,
-        owns_client: bool,
     ) -> None:
         self._pool = pool
-        self._api_client = api_client
-        self._owns_client = owns_client
+        self._api_client = api_client  # ours: closed by close()
         self._port = port
         self.my_url = my_url
         self.namespace = settings.namespace
@@ -232,8 +230,7 @@ class KubeGroup:
             registry, collector = self._collector
             self._collector = None
             registry.unregister(collector)
-        if self._owns_client:
-            self._api_client.close()  # type: ignore[no-untyped-call]
+        self._api_client.close()  # type: ignore[no-untyped-call]
         log.debug("kubegroup: closed (namespace %s)", self.namespace)
 
     async def __aenter__(self) -> KubeGroup:
@@ -281,7 +278,8 @@ async def update_peers(
         label_selector: Required Kubernetes label selector, e.g. ``"app=myapp"``.
         port: The groupcache port of every pod: ``5000``, ``"5000"`` or ``":5000"``.
         namespace: Defaults to ``$POD_NAMESPACE``, then the service-account namespace.
-        api_client: Defaults to in-cluster config, then kubeconfig (then closed by us).
+        api_client: Defaults to in-cluster config, then kubeconfig. A given client is
+            copied (configuration and default headers, urllib3 retries off), not used.
         debounce: Seconds between updates under churn; the first change applies at once.
         registry: If given, register a :class:`~kubegroup.metrics.KubeGroupCollector`.
         metrics_namespace: Prefix of the metric names.
@@ -306,16 +304,16 @@ async def update_peers(
         namespace, service_account_dir=service_account_dir, environ=os.environ
     )
     me = my_url or find_my_url(port_n)
-    owns = api_client is None
-    client = api_client or _config.load_api_client(
-        service_account_dir=service_account_dir, environ=os.environ
-    )
+    if api_client is None:
+        client = _config.load_api_client(
+            service_account_dir=service_account_dir, environ=os.environ
+        )
+    else:
+        client = _config.watch_client(api_client)
     settings = WatchSettings(
         ns, selector, watch_timeout, request_timeout, read_timeout, backoff_initial, backoff_max
     )
-    kg = KubeGroup(
-        pool, client, settings, port=port_n, my_url=me, debounce=debounce, owns_client=owns
-    )
+    kg = KubeGroup(pool, client, settings, port=port_n, my_url=me, debounce=debounce)
     try:
         kg._start(registry, metrics_namespace)
     except Exception:
