@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 
 from ._demo import run_demo
 from ._errors import GroupcacheError
-from ._serve import serve
+from ._pool import HTTPPool
+from ._serve import Closeable, load_discovery, serve
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -20,7 +21,11 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--keys", type=int, default=500, help="distinct cold keys (default 500)")
     demo.add_argument("--duration", type=float, default=8.0, help="seconds of mixed workload")
     srv = sub.add_parser("serve", help="run a standalone node")
-    srv.add_argument("--self", dest="self_url", required=True, help="this node's URL")
+    srv.add_argument(
+        "--self",
+        dest="self_url",
+        help="this node's URL (with --kube-selector: from POD_IP and --port)",
+    )
     srv.add_argument("--peers", default="", help="comma-separated peer URLs (self included)")
     srv.add_argument("--getter", required=True, help="module:function loading a key")
     srv.add_argument("--group", default="default", help="group name (default 'default')")
@@ -28,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     srv.add_argument("--listen", default=None, help="host:port (default: from --self)")
     srv.add_argument("--ring", default="mmh3", help="mmh3, golang, mailgun or groupcache-go")
     srv.add_argument("--token", default=None, help="shared secret between peers")
+    srv.add_argument("--kube-selector", default=None, help="find peers: pods with this label")
+    srv.add_argument("--port", type=int, default=None, help="the peers' port (kube discovery)")
     return parser
 
 
@@ -37,10 +44,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "demo":
             return asyncio.run(run_demo(args.nodes, args.keys, args.duration))
-        listen = args.listen or args.self_url.split("://", 1)[-1].rstrip("/")
+        discovery = None
+        self_url = args.self_url
+        if args.kube_selector is not None:
+            if args.port is None:
+                raise GroupcacheError("--kube-selector needs --port")
+            plugin = load_discovery("kube")
+            self_url = self_url or plugin.my_url(args.port)
+
+            def discovery(pool: HTTPPool) -> Awaitable[Closeable]:
+                return plugin.discover(pool, selector=args.kube_selector, port=args.port)
+
+        if self_url is None:
+            raise GroupcacheError("serve needs --self (or --kube-selector and --port)")
+        listen = args.listen or self_url.split("://", 1)[-1].rstrip("/")
+        if args.kube_selector is not None and args.listen is None:
+            listen = f"0.0.0.0:{args.port}"
         asyncio.run(
             serve(
-                self_url=args.self_url,
+                self_url=self_url,
                 peers=[p for p in args.peers.split(",") if p],
                 getter=args.getter,
                 group=args.group,
@@ -49,6 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 ring=args.ring,
                 token=args.token,
                 ready=lambda line: print(line, flush=True),
+                discovery=discovery,
             )
         )
     except GroupcacheError as exc:

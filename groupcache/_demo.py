@@ -114,7 +114,7 @@ async def _report(urls: list[str], requested: Counter[str], latencies: list[floa
         stats = []
         for url in urls:
             async with session.get(url + "/stats") as resp:
-                stats.append((await resp.json())["demo"]["stats"])
+                stats.append((await resp.json())["groups"]["demo"]["stats"])
     print()
     print(f"{'node':<24}{'gets':>9}{'hits':>9}{'peer loads':>12}{'local loads':>13}{'served':>9}")
     for url, s in zip(urls, stats, strict=True):

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import importlib
+import importlib.metadata
 import json
 import signal
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -19,6 +20,40 @@ from ._pool import HTTPPool
 from ._workspace import Workspace
 
 STATS_PATH = "/stats"
+DISCOVERY_ENTRY_POINTS = "groupcache.discovery"
+
+
+class Closeable(Protocol):
+    """What a discovery plugin returns: something to close at shutdown."""
+
+    async def aclose(self) -> None:
+        """Stop discovering."""
+        ...
+
+
+class DiscoveryPlugin(Protocol):
+    """A module registered under the ``groupcache.discovery`` entry point."""
+
+    def my_url(self, port: int) -> str:
+        """Return this node's URL for peers listening on ``port``."""
+        ...
+
+    async def discover(self, pool: HTTPPool, *, selector: str, port: int) -> Closeable:
+        """Start keeping ``pool``'s peers up to date."""
+        ...
+
+
+def load_discovery(name: str) -> DiscoveryPlugin:
+    """Return the discovery plugin registered as ``name`` (``kube`` comes with kubegroup).
+
+    Raises:
+        GroupcacheError: no such plugin is installed.
+    """
+    for entry in importlib.metadata.entry_points(group=DISCOVERY_ENTRY_POINTS):
+        if entry.name == name:
+            plugin: DiscoveryPlugin = entry.load()
+            return plugin
+    raise GroupcacheError(f"no {name!r} discovery plugin is installed (it comes with kubegroup)")
 
 
 def load_getter(spec: str) -> Getter:
@@ -42,19 +77,19 @@ def load_getter(spec: str) -> Getter:
     return getter
 
 
-def stats_handler(workspace: Workspace) -> Callable[[web.Request], Any]:
-    """Return a handler answering every group's stats and cache stats as JSON."""
+def stats_handler(pool: HTTPPool) -> Callable[[web.Request], Any]:
+    """Return a handler answering the node's peers and every group's stats as JSON."""
 
     async def handle(request: web.Request) -> web.Response:
-        body = {
+        groups = {
             g.name: {
                 "stats": dataclasses.asdict(g.stats()),
                 "main": dataclasses.asdict(g.cache_stats("main")),
                 "hot": dataclasses.asdict(g.cache_stats("hot")),
             }
-            for g in workspace.groups()
+            for g in pool.workspace.groups()
         }
-        return web.json_response(body)
+        return web.json_response({"self": pool.self_url, "peers": pool.peers, "groups": groups})
 
     return handle
 
@@ -82,14 +117,14 @@ async def serve(
     ring: str,
     token: str | None,
     ready: Callable[[str], None] = print,
-    discovery: Callable[[HTTPPool], Any] | None = None,
+    discovery: Callable[[HTTPPool], Awaitable[Closeable]] | None = None,
 ) -> None:
     """Run a node until SIGINT or SIGTERM."""
     host, port = split_listen(listen)
     with Workspace() as ws:
         Group(group, load_getter(getter), size, workspace=ws)
         pool = HTTPPool(self_url, workspace=ws, ring=ring, token=token)
-        pool.app.router.add_get(STATS_PATH, stats_handler(ws))
+        pool.app.router.add_get(STATS_PATH, stats_handler(pool))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -63,8 +63,9 @@ async def test_serve_and_client_round_trip_values_and_errors() -> None:
             assert client.get_sync("g", "a b/c") == b"echo:a b/c"
         async with aiohttp.ClientSession() as session, session.get(url + "/stats") as resp:
             stats = await resp.json()
-        assert stats["g"]["stats"]["local_loads"] == 2
-        assert stats["g"]["stats"]["cache_hits"] == 1
+        assert stats["peers"] == [url]
+        assert stats["groups"]["g"]["stats"]["local_loads"] == 2
+        assert stats["groups"]["g"]["stats"]["cache_hits"] == 1
 
 
 async def test_two_serve_nodes_share_the_work_through_their_ring() -> None:
@@ -91,7 +92,7 @@ async def test_two_serve_nodes_share_the_work_through_their_ring() -> None:
             loads = 0
             for url in urls:
                 async with session.get(url + "/stats") as resp:
-                    loads += (await resp.json())["default"]["stats"]["local_loads"]
+                    loads += (await resp.json())["groups"]["default"]["stats"]["local_loads"]
         assert loads == 20  # each key once across both nodes
 
 
@@ -104,6 +105,10 @@ def test_serve_reports_bad_getters_clearly(capsys: pytest.CaptureFixture[str]) -
         assert main(["serve", "--self", "http://127.0.0.1:0", "--getter", spec]) == 2
         assert message in capsys.readouterr().err
     assert main(["serve", "--self", "http://x:1", "--listen", "nope", "--getter", "a:b"]) == 2
+    assert main(["serve", "--getter", "a:b"]) == 2
+    assert "needs --self" in capsys.readouterr().err
+    assert main(["serve", "--kube-selector", "app=x", "--getter", "a:b"]) == 2
+    assert "needs --port" in capsys.readouterr().err
 
 
 async def test_client_transport_errors_are_peer_errors() -> None:
