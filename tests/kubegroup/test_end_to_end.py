@@ -1,0 +1,163 @@
+"""End to end: groupcache nodes as separate processes find each other through kubegroup.
+
+Each node is ``groupcache serve --kube-selector app=web --port P`` with its own pod IP on
+the loopback network (127.0.0.11, .12, ...), like pods on a cluster network, and reads
+the pods from a FakeKubeAPI through a kubeconfig. Keys load once across the nodes; a
+deleted pod leaves every ring; a new pod joins once it is Ready.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from groupcache import Client
+from kubegroup.testing import FakeKubeAPI
+
+LABELS = {"app": "web"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def write_kubeconfig(path: Path, server: str) -> None:
+    path.write_text(
+        json.dumps(  # JSON is YAML
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "fake", "cluster": {"server": server}}],
+                "users": [{"name": "fake", "user": {"token": "t"}}],
+                "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "fake"}}],
+                "current-context": "fake",
+            }
+        )
+    )
+
+
+class Nodes:
+    def __init__(self, kubeconfig: Path, port: int) -> None:
+        self.kubeconfig = kubeconfig
+        self.port = port
+        self.procs: dict[str, asyncio.subprocess.Process] = {}
+
+    def url(self, ip: str) -> str:
+        return f"http://{ip}:{self.port}"
+
+    async def start(self, ip: str) -> None:
+        env = {
+            **os.environ,
+            "POD_IP": ip,
+            "POD_NAMESPACE": "default",
+            "KUBECONFIG": str(self.kubeconfig),
+            "KUBERNETES_SERVICE_HOST": "",
+        }
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "groupcache", "serve", "--kube-selector", "app=web",
+            "--port", str(self.port), "--listen", f"{ip}:{self.port}",
+            "--getter", "tests.groupcache.getters:echo", "--group", "g",
+            stdout=asyncio.subprocess.PIPE, env=env,
+        )  # fmt: skip
+        self.procs[ip] = proc
+        assert proc.stdout is not None
+        ready = json.loads(await proc.stdout.readline())
+        assert ready["url"] == self.url(ip)
+
+    async def stats(self, ip: str) -> dict[str, Any]:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(self.url(ip) + "/stats") as resp,
+        ):
+            body: dict[str, Any] = await resp.json()
+            return body
+
+    async def wait_peers(self, ips: list[str], expected: list[str]) -> None:
+        """Poll each node's /stats (another process) until its peers are ``expected``."""
+        want = sorted(self.url(e) for e in expected)
+        async with asyncio.timeout(20):
+            for ip in ips:
+                while (await self.stats(ip))["peers"] != want:  # noqa: ASYNC110 - another process
+                    await asyncio.sleep(0.02)
+
+    async def stop(self, ip: str) -> None:
+        proc = self.procs.pop(ip)
+        if proc.returncode is None:
+            proc.terminate()
+        await proc.wait()
+
+    async def aclose(self) -> None:
+        for ip in list(self.procs):
+            with contextlib.suppress(ProcessLookupError):
+                self.procs[ip].kill()
+            await self.stop(ip)
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[tuple[FakeKubeAPI, Nodes]]:
+    with FakeKubeAPI() as api:
+        kubeconfig = tmp_path / "kubeconfig"
+        write_kubeconfig(kubeconfig, api.url)
+        nodes = Nodes(kubeconfig, free_port())
+        try:
+            yield api, nodes
+        finally:
+            await nodes.aclose()
+
+
+@pytest.mark.timeout(90)
+async def test_nodes_discover_each_other_load_once_shrink_and_grow(
+    world: tuple[FakeKubeAPI, Nodes],
+) -> None:
+    api, nodes = world
+    ips = ["127.0.0.11", "127.0.0.12", "127.0.0.13"]
+    for i, ip in enumerate(ips, 1):
+        api.start_pod(f"web-{i}", labels=LABELS, ip=ip)
+    api.start_pod("other", labels={"app": "db"}, ip="127.0.0.99")  # not selected
+    for ip in ips:
+        await nodes.start(ip)
+    await nodes.wait_peers(ips, ips)
+
+    keys = [f"key-{i}" for i in range(30)]
+    for ip in ips:
+        async with Client(nodes.url(ip)) as client:
+            for key in keys:
+                assert await client.get("g", key) == f"echo:{key}".encode()
+    loads = [(await nodes.stats(ip))["groups"]["g"]["stats"]["local_loads"] for ip in ips]
+    assert sum(loads) == len(keys)  # each key once across the three processes
+    assert all(n > 0 for n in loads)  # and every node owns some
+
+    api.force_delete_pod("web-3")  # the pod is gone: the ring shrinks everywhere
+    await nodes.wait_peers(ips[:2], ips[:2])
+    await nodes.stop(ips[2])
+    async with Client(nodes.url(ips[0])) as client:
+        for key in keys:
+            assert await client.get("g", key) == f"echo:{key}".encode()
+    survivors = [(await nodes.stats(ip))["groups"]["g"]["stats"] for ip in ips[:2]]
+    assert sum(s["peer_errors"] for s in survivors) == 0  # nobody asked the dead node
+
+    new_ip = "127.0.0.14"
+    api.create_pod("web-4", labels=LABELS)
+    api.assign_ip("web-4", new_ip)  # running, not ready: its own node still counts itself
+    await nodes.start(new_ip)
+    await nodes.wait_peers([new_ip], [*ips[:2], new_ip])
+    await nodes.wait_peers(ips[:2], ips[:2])  # the others wait for readiness
+    started = time.perf_counter()
+    api.set_ready("web-4")
+    await nodes.wait_peers([*ips[:2], new_ip], [*ips[:2], new_ip])
+    joined = time.perf_counter() - started
+    print(f"pod ready -> in every ring: {joined * 1000:.0f} ms")
+    assert joined < 10
