@@ -40,23 +40,34 @@ class KubeGroupCollector(Collector):
         self._stats = stats
         self._prefix = f"{namespace}_" if namespace else ""
 
+    def describe(self) -> Iterator[Metric]:
+        """Yield the families without samples, so a registry rejects duplicate names."""
+        yield from self._families(None)
+
     def collect(self) -> Iterator[Metric]:
         """Yield the metric families from a fresh stats snapshot."""
-        s, p = self._stats(), self._prefix
+        yield from self._families(self._stats())
+
+    def _families(self, stats: KubeGroupStats | None) -> Iterator[Metric]:
+        s, p = stats or KubeGroupStats(), self._prefix
+
+        def value(v: float) -> float | None:
+            return None if stats is None else v  # no samples when only describing
+
         yield GaugeMetricFamily(
-            f"{p}kubegroup_peers", "Number of peer PODs discovered.", value=s.pods
+            p + "kubegroup_peers", "Number of peer PODs discovered.", value=value(s.pods)
         )
         yield GaugeMetricFamily(
-            f"{p}kubegroup_ring_peers", "Number of peer URLs in the ring.", value=s.peers
+            p + "kubegroup_ring_peers", "Number of peer URLs in the ring.", value=value(s.peers)
         )
         yield CounterMetricFamily(
-            f"{p}kubegroup_events", "Number of events received.", value=s.updates
+            p + "kubegroup_events", "Number of events received.", value=value(s.updates)
         )
         yield CounterMetricFamily(
-            f"{p}kubegroup_errors", "Number of Kubernetes API errors.", value=s.errors
+            p + "kubegroup_errors", "Number of Kubernetes API errors.", value=value(s.errors)
         )
         yield GaugeMetricFamily(
-            f"{p}kubegroup_healthy",
+            p + "kubegroup_healthy",
             "Whether the last Kubernetes API request succeeded.",
-            value=int(s.healthy),
+            value=value(int(s.healthy)),
         )
