@@ -167,11 +167,6 @@ class PodWatcher:
                         self._rv = None
                         self.counts["relists"] += 1
                     log.info("kubegroup: watch expired (410 Gone), relisting pods")
-                except urllib3.exceptions.ReadTimeoutError:
-                    if self._stopping.is_set():
-                        break
-                    # A quiet stream, or a dead one: resume from the last revision.
-                    log.debug("kubegroup: watch read timed out, resuming")
                 except Exception as exc:  # every failure is retried; stop() ends the loop
                     if self._stopping.is_set():
                         break
@@ -228,7 +223,11 @@ class PodWatcher:
         )
         with self._reading(cast("urllib3.BaseHTTPResponse", resp)) as r:
             doc = json.loads(r.data)
-        rv = str(doc["metadata"]["resourceVersion"])
+        meta = doc.get("metadata") if isinstance(doc, dict) else None
+        rv = meta.get("resourceVersion") if isinstance(meta, dict) else None
+        if not rv:
+            raise ValueError("a pod list without metadata.resourceVersion")
+        rv = str(rv)
         pods = {p.name: p for p in map(pod_info, doc.get("items") or [])}
         with self._lock:
             gone = self._pods.keys() - pods.keys()
@@ -261,9 +260,15 @@ class PodWatcher:
         with self._lock:
             self.counts["watches"] += 1
         with self._reading(cast("urllib3.BaseHTTPResponse", resp)) as r:
-            for line in _lines(r):
-                self._apply(json.loads(line))
-                events += 1
+            try:
+                for line in _lines(r):
+                    self._apply(json.loads(line))
+                    events += 1
+            except urllib3.exceptions.ReadTimeoutError:
+                if self._stopping.is_set():
+                    return
+                # A quiet stream, or a dead one: not an error, resume from the last revision.
+                log.debug("kubegroup: watch read timed out after %d events, resuming", events)
         if not events and time.monotonic() - started < _SHORT_WATCH:
             # Like client-go: a watch closed at once is not progress; don't spin on it.
             self._stopping.wait(self._backoff.next_delay())
