@@ -8,20 +8,30 @@ group counts and answers with a local load.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 
-import aiohttp
-from yarl import URL
-
+from ._batch import Batcher
 from ._errors import NotFoundError, PeerError, RemoteCallError
+from ._transport import ConnectionPool, Response, TransportError
 from ._value import Value
-from ._wire import CONTENT_TYPE, WireError, decode_get_response, encode_set_request, path_escape
+from ._wire import (
+    CONTENT_TYPE,
+    GET_KEYS_SUFFIX,
+    MAX_BATCH_KEYS,
+    WireError,
+    decode_batch_response,
+    decode_get_response,
+    encode_batch_request,
+    encode_set_request,
+    path_escape,
+)
 
 FORWARDED_HEADER = "X-Groupcache-Forwarded"
 """Marks requests sent by a peer; Go peers ignore it. A server never forwards a request."""
 
-_ERROR_BODY_LIMIT = 1 << 20  # as mailgun, read at most 1 MiB of an error body
+_ERROR_BODY_LIMIT = 1 << 20  # as mailgun, report at most 1 MiB of an error body
 
 
 class HTTPPeer:
@@ -29,38 +39,109 @@ class HTTPPeer:
 
     Args:
         url: The peer's base URL, e.g. ``http://10.0.0.2:8080``.
-        session: Returns the pool's shared keep-alive session (made on first use).
+        connections: The keep-alive connections to that peer.
         base_path: The peers' base path.
-        headers: Sent with every request (the token, the forwarded marker).
-        max_body_bytes: Longest reply body accepted.
+        headers: Header lines sent with every request (the token, the forwarded marker).
+        batches: Batch requests on the wire at once, once the peer has shown it serves
+            them (``X-Groupcache-Batch`` on a reply); 0 never batches.
         clock: Wall clock, to reject values that expired on the way (as mailgun).
     """
 
-    __slots__ = ("_base", "_clock", "_headers", "_max_body", "_session", "url")
+    __slots__ = (
+        "_base",
+        "_batch_ok",
+        "_batchers",
+        "_batches",
+        "_clock",
+        "_conns",
+        "_headers",
+        "url",
+    )
 
     def __init__(
         self,
         url: str,
         *,
-        session: Callable[[], aiohttp.ClientSession],
+        connections: ConnectionPool,
         base_path: str,
-        headers: dict[str, str],
-        max_body_bytes: int,
+        headers: bytes,
+        batches: int = 0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.url = url
-        self._base = url.rstrip("/") + base_path
-        self._session = session
+        self._base = urlpath(url) + base_path
+        self._conns = connections
         self._headers = headers
-        self._max_body = max_body_bytes
         self._clock = clock
+        self._batches = batches
+        self._batch_ok = False
+        self._batchers: dict[str, Batcher] = {}
 
-    def _url(self, group: str, key: str) -> URL:
-        return URL(f"{self._base}{path_escape(group)}/{path_escape(key)}", encoded=True)
+    def path(self, group: str, key: str) -> str:
+        """Return the escaped request path of ``key`` in ``group``."""
+        return f"{self._base}{path_escape(group)}/{path_escape(key)}"
 
     async def get(self, group: str, key: str) -> Value:
-        """Fetch ``key`` of ``group`` from the peer (see the module doc for errors)."""
-        body = await self._request("GET", group, key, None)
+        """Fetch ``key`` of ``group`` from the peer (see the module doc for errors).
+
+        Once the peer has shown that it serves batches, concurrent gets are coalesced.
+        """
+        if self._batch_ok:
+            batcher = self._batchers.get(group)
+            if batcher is None:
+                batcher = self._batchers[group] = Batcher(
+                    lambda keys: self._get_batch(group, keys),
+                    max_in_flight=self._batches,
+                    max_keys=MAX_BATCH_KEYS,
+                )
+            return await batcher.get(key)
+        return await self.get_one(group, key)
+
+    async def get_one(self, group: str, key: str) -> Value:
+        """Fetch one key with a plain GET, as Go peers understand it."""
+        resp = await self.request("GET", self.path(group, key))
+        check(resp, self.url, "GET")
+        if self._batches and resp.headers.get("x-groupcache-batch") == "1":
+            self._batch_ok = True
+        return self.decode_value(resp.body)
+
+    async def _get_batch(self, group: str, keys: list[str]) -> list[Value | Exception]:
+        if len(keys) == 1:
+            try:
+                return [await self.get_one(group, keys[0])]
+            except Exception as exc:
+                return [exc]
+        path = f"{self._base}{path_escape(group)}/{GET_KEYS_SUFFIX}"
+        resp = await self.request("POST", path, encode_batch_request(keys), typed=True)
+        if resp.status in (404, 405):  # no longer a peer of ours at this URL
+            self._batch_ok = False
+            return list(
+                await asyncio.gather(
+                    *(self.get_one(group, k) for k in keys), return_exceptions=False
+                )
+            )
+        check(resp, self.url, "POST")
+        try:
+            items = decode_batch_response(resp.body)
+        except WireError as exc:
+            raise PeerError(f"{self.url}: {exc}") from exc
+        if len(items) != len(keys):
+            raise PeerError(f"{self.url}: {len(items)} answers for {len(keys)} keys")
+        results: list[Value | Exception] = []
+        for status, item in items:
+            if isinstance(item, Value):
+                expired = item.expired(self._clock())
+                results.append(PeerError(f"{self.url}: expired value") if expired else item)
+            elif status == 404:
+                results.append(NotFoundError(item))
+            elif status == 503:
+                results.append(RemoteCallError(item))
+            else:
+                results.append(PeerError(f"{self.url}: status {status}: {item}"))
+        return results
+
+    def decode_value(self, body: bytes) -> Value:
+        """Decode a ``GetResponse`` from this peer, rejecting an already expired value."""
         try:
             value = decode_get_response(body)
         except WireError as exc:
@@ -71,59 +152,61 @@ class HTTPPeer:
 
     async def set(self, group: str, key: str, value: Value) -> None:
         """Store ``value`` in the peer's main cache (HTTP PUT with a ``SetRequest``)."""
-        await self._request("PUT", group, key, encode_set_request(group, key, value))
+        body = encode_set_request(group, key, value)
+        check(await self.request("PUT", self.path(group, key), body, typed=True), self.url, "PUT")
 
     async def remove(self, group: str, key: str) -> None:
         """Remove ``key`` from the peer's caches (HTTP DELETE)."""
-        await self._request("DELETE", group, key, None)
+        check(await self.request("DELETE", self.path(group, key)), self.url, "DELETE")
 
-    async def _request(self, method: str, group: str, key: str, data: bytes | None) -> bytes:
+    async def request(
+        self, method: str, path: str, body: bytes | None = None, *, typed: bool = False
+    ) -> Response:
+        """Send one request to the peer; transport failures become :class:`PeerError`."""
         headers = self._headers
-        if data is not None:
-            headers = {**headers, "Content-Type": CONTENT_TYPE}
+        if typed:
+            headers += b"Content-Type: " + CONTENT_TYPE.encode() + b"\r\n"
         try:
-            async with self._session().request(
-                method, self._url(group, key), data=data, headers=headers
-            ) as resp:
-                if resp.status == 200:
-                    return await _read_limited(resp, self._max_body)
-                text = (await _read_limited(resp, _ERROR_BODY_LIMIT, truncate=True)).decode(
-                    "utf-8", "replace"
-                )
-        except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
-            raise PeerError(f"{self.url}: {type(exc).__name__}: {exc}") from exc
-        message = text.rstrip("\n")
-        if method == "GET" and resp.status == 404:
-            raise NotFoundError(message)
-        if method == "GET" and resp.status == 503:
-            raise RemoteCallError(message)
-        raise PeerError(f"{self.url}: server returned status {resp.status}: {message}")
+            return await self._conns.request(method, path, headers=headers, body=body)
+        except TransportError as exc:
+            raise PeerError(f"{self.url}: {exc}") from exc
+
+    def close(self) -> None:
+        """Refuse new requests and close the idle connections, without waiting."""
+        for batcher in self._batchers.values():
+            batcher.close()
+        self._conns.close()
+
+    async def aclose(self) -> None:
+        """Refuse new requests and close the idle connections to the peer."""
+        for batcher in self._batchers.values():
+            batcher.close()
+        await self._conns.aclose()
 
     def __repr__(self) -> str:
         return f"<HTTPPeer {self.url}>"
 
 
-async def _read_limited(
-    resp: aiohttp.ClientResponse, limit: int, *, truncate: bool = False
-) -> bytes:
-    length = resp.content_length
-    if length is not None and length > limit and not truncate:
-        raise PeerError(f"reply of {length} bytes is over the limit of {limit}")
-    if length is not None and length <= limit:
-        body = await resp.read()  # framed by Content-Length: aiohttp checks the length
-        if len(body) != length:
-            raise PeerError(f"reply truncated: {len(body)} of {length} bytes")
-        return body
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in resp.content.iter_chunked(1 << 16):
-        size += len(chunk)
-        if size > limit:
-            if truncate:
-                chunks.append(chunk[: limit - (size - len(chunk))])
-                break
-            raise PeerError(f"reply is over the limit of {limit} bytes")
-        chunks.append(chunk)
-    if length is not None and size < length and not truncate:
-        raise PeerError(f"reply truncated: {size} of {length} bytes")
-    return b"".join(chunks)
+def urlpath(url: str) -> str:
+    """Return the path part of a peer URL without its trailing slash (usually empty)."""
+    rest = url.split("://", 1)[-1]
+    slash = rest.find("/")
+    return "" if slash < 0 else rest[slash:].rstrip("/")
+
+
+def check(resp: Response, url: str, method: str) -> None:
+    """Raise the error a non-200 reply stands for (404/503 only for GETs, as mailgun).
+
+    Raises:
+        NotFoundError: a GET answered 404.
+        RemoteCallError: a GET answered 503.
+        PeerError: any other status but 200.
+    """
+    if resp.status == 200:
+        return
+    message = resp.body[:_ERROR_BODY_LIMIT].decode("utf-8", "replace").rstrip("\n")
+    if method == "GET" and resp.status == 404:
+        raise NotFoundError(message)
+    if method == "GET" and resp.status == 503:
+        raise RemoteCallError(message)
+    raise PeerError(f"{url}: server returned status {resp.status}: {message}")

@@ -9,18 +9,26 @@ Only a GET marked by our thin :class:`~groupcache.Client` is routed to the key's
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 
 from aiohttp import web
 
 from ._errors import InvalidKeyError, NotFoundError
+from ._group import Group
+from ._value import Value
 from ._wire import (
+    BATCH_HEADER,
     CONTENT_TYPE,
+    GET_KEYS_SUFFIX,
     REMOVE_KEYS_SUFFIX,
+    BatchItem,
     WireError,
+    decode_batch_request,
     decode_remove_keys,
     decode_set_request,
+    encode_batch_response,
     encode_get_response,
     parse_path,
 )
@@ -30,6 +38,29 @@ logger = logging.getLogger("groupcache")
 
 CLIENT_HEADER = "X-Groupcache-Client"
 """Sent by :class:`groupcache.Client`: route this GET through the ring like a local get."""
+
+
+_BATCH_OK = {BATCH_HEADER: "1"}
+
+
+async def _get_batch(group: Group, keys: list[str]) -> list[BatchItem]:
+    """Serve every key of a batch from this node, concurrently; errors per key."""
+    for _ in keys[1:]:
+        group.count_server_request()  # one per key: the request was counted once already
+    results = await asyncio.gather(
+        *(group.get_value(k, from_peer=True) for k in keys), return_exceptions=True
+    )
+    items: list[BatchItem] = []
+    for result in results:
+        if isinstance(result, Value):
+            items.append((200, result))
+        elif isinstance(result, InvalidKeyError):
+            items.append((400, str(result)))
+        elif isinstance(result, NotFoundError):
+            items.append((404, str(result)))
+        else:
+            items.append((503, str(result)))
+    return items
 
 
 def error_response(status: int, message: str) -> web.Response:
@@ -87,7 +118,11 @@ class PeerHandler:
                 # Only our thin Client asks to be routed; peers (Go ones included) never.
                 routed = request.headers.get(CLIENT_HEADER) == "1"
                 value = await group.get_value(key, from_peer=not routed)
-                return web.Response(body=encode_get_response(value), content_type=CONTENT_TYPE)
+                return web.Response(
+                    body=encode_get_response(value),
+                    content_type=CONTENT_TYPE,
+                    headers=_BATCH_OK,
+                )
             if method == "PUT":
                 _, set_key, stored = decode_set_request(await request.read())
                 group.local_set(set_key, stored)
@@ -96,6 +131,14 @@ class PeerHandler:
                 group.local_remove(key)
                 return web.Response()
             if method == "POST":
+                if key == GET_KEYS_SUFFIX:
+                    keys = decode_batch_request(await request.read())
+                    items = await _get_batch(group, keys)
+                    return web.Response(
+                        body=encode_batch_response(items),
+                        content_type=CONTENT_TYPE,
+                        headers=_BATCH_OK,
+                    )
                 if key != REMOVE_KEYS_SUFFIX:
                     return error_response(404, "invalid path for POST method")
                 _, keys = decode_remove_keys(await request.read())

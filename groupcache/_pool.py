@@ -11,7 +11,6 @@ import ssl as ssl_module
 from collections.abc import Iterable, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
-import aiohttp
 from aiohttp import web
 
 from ._errors import GroupcacheError
@@ -19,6 +18,7 @@ from ._http_client import FORWARDED_HEADER, HTTPPeer
 from ._http_server import PeerHandler
 from ._peers import NoPeers, PeerGetter
 from ._ring import DEFAULT_REPLICAS, HashFn, HashRing, RingPreset, resolve_preset
+from ._transport import ConnectionPool
 from ._workspace import Workspace, default_workspace
 
 DEFAULT_BASE_PATH = "/_groupcache/"
@@ -27,6 +27,8 @@ DEFAULT_TIMEOUT = 15.0
 DEFAULT_CONNECT_TIMEOUT = 2.0
 DEFAULT_MAX_BODY_BYTES = 64 << 20
 DEFAULT_MAX_CONNECTIONS_PER_PEER = 32
+DEFAULT_BATCHES_IN_FLIGHT = 2
+"""Batch requests on the wire to one peer at once; gets arriving meanwhile join the next."""
 DEFAULT_SHUTDOWN_TIMEOUT = 2.0
 """Seconds :meth:`HTTPPool.aclose` lets requests in progress finish before cancelling them."""
 
@@ -78,6 +80,9 @@ class HTTPPool:
             further requests queue for a free connection.
         shutdown_timeout: Seconds :meth:`aclose` waits for requests in progress (a peer
             whose getter hangs) before cancelling them.
+        batch: Coalesce concurrent misses for one owner into one request, with peers that
+            serve batches (ours say so in a reply header; Go peers keep getting plain GETs).
+        batches_in_flight: Batch requests on the wire to one peer at once.
     """
 
     def __init__(
@@ -97,6 +102,8 @@ class HTTPPool:
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         max_connections_per_peer: int = DEFAULT_MAX_CONNECTIONS_PER_PEER,
         shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
+        batch: bool = True,
+        batches_in_flight: int = DEFAULT_BATCHES_IN_FLIGHT,
     ) -> None:
         if not (base_path.startswith("/") and base_path.endswith("/")):
             raise GroupcacheError(f"base_path must start and end with '/': {base_path!r}")
@@ -111,16 +118,20 @@ class HTTPPool:
         self._urls: list[str] = []
         self._peers: dict[str, HTTPPeer] = {}  # ring member → client, remote peers only
         self._self_members: set[str] = set()
-        self._timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=connect_timeout)
+        self._timeout = timeout
+        self._connect_timeout = connect_timeout
         self._client_ssl = client_ssl
         self._max_body = max_body_bytes
         self._max_conns = max_connections_per_peer
-        self._headers = {FORWARDED_HEADER: "1"}
+        headers = f"{FORWARDED_HEADER}: 1\r\n"
         if token is not None:
-            self._headers["Authorization"] = f"Bearer {token}"
+            if any(c in token for c in "\r\n") or not token.isprintable():
+                raise GroupcacheError("token must be printable, without line breaks")
+            headers += f"Authorization: Bearer {token}\r\n"
+        self._headers = headers.encode()
         self._ssl = ssl
         self._shutdown_timeout = shutdown_timeout
-        self._session: aiohttp.ClientSession | None = None
+        self._batches = batches_in_flight if batch else 0
         self._runner: web.AppRunner | None = None
         self._closed = False
         self.app = web.Application(client_max_size=max_body_bytes)
@@ -169,15 +180,28 @@ class HTTPPool:
             old = self._peers.get(member)
             peers[member] = old if old is not None and old.url == url else self._client(url)
         self._ring.set(members)
+        for member, old in self._peers.items():
+            if peers.get(member) is not old:
+                old.close()  # a peer that left: drop its idle connections
         self._urls, self._peers, self._self_members = unique, peers, self_members
 
     def _client(self, url: str) -> HTTPPeer:
+        connections = ConnectionPool(
+            url,
+            max_connections=self._max_conns,
+            timeout=self._timeout,
+            connect_timeout=self._connect_timeout,
+            ssl=self._client_ssl,
+            max_body_bytes=self._max_body,
+        )
+        if self._closed:
+            connections.close()  # a pool closed meanwhile: requests fail, loads go local
         return HTTPPeer(
             url,
-            session=self._get_session,
+            connections=connections,
             base_path=self.base_path,
             headers=self._headers,
-            max_body_bytes=self._max_body,
+            batches=self._batches,
         )
 
     def pick_peer(self, key: str) -> PeerGetter | None:
@@ -201,18 +225,6 @@ class HTTPPool:
         return list(self._peers.values())
 
     # -- lifecycle ------------------------------------------------------------------
-
-    def _get_session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            if self._closed:
-                raise GroupcacheError("HTTPPool is closed")
-            connector = aiohttp.TCPConnector(
-                limit=0,
-                limit_per_host=self._max_conns,
-                ssl=self._client_ssl if self._client_ssl is not None else True,
-            )
-            self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
-        return self._session
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve peers on ``host:port``; return :attr:`self_url` (port 0 → the bound one).
@@ -247,9 +259,8 @@ class HTTPPool:
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
-        session, self._session = self._session, None
-        if session is not None:
-            await session.close()
+        for peer in self._peers.values():
+            await peer.aclose()
 
     async def __aenter__(self) -> HTTPPool:
         return self

@@ -20,6 +20,12 @@ from ._value import Value
 CONTENT_TYPE = "application/x-protobuf"
 REMOVE_KEYS_SUFFIX = "_remove-keys/"
 """The v3 batch-remove path element: ``POST {base}{group}/_remove-keys/``."""
+GET_KEYS_SUFFIX = "_get-keys/"
+"""Our batch-get path element: ``POST {base}{group}/_get-keys/`` (Python peers only)."""
+BATCH_HEADER = "X-Groupcache-Batch"
+"""A reply header by which our servers say they serve batch gets."""
+MAX_BATCH_KEYS = 512
+"""Most keys one batch request may carry."""
 
 _PATH_SAFE = "$&+:=@"  # Go's PathEscape keeps these besides the unreserved characters
 
@@ -156,3 +162,60 @@ def decode_remove_keys(body: bytes) -> tuple[str, list[str]]:
     if not all(isinstance(k, str) for k in keys):
         raise WireError("invalid request: keys must be strings")
     return group, keys
+
+
+def encode_batch_request(keys: list[str]) -> bytes:
+    """Encode the body of a batch get."""
+    return pb.GetBatchRequest(keys=[to_bytes(k) for k in keys]).SerializeToString()
+
+
+def decode_batch_request(body: bytes) -> list[str]:
+    """Decode the keys of a batch get.
+
+    Raises:
+        WireError: not a ``GetBatchRequest``, or more than :data:`MAX_BATCH_KEYS` keys.
+    """
+    msg = pb.GetBatchRequest()
+    try:
+        msg.ParseFromString(body)
+    except (_message.DecodeError, ValueError) as exc:
+        raise WireError(f"invalid GetBatchRequest: {exc}") from exc
+    if len(msg.keys) > MAX_BATCH_KEYS:
+        raise WireError(f"{len(msg.keys)} keys in a batch, over the limit of {MAX_BATCH_KEYS}")
+    return [from_bytes(k) for k in msg.keys]
+
+
+BatchItem = tuple[int, Value | str]
+"""One answer of a batch: (200, value) or (status, error message)."""
+
+
+def encode_batch_response(items: list[BatchItem]) -> bytes:
+    """Encode the answers of a batch get, in key order."""
+    msg = pb.GetBatchResponse()
+    for status, result in items:
+        item = msg.items.add(status=status)
+        if isinstance(result, Value):
+            item.value = result.data
+            item.expire = _expire_ns(result.expire_at)
+        else:
+            item.error = result
+    return msg.SerializeToString()
+
+
+def decode_batch_response(body: bytes) -> list[BatchItem]:
+    """Decode the answers of a batch get.
+
+    Raises:
+        WireError: not a ``GetBatchResponse``.
+    """
+    msg = pb.GetBatchResponse()
+    try:
+        msg.ParseFromString(body)
+    except (_message.DecodeError, ValueError) as exc:
+        raise WireError(f"invalid GetBatchResponse: {exc}") from exc
+    return [
+        (item.status, Value(item.value, _expire_at(item.expire)))
+        if item.status == 200
+        else (item.status, item.error)
+        for item in msg.items
+    ]

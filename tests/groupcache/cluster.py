@@ -30,6 +30,7 @@ async def cluster(
     getter: Callable[[int], CountingGetter] | None = None,
     join: bool = True,
     group_kwargs: dict[str, Any] | None = None,
+    before_start: Callable[[int, HTTPPool], None] | None = None,
     **pool_kwargs: Any,
 ) -> AsyncIterator[list[Node]]:
     """Start ``n`` nodes, each with group "g"; with ``join`` they all know each other."""
@@ -41,6 +42,8 @@ async def cluster(
             group = Group("g", g, 1 << 20, workspace=ws, **(group_kwargs or {}))
             pool = HTTPPool("http://127.0.0.1:0", workspace=ws, **pool_kwargs)
             nodes.append(Node(ws, group, pool, g))
+            if before_start is not None:
+                before_start(i, pool)
             await pool.start("127.0.0.1", 0)
         if join:
             for node in nodes:

@@ -1,0 +1,103 @@
+"""Coalescing concurrent gets for one owner into batch requests (mailgun#9, thanos#2962).
+
+While ``max_in_flight`` batches to a peer are on the wire, further gets wait in a queue;
+each time a batch completes, everything queued (up to ``max_keys``) goes out as the next
+one. A lone get goes out at once, so batching adds no latency when there is no load, and
+under load one request carries many keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from ._errors import PeerError
+from ._value import Value
+
+SendBatch = Callable[[list[str]], Awaitable[list[Value | Exception]]]
+
+
+class Batcher:
+    """Queues gets of one group on one peer and sends them in batches.
+
+    Args:
+        send: Fetches several keys in one request; returns one value or exception per key,
+            in order. An exception it raises fails every key of the batch.
+        max_in_flight: Batches on the wire at once.
+        max_keys: Most keys in one batch.
+    """
+
+    __slots__ = (
+        "_in_flight",
+        "_max_in_flight",
+        "_max_keys",
+        "_pending",
+        "_scheduled",
+        "_send",
+        "_tasks",
+    )
+
+    def __init__(self, send: SendBatch, *, max_in_flight: int, max_keys: int) -> None:
+        self._send = send
+        self._max_in_flight = max_in_flight
+        self._max_keys = max_keys
+        self._pending: list[tuple[str, asyncio.Future[Value]]] = []
+        self._in_flight = 0
+        self._scheduled = False
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def get(self, key: str) -> Value:
+        """Return ``key``'s value from the next batch (a cancelled caller just leaves)."""
+        future: asyncio.Future[Value] = asyncio.get_running_loop().create_future()
+        self._pending.append((key, future))
+        self._kick()
+        return await future
+
+    def _kick(self) -> None:
+        if self._pending and not self._scheduled and self._in_flight < self._max_in_flight:
+            self._scheduled = True  # launch after this loop turn: gather what arrives with it
+            asyncio.get_running_loop().call_soon(self._launch)
+
+    def _launch(self) -> None:
+        self._scheduled = False
+        while self._pending and self._in_flight < self._max_in_flight:
+            batch = [(k, f) for k, f in self._pending[: self._max_keys] if not f.done()]
+            del self._pending[: self._max_keys]
+            if batch:
+                self._in_flight += 1
+                task = asyncio.get_running_loop().create_task(self._run(batch))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, batch: list[tuple[str, asyncio.Future[Value]]]) -> None:
+        try:
+            results = await self._send([key for key, _ in batch])
+        except Exception as exc:
+            results = [exc] * len(batch)
+        except BaseException:
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(PeerError("batch request was cancelled"))
+            raise
+        finally:
+            self._in_flight -= 1
+            self._kick()
+        for (_, future), result in zip(batch, results, strict=True):
+            if future.done():
+                continue
+            if isinstance(result, Exception):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
+
+    def close(self) -> None:
+        """Cancel the batches on the wire and fail the queued gets with :class:`PeerError`."""
+        for task in list(self._tasks):
+            task.cancel()
+        pending, self._pending = self._pending, []
+        for _, future in pending:
+            if not future.done():
+                future.set_exception(PeerError("peer connection closed"))
+
+    def __repr__(self) -> str:
+        return f"<Batcher queued={len(self._pending)} in_flight={self._in_flight}>"
