@@ -1,0 +1,200 @@
+"""kubegroup example: an aiohttp app whose pods share one groupcache, peers found by kubegroup.
+
+Port of udhos/kubegroup's ``examples/kubegroup-example``. Every pod runs:
+
+- the groupcache peer protocol on ``GROUPCACHE_PORT`` (5000), reachable by the other pods
+  at ``http://$POD_IP:5000``;
+- a pod watch (``kubegroup.update_peers``) that keeps the ring equal to the Ready pods
+  matching ``LABEL_SELECTOR``;
+- the app on ``APP_PORT`` (8080): ``GET /get?key=K`` (the value, loaded by one pod of the
+  cluster only), ``GET /healthz`` (200 once the first pod list reached the ring: the
+  readiness probe) and ``GET /stats`` (peers, group stats and backend calls, as JSON).
+
+SIGTERM (or SIGINT) stops the watch, then the app server, then the peer server.
+
+Environment: ``POD_IP`` and ``POD_NAMESPACE`` (downward API), ``APP_PORT``,
+``GROUPCACHE_PORT``, ``LABEL_SELECTOR``, ``LISTEN_HOST`` (default ``0.0.0.0``; the test
+binds each instance to its own loopback address), ``BACKEND_DELAY`` (seconds, 0.2).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import dataclasses
+import logging
+import os
+import signal
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from aiohttp import web
+
+import groupcache
+import kubegroup
+
+log = logging.getLogger("kubegroup-example")
+
+APP_PORT = 8080
+GROUPCACHE_PORT = 5000
+LABEL_SELECTOR = "app=kubegroup-example"
+GROUP_NAME = "example"
+CACHE_BYTES = 1 << 20  # 1 MiB, as in the Go example
+TTL_SECONDS = 60.0  # as in the Go example
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """The app's settings, read from the environment."""
+
+    app_port: int = APP_PORT
+    groupcache_port: int = GROUPCACHE_PORT
+    label_selector: str = LABEL_SELECTOR
+    listen_host: str = "0.0.0.0"
+    backend_delay: float = 0.2
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Config:
+        """Read ``APP_PORT``, ``GROUPCACHE_PORT``, ``LABEL_SELECTOR``, ``LISTEN_HOST``..."""
+        return cls(
+            app_port=int(environ.get("APP_PORT", APP_PORT)),
+            groupcache_port=int(environ.get("GROUPCACHE_PORT", GROUPCACHE_PORT)),
+            label_selector=environ.get("LABEL_SELECTOR", LABEL_SELECTOR),
+            listen_host=environ.get("LISTEN_HOST", "0.0.0.0"),
+            backend_delay=float(environ.get("BACKEND_DELAY", "0.2")),
+        )
+
+
+class SlowBackend:
+    """The origin behind the cache: slow, and counting its calls per key."""
+
+    def __init__(self, delay: float, name: str) -> None:
+        self.delay = delay
+        self.name = name
+        self.calls: collections.Counter[str] = collections.Counter()
+
+    async def load(self, key: str) -> groupcache.Value:
+        """The group's getter: runs on the key's owner only, once per miss cluster-wide."""
+        self.calls[key] += 1
+        await asyncio.sleep(self.delay)  # a slow database or API
+        data = f"value of {key!r}, loaded by {self.name}".encode()
+        return groupcache.Value(data, expire_at=time.time() + TTL_SECONDS)
+
+
+@dataclasses.dataclass
+class State:
+    """What the handlers need besides the backend."""
+
+    group: groupcache.Group
+    pool: groupcache.HTTPPool
+    kg: kubegroup.KubeGroup | None = None
+    ready: bool = False
+
+
+BACKEND_KEY: web.AppKey[SlowBackend] = web.AppKey("backend", SlowBackend)
+STATE_KEY: web.AppKey[State] = web.AppKey("state", State)
+
+
+async def handle_get(request: web.Request) -> web.Response:
+    """``GET /get?key=K``: the value of K, through the cluster's cache."""
+    key = request.query.get("key")
+    if not key:
+        raise web.HTTPBadRequest(text="missing ?key=\n")
+    try:
+        value = await request.app[STATE_KEY].group.get(key)
+    except groupcache.NotFoundError as exc:
+        raise web.HTTPNotFound(text=f"{exc}\n") from exc
+    return web.Response(body=value, content_type="text/plain")
+
+
+async def handle_healthz(request: web.Request) -> web.Response:
+    """``GET /healthz``: ready once the first pod list has reached the ring."""
+    if not request.app[STATE_KEY].ready:
+        raise web.HTTPServiceUnavailable(text="waiting for the first pod list\n")
+    return web.Response(text="ok\n")
+
+
+async def handle_stats(request: web.Request) -> web.Response:
+    """``GET /stats``: this pod's peers, group stats and backend calls, as JSON."""
+    state = request.app[STATE_KEY]
+    body: dict[str, Any] = {
+        "self": state.pool.self_url,
+        "peers": state.pool.peers,
+        "ready": state.ready,
+        "group": dataclasses.asdict(state.group.stats()),
+        "backend_calls": dict(request.app[BACKEND_KEY].calls),
+        "kubegroup": dataclasses.asdict(state.kg.stats()) if state.kg is not None else None,
+    }
+    return web.json_response(body)
+
+
+def make_app(state: State, backend: SlowBackend) -> web.Application:
+    """Return the app served on ``APP_PORT``."""
+    app = web.Application()
+    app[STATE_KEY] = state
+    app[BACKEND_KEY] = backend
+    app.router.add_get("/get", handle_get)
+    app.router.add_get("/healthz", handle_healthz)
+    app.router.add_get("/stats", handle_stats)
+    return app
+
+
+async def _mark_ready(state: State, kg: kubegroup.KubeGroup) -> None:
+    await kg.wait_synced()
+    state.ready = True
+    log.info("synced: peers %s", ", ".join(kg.peers))
+
+
+async def run(config: Config) -> None:
+    """Serve until SIGTERM or SIGINT, then shut down cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    self_url = kubegroup.find_my_url(config.groupcache_port)  # http://$POD_IP:5000
+    with groupcache.Workspace() as ws:
+        backend = SlowBackend(config.backend_delay, self_url)
+        group = groupcache.Group(GROUP_NAME, backend.load, CACHE_BYTES, workspace=ws)
+        pool = groupcache.HTTPPool(self_url, workspace=ws)
+        state = State(group, pool)
+        runner = web.AppRunner(make_app(state, backend), access_log=None, handle_signals=False)
+        synced: asyncio.Task[None] | None = None
+        try:
+            await pool.start(config.listen_host, config.groupcache_port)
+            pool.set_peers(self_url)  # alone until the first pod list arrives
+            await runner.setup()
+            await web.TCPSite(runner, config.listen_host, config.app_port).start()
+            state.kg = await kubegroup.update_peers(
+                pool, label_selector=config.label_selector, port=config.groupcache_port
+            )
+            synced = asyncio.create_task(_mark_ready(state, state.kg))
+            log.info(
+                "serving: app on %s:%d, groupcache at %s, peers %r",
+                config.listen_host,
+                config.app_port,
+                self_url,
+                config.label_selector,
+            )
+            await stop.wait()
+            log.info("stopping")
+        finally:
+            if synced is not None:
+                synced.cancel()
+                await asyncio.gather(synced, return_exceptions=True)
+            if state.kg is not None:
+                await state.kg.aclose()  # no more set_peers
+            await runner.cleanup()  # finish the app's requests in progress
+            await pool.aclose()  # then stop serving peers
+    log.info("stopped")
+
+
+def main() -> None:
+    """Entry point: configure logging, read the environment, run."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    asyncio.run(run(Config.from_env()))
+
+
+if __name__ == "__main__":
+    main()
