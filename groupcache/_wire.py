@@ -8,6 +8,7 @@ bytes that are not UTF-8 through ``str`` with ``surrogateescape``.
 from __future__ import annotations
 
 import json
+from typing import TypeVar
 from urllib.parse import quote_from_bytes, unquote_to_bytes
 
 from google.protobuf import message as _message
@@ -73,6 +74,18 @@ def parse_path(raw_path: str, base_path: str) -> tuple[str, str]:
     return group, key
 
 
+M = TypeVar("M", bound=_message.Message)
+
+
+def _parse(msg: M, body: bytes) -> M:
+    """Parse ``body`` into ``msg``, turning any decoding failure into :class:`WireError`."""
+    try:
+        msg.ParseFromString(body)
+    except (_message.DecodeError, ValueError) as exc:
+        raise WireError(f"invalid {msg.DESCRIPTOR.name}: {exc}") from exc
+    return msg
+
+
 def _expire_ns(expire_at: float | None) -> int:
     return 0 if expire_at is None else round(expire_at * 1e9)
 
@@ -95,11 +108,7 @@ def decode_get_response(body: bytes) -> Value:
     Raises:
         WireError: the body is not a valid ``GetResponse``.
     """
-    msg = pb.GetResponse()
-    try:
-        msg.ParseFromString(body)
-    except (_message.DecodeError, ValueError) as exc:
-        raise WireError(f"invalid GetResponse: {exc}") from exc
+    msg = _parse(pb.GetResponse(), body)
     ns = msg.expire
     if not msg.HasField("expire"):
         fields = unknown_fields.UnknownFieldSet(msg)
@@ -125,11 +134,7 @@ def decode_set_request(body: bytes) -> tuple[str, str, Value]:
     Raises:
         WireError: the body is not a complete ``SetRequest``.
     """
-    msg = pb.SetRequest()
-    try:
-        msg.ParseFromString(body)
-    except (_message.DecodeError, ValueError) as exc:
-        raise WireError(f"invalid SetRequest: {exc}") from exc
+    msg = _parse(pb.SetRequest(), body)
     if not (msg.HasField("group") and msg.HasField("key")):
         raise WireError("invalid SetRequest: group and key are required")
     return msg.group, msg.key, Value(msg.value, _expire_at(msg.expire))
@@ -175,11 +180,7 @@ def decode_batch_request(body: bytes) -> list[str]:
     Raises:
         WireError: not a ``GetBatchRequest``, or more than :data:`MAX_BATCH_KEYS` keys.
     """
-    msg = pb.GetBatchRequest()
-    try:
-        msg.ParseFromString(body)
-    except (_message.DecodeError, ValueError) as exc:
-        raise WireError(f"invalid GetBatchRequest: {exc}") from exc
+    msg = _parse(pb.GetBatchRequest(), body)
     if len(msg.keys) > MAX_BATCH_KEYS:
         raise WireError(f"{len(msg.keys)} keys in a batch, over the limit of {MAX_BATCH_KEYS}")
     return [from_bytes(k) for k in msg.keys]
@@ -208,11 +209,7 @@ def decode_batch_response(body: bytes) -> list[BatchItem]:
     Raises:
         WireError: not a ``GetBatchResponse``.
     """
-    msg = pb.GetBatchResponse()
-    try:
-        msg.ParseFromString(body)
-    except (_message.DecodeError, ValueError) as exc:
-        raise WireError(f"invalid GetBatchResponse: {exc}") from exc
+    msg = _parse(pb.GetBatchResponse(), body)
     return [
         (item.status, Value(item.value, _expire_at(item.expire)))
         if item.status == 200
