@@ -117,18 +117,20 @@ class Group:
         stats.gets += 1
         if type(key) is not str or len(key) > self._fast_key_len:
             self._check_key(key)
-        # Hot path, inlined: a live entry of the main cache (empty when size <= 0).
-        value = self._main_od.get(key)
-        if value is not None and (value.expire_at is None or value.expire_at >= self._clock()):
+        # Hot path, inlined: a never-expiring entry of the main cache (empty if size <= 0).
+        entry = self._main_od.get(key)
+        if entry.__class__ is bytes:
             self._main_od.move_to_end(key)
             self._main.inline_hits += 1
             stats.cache_hits += 1
-            return value.data
+            return entry
         if self.size > 0:
-            value = self._main.get(key) or self._hot.get(key)
-            if value is not None:
+            data = self._main.get_data(key)
+            if data is None:
+                data = self._hot.get_data(key)
+            if data is not None:
                 stats.cache_hits += 1
-                return value.data
+                return data
         return (await self._load(key, False)).data
 
     async def get_value(self, key: str, *, from_peer: bool = False) -> Value:
@@ -141,11 +143,9 @@ class Group:
         """
         self._stats.gets += 1
         self._check_key(key)
-        if self.size > 0:
-            value = self._main.get(key) or self._hot.get(key)
-            if value is not None:
-                self._stats.cache_hits += 1
-                return value
+        value = self._recheck(key)
+        if value is not None:
+            return value
         return await self._load(key, from_peer)
 
     def get_sync(self, key: str, *, timeout: float | None = None) -> bytes:
@@ -157,14 +157,14 @@ class Group:
         """
         if type(key) is str and len(key) <= self._fast_key_len and self.size > 0:
             # A hit needs no trip to the loop: read the caches directly, thread-safely.
-            value = self._main.get_threadsafe(key)
-            if value is not None:
+            data = self._main.get_threadsafe(key)
+            if data is not None:
                 self._sync_hits.mine().main += 1
-                return value.data
-            value = self._hot.get_threadsafe(key)
-            if value is not None:
+                return data
+            data = self._hot.get_threadsafe(key)
+            if data is not None:
                 self._sync_hits.mine().hot += 1
-                return value.data
+                return data
         return self.workspace.run_sync(self.get(key), timeout)
 
     # -- writing ------------------------------------------------------------------
@@ -293,7 +293,9 @@ class Group:
     def _recheck(self, key: str) -> Value | None:
         if self.size <= 0:
             return None
-        value = self._main.get(key) or self._hot.get(key)
+        value = self._main.get(key)
+        if value is None:
+            value = self._hot.get(key)
         if value is not None:
             self._stats.cache_hits += 1
         return value

@@ -97,3 +97,25 @@ def test_evicting_an_expired_entry_is_not_a_nonexpired_eviction() -> None:
     c.remove_oldest()
     c.remove_oldest()
     assert (c.stats().evictions, c.stats().evictions_nonexpired) == (2, 1)
+
+
+def test_values_without_expiry_are_stored_as_plain_bytes() -> None:
+    """A Value wrapper costs ~47 bytes per entry; only expiring values keep one."""
+    c = Cache()
+    c.add("plain", Value(b"abc"))
+    c.add("expiring", Value(b"abc", expire_at=4102444800.0))
+    assert type(c.peek("plain")) is bytes
+    assert isinstance(c.peek("expiring"), Value)
+    assert c.get("plain") == Value(b"abc")
+    assert c.get_data("expiring") == b"abc"
+    assert c.nbytes == len("plain") + 3 + len("expiring") + 3
+    c.add("plain", Value(b"abcdef", expire_at=4102444800.0))
+    assert c.nbytes == len("plain") + 6 + len("expiring") + 3
+
+
+def test_an_empty_value_is_a_hit_not_a_miss() -> None:
+    c = Cache()
+    c.add("empty", Value(b""))
+    assert c.get_data("empty") == b""
+    assert c.get_threadsafe("empty") == b""
+    assert c.stats().hits == 1

@@ -510,3 +510,18 @@ def test_get_sync_hits_skip_the_loop_and_are_counted() -> None:
         assert g.cache_stats("hot").hits == 200
         assert g.cache_stats("main").hits == 200
         assert g.cache_stats("main").gets == 4 + 400  # 2 misses with re-checks, sync hits
+
+
+async def test_empty_values_are_cached_like_any_other(ws: Workspace) -> None:
+    calls = 0
+
+    async def empty(key: str) -> bytes:
+        nonlocal calls
+        calls += 1
+        return b""
+
+    g = Group("empty", empty, 1 << 20, workspace=ws)
+    assert await g.get("k") == b""
+    assert await g.get("k") == b""
+    assert calls == 1
+    assert g.stats().cache_hits == 1
