@@ -1,0 +1,122 @@
+"""Smoke tests of benchmarks/: each script runs in --quick mode and records nothing.
+
+The figures are not checked (that is scripts/bench's job); only that every script still
+runs to the end and prints its verdicts. The optional parts (cachetools, redis-py,
+redis-server, uvloop, matplotlib) are skipped by the scripts themselves, which say why.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCH = ROOT / "benchmarks"
+RESULTS = BENCH / "RESULTS.md"
+
+
+def have(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def redis_installed() -> bool:
+    return shutil.which("redis-server") is not None or os.access("/usr/bin/redis-server", os.X_OK)
+
+
+def bench(name: str, *args: str, env: dict[str, str] | None = None, timeout: float = 30) -> str:
+    before = RESULTS.stat().st_mtime_ns if RESULTS.exists() else None
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / f"bench_{name}.py"), "--quick", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    after = RESULTS.stat().st_mtime_ns if RESULTS.exists() else None
+    assert before == after, "a smoke run must not touch RESULTS.md"
+    return proc.stdout
+
+
+@pytest.mark.timeout(60)
+def test_local_hit() -> None:
+    out = bench("local_hit", "--no-record")
+    assert "functools.lru_cache(None) hit" in out
+    assert "await group.get hit (asyncio)" in out
+    assert "group.get_sync hit" in out
+    assert ("cachetools.LRUCache c[k] hit" in out) == have("cachetools")
+    assert out.count("target ") == 2
+
+
+@pytest.mark.timeout(60)
+def test_peer_fetch(tmp_path: Path) -> None:
+    png = tmp_path / "peer_fetch.png"
+    out = bench("peer_fetch", "--no-record", "--plot", str(png), timeout=45)
+    assert "groupcache  asyncio" in out
+    if have("uvloop"):
+        assert "groupcache  uvloop" in out
+    if have("redis") and redis_installed():
+        assert "redis       asyncio" in out
+        assert "at c=32 >= 1.5x redis.asyncio" in out
+    else:
+        print("Redis part skipped: redis-server or redis-py is not installed")
+        assert "no Redis" in out
+    if have("matplotlib"):
+        assert png.read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.timeout(60)
+def test_stampede() -> None:
+    out = bench("stampede", "--no-record", "--origin-ms", "20")
+    assert "target MET      one getter call per stampede" in out
+    assert "naive dict cache x3" in out
+
+
+@pytest.mark.timeout(60)
+def test_ring() -> None:
+    out = bench("ring", "--no-record")
+    for preset in ("mmh3", "golang", "mailgun"):
+        assert f"{preset:<8} HashRing.get" in out
+        assert f"{preset:<8} HashRing.set" in out
+
+
+@pytest.mark.timeout(60)
+def test_memory() -> None:
+    out = bench("memory", "--no-record", "--entries", "2000")
+    assert "RSS growth <= 2.5x accounted bytes at 100 B values" in out
+    assert " 10240B " in out
+
+
+@pytest.mark.timeout(60)
+def test_record_goes_to_the_scratch_file_and_finish_appends_one_section(tmp_path: Path) -> None:
+    scratch = tmp_path / "section.md"
+    bench("ring", "--rounds", "1", env={"GROUPCACHE_BENCH_SECTION": str(scratch)})
+    assert scratch.read_text().startswith("### ring\n")
+    results = tmp_path / "RESULTS.md"
+    subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "_common.py"),
+            "finish",
+            str(scratch),
+            "--results",
+            str(results),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+    text = results.read_text()
+    assert text.startswith("# Benchmark results")
+    assert "- machine: " in text
+    assert "- versions: python " in text
+    assert "### targets" in text
+    assert "### ring" in text
