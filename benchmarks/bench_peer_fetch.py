@@ -5,9 +5,10 @@ Usage: .venv/bin/python benchmarks/bench_peer_fetch.py [--seconds S]
        [--quick] [--no-record]
 
 * groupcache: an owner process serves group "bench" with every value (100 bytes) cached;
-  the client's group has hot_cache="never", so every get is one HTTP round trip.
-* batched: the same with ``HTTPPool(..., batch=True)``, measured only when the installed
-  HTTPPool accepts that keyword (checked with inspect.signature at run time).
+  the client's group has hot_cache="never" and ``HTTPPool(..., batch=False)``, so every get
+  is one HTTP GET round trip, as Go peers are always served.
+* batched: the same with ``batch=True`` (the default): concurrent misses for the owner
+  share ``POST .../_get-keys/`` requests.
 * redis: redis.asyncio GET (default parser; a pool of max(concurrency) connections) of
   100-byte values from a redis-server this script starts on a free port, stopped by PID.
 
@@ -64,7 +65,10 @@ def batch_supported() -> bool:
 
 
 def pool_kwargs(batch: bool) -> dict[str, Any]:
-    return {"batch": True} if batch else {}
+    """Pool options of a series: batching is on by default, so the plain series turns it off."""
+    if not batch_supported():
+        return {}
+    return {"batch": batch}
 
 
 # -- the owner process ----------------------------------------------------------------

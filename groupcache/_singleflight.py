@@ -10,7 +10,6 @@ start a new flight; its ``forgotten`` flag tells the work not to publish a stale
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
@@ -51,11 +50,10 @@ class SingleFlight(Generic[T]):
             BaseException: whatever ``fn`` raised, unchanged.
         """
         flight = self._flights.get(key)
-        if flight is None:
+        if flight is None or flight.task.done():  # done: cancelled before it ever ran
             flight = Flight(key)
             self._flights[key] = flight
-            flight.task = asyncio.get_running_loop().create_task(_call(fn, flight))
-            flight.task.add_done_callback(functools.partial(self._finished, flight))
+            flight.task = asyncio.get_running_loop().create_task(self._run(fn, flight))
         flight.waiters += 1
         try:
             return await asyncio.shield(flight.task)
@@ -65,6 +63,7 @@ class SingleFlight(Generic[T]):
                 # Nobody wants the result any more: let new callers start afresh.
                 self.forget(key, flight)
                 flight.task.cancel()
+                flight.task.add_done_callback(_retrieve)
 
     def forget(self, key: str, flight: Flight[T] | None = None) -> None:
         """Detach the flight for ``key`` (if it is ``flight``, when given) and mark it stale."""
@@ -86,15 +85,18 @@ class SingleFlight(Generic[T]):
     def __len__(self) -> int:
         return len(self._flights)
 
-    def _finished(self, flight: Flight[T], _task: object) -> None:
-        if self._flights.get(flight.key) is flight:
-            del self._flights[flight.key]
-        if not flight.task.cancelled():
-            flight.task.exception()  # retrieved: waiters may all be gone
+    async def _run(self, fn: Callable[[Flight[T]], Awaitable[T]], flight: Flight[T]) -> T:
+        try:
+            return await fn(flight)
+        finally:  # here rather than in a done callback: one loop turn less per call
+            if self._flights.get(flight.key) is flight:
+                del self._flights[flight.key]
 
     def __repr__(self) -> str:
         return f"<SingleFlight in_flight={len(self._flights)}>"
 
 
-async def _call(fn: Callable[[Flight[T]], Awaitable[T]], flight: Flight[T]) -> T:
-    return await fn(flight)
+def _retrieve(task: asyncio.Task[T]) -> None:
+    """Mark a call's exception as retrieved: nobody was left waiting for it."""
+    if not task.cancelled():
+        task.exception()

@@ -86,12 +86,12 @@ class SyncHitCounters:
     def mine(self) -> _ThreadHits:
         """Return the calling thread's counters."""
         try:
-            hits: _ThreadHits = self._local.hits
+            return self._local.hits  # type: ignore[no-any-return]
         except AttributeError:
             hits = self._local.hits = _ThreadHits()
             with self._lock:
                 self._all.append(hits)
-        return hits
+            return hits
 
     @property
     def main_hits(self) -> int:
