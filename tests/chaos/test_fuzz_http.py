@@ -1,0 +1,194 @@
+"""Fuzzing the peer HTTP handler with raw bytes over plain sockets.
+
+One node runs in a background thread with its own (debug-mode) loop; hypothesis sends
+it well-formed requests with random methods, paths, escapes, headers and bodies, invalid
+UTF-8, huge keys and bodies, and plain garbage. The server must never crash (a health
+GET answers 200 after every example), answer only the documented statuses, and answer
+every complete request (an incomplete one may wait for more input). Memory must stay
+bounded across a burst of oversized requests.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from groupcache._groupcache_pb2 import GetBatchRequest, SetRequest
+
+from .helpers import figure, mib, rss_bytes
+from .server_thread import MAX_BODY_BYTES, MAX_KEY_BYTES, ServerThread, status_of
+
+DOCUMENTED = {200, 400, 401, 403, 404, 405, 413, 503}
+HEALTH = b"GET /_groupcache/g/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+
+
+@dataclass
+class Tally:
+    sent: int = 0
+    waited: int = 0
+    started: float = 0.0
+    statuses: Counter[int | None] | None = None
+
+
+TALLY = Tally(statuses=Counter())
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[ServerThread]:
+    srv = ServerThread().start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+    assert srv.leftover == 0, f"{srv.leftover} tasks pending on the server loop after aclose()"
+
+
+@dataclass(frozen=True)
+class Raw:
+    data: bytes
+    complete: bool  # well framed: the server must answer it
+
+
+def escape(raw: bytes, style: int) -> bytes:
+    if style == 0:
+        return b"".join(b"%%%02X" % b for b in raw)
+    if style == 1:
+        return raw  # raw bytes in the request line, invalid UTF-8 included
+    return b"".join(
+        bytes([b]) if 0x21 <= b < 0x7F and b not in b"% " else b"%%%02x" % b for b in raw
+    )
+
+
+METHODS = st.sampled_from(
+    [b"GET", b"PUT", b"DELETE", b"POST", b"HEAD", b"OPTIONS", b"PATCH", b"TRACE", b"BREW"]
+) | st.binary(min_size=1, max_size=8).filter(lambda m: m.isalpha())
+GROUPS = st.sampled_from([b"g", b"nosuch", b"", b"g%2Fx", b"%67"])
+KEYS = st.one_of(
+    st.binary(max_size=40),
+    st.sampled_from(
+        [b"nf-x", b"err-x", b"_remove-keys/", b"_get-keys/", b"a/b/c", b"..", b"%", b"%zz"]
+    ),
+    st.integers(MAX_KEY_BYTES - 2, MAX_KEY_BYTES * 2).map(lambda n: b"k" * n),
+)
+HEADER_NAMES = st.sampled_from(
+    [b"Authorization", b"X-Groupcache-Client", b"Content-Type", b"X-Junk", b"Accept"]
+)
+HEADER_VALUES = st.binary(max_size=30).filter(lambda v: b"\r" not in v and b"\n" not in v)
+HEADERS = st.lists(
+    st.tuples(HEADER_NAMES, HEADER_VALUES) | st.just((b"Expect", b"100-continue")),
+    max_size=4,
+)
+BODIES = st.one_of(
+    st.binary(max_size=300),
+    st.builds(
+        lambda ks: GetBatchRequest(keys=ks).SerializeToString(),
+        st.lists(st.binary(max_size=8), max_size=600),
+    ),
+    st.builds(
+        lambda k, v: SetRequest(group="g", key=k, value=v).SerializeToString(),
+        st.text(max_size=20),
+        st.binary(max_size=50),
+    ),
+    st.sampled_from([b'{"group": "g", "keys": ["a"]}', b"[" * 5000, b'{"keys": 5}']),
+    st.integers(MAX_BODY_BYTES - 10, MAX_BODY_BYTES * 3).map(lambda n: b"b" * n),
+)
+
+
+@st.composite
+def requests(draw: st.DrawFn) -> Raw:
+    kind = draw(st.integers(0, 9))
+    if kind == 0:  # garbage: any bytes at all
+        return Raw(draw(st.binary(max_size=600)), complete=False)
+    method = draw(METHODS)
+    path = b"/_groupcache/" + draw(GROUPS) + b"/" + escape(draw(KEYS), draw(st.integers(0, 2)))
+    if kind == 1:
+        path = draw(st.sampled_from([b"/", b"/_groupcache", b"/other/g/k", b"*"])) + path[13:]
+    path = path.replace(b" ", b"%20").replace(b"\r", b"%0D").replace(b"\n", b"%0A")
+    headers = b"".join(n + b": " + v + b"\r\n" for n, v in draw(HEADERS))
+    body = draw(BODIES) if draw(st.booleans()) else b""
+    framing = draw(st.sampled_from(["length", "length", "chunked", "short", "long"]))
+    complete = framing != "long"
+    if framing == "length":
+        frame = b"Content-Length: %d\r\n" % len(body)
+    elif framing == "chunked":
+        frame = b"Transfer-Encoding: chunked\r\n"
+        body = (b"%x\r\n" % len(body) + body + b"\r\n" if body else b"") + b"0\r\n\r\n"
+    elif framing == "short":  # the rest of the body is read as a next request
+        frame = b"Content-Length: %d\r\n" % (len(body) // 2)
+        complete = len(body) // 2 == len(body) or False
+    else:
+        frame = b"Content-Length: %d\r\n" % (len(body) + 10)
+    data = method + b" " + path + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+    return Raw(data + frame + headers + b"\r\n" + body, complete)
+
+
+@settings(
+    max_examples=250,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(req=requests())
+def test_the_peer_handler_survives_anything_and_answers_only_documented_statuses(
+    server: ServerThread, req: Raw
+) -> None:
+    if not TALLY.started:
+        TALLY.started = time.perf_counter()
+    answer, waited = server.exchange(req.data, wait=0.1 if not req.complete else 5.0)
+    TALLY.sent += 1
+    status = status_of(answer)
+    assert TALLY.statuses is not None
+    TALLY.statuses[status] += 1
+    if waited:
+        TALLY.waited += 1
+        assert not req.complete, f"no answer to a complete request: {req.data[:200]!r}"
+    if status is not None:
+        assert status in DOCUMENTED, f"{status} for {req.data[:200]!r}: {answer[:300]!r}"
+    elif req.complete:  # a complete request is answered, unless it was cut short on purpose
+        assert answer == b"", answer[:200]
+    health, _ = server.exchange(HEALTH)
+    assert status_of(health) == 200, health[:200]
+
+
+def test_fuzz_figure_and_memory_after_oversized_requests(server: ServerThread) -> None:
+    before = rss_bytes()
+    huge = b"x" * (MAX_BODY_BYTES * 4)
+    statuses: Counter[int | None] = Counter()
+    for i in range(40):
+        put = b"PUT /_groupcache/g/k%d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" % i
+        answer, _ = server.exchange(put + b"Content-Length: %d\r\n\r\n" % len(huge) + huge)
+        statuses[status_of(answer)] += 1
+        key = b"k" * (MAX_KEY_BYTES * 4)
+        get = b"GET /_groupcache/g/" + key + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        answer, _ = server.exchange(get + b"\r\n")
+        statuses[status_of(answer)] += 1
+    grown = rss_bytes() - before
+    health, _ = server.exchange(HEALTH)
+    assert status_of(health) == 200
+    assert set(statuses) <= {413, 400, None}, statuses
+    assert grown < 64 << 20
+    took = time.perf_counter() - TALLY.started if TALLY.started else 0.0
+    assert TALLY.statuses is not None
+    figure(
+        f"HTTP handler fuzz: {TALLY.sent} raw requests in {took:.1f} s, statuses "
+        f"{dict(sorted(TALLY.statuses.items(), key=str))} (None = closed without a reply), "
+        f"{TALLY.waited} incomplete ones left waiting, 0 crashes (health 200 after each); "
+        f"80 oversized requests ({mib(len(huge))} bodies, {MAX_KEY_BYTES * 4} B keys): "
+        f"{dict(statuses)}, RSS {'+' if grown >= 0 else ''}{mib(grown)}"
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="aiohttp answers an unknown Expect header with 417, outside the documented "
+    "statuses; the route has no expect_handler",
+)
+def test_an_unknown_expect_header_gets_a_documented_status(server: ServerThread) -> None:
+    request = b"GET /_groupcache/g/k HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+    answer, _ = server.exchange(request + b"Expect: teapot\r\n\r\n")
+    assert status_of(answer) in DOCUMENTED, answer[:100]
