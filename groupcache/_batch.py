@@ -3,7 +3,9 @@
 While ``max_in_flight`` batches to a peer are on the wire, further gets wait in a queue;
 each time a batch completes, everything queued (up to ``max_keys``) goes out as the next
 one. A lone get goes out at once, so batching adds no latency when there is no load, and
-under load one request carries many keys.
+under load one request carries many keys. At most ``max_pending`` gets wait in the queue
+beyond what the free batch slots take at once: one more fails at once with
+:class:`PeerError`, and the group loads it locally.
 """
 
 from __future__ import annotations
@@ -25,29 +27,48 @@ class Batcher:
             in order. An exception it raises fails every key of the batch.
         max_in_flight: Batches on the wire at once.
         max_keys: Most keys in one batch.
+        max_pending: Most gets waiting for a batch (``None``: no bound).
     """
 
     __slots__ = (
         "_in_flight",
         "_max_in_flight",
         "_max_keys",
+        "_max_pending",
         "_pending",
         "_scheduled",
         "_send",
         "_tasks",
     )
 
-    def __init__(self, send: SendBatch, *, max_in_flight: int, max_keys: int) -> None:
+    def __init__(
+        self,
+        send: SendBatch,
+        *,
+        max_in_flight: int,
+        max_keys: int,
+        max_pending: int | None = None,
+    ) -> None:
         self._send = send
         self._max_in_flight = max_in_flight
         self._max_keys = max_keys
+        self._max_pending = max_pending
         self._pending: list[tuple[str, asyncio.Future[Value]]] = []
         self._in_flight = 0
         self._scheduled = False
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def get(self, key: str) -> Value:
-        """Return ``key``'s value from the next batch (a cancelled caller just leaves)."""
+        """Return ``key``'s value from the next batch (a cancelled caller just leaves).
+
+        Raises:
+            PeerError: ``max_pending`` gets are queued already; this one is not sent.
+        """
+        if self._max_pending is not None:
+            # What the next launch sends at once is not waiting for a busy peer.
+            free = (self._max_in_flight - self._in_flight) * self._max_keys
+            if len(self._pending) >= self._max_pending + free:
+                raise PeerError(f"{len(self._pending)} gets already queued for a batch")
         future: asyncio.Future[Value] = asyncio.get_running_loop().create_future()
         self._pending.append((key, future))
         self._kick()

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 
 from ._batch import Batcher
-from ._errors import NotFoundError, PeerError, RemoteCallError
+from ._errors import InvalidValueError, NotFoundError, PeerError, RemoteCallError
 from ._transport import ConnectionPool, Response, TransportError
 from ._value import Value
 from ._wire import (
@@ -44,6 +44,8 @@ class HTTPPeer:
         headers: Header lines sent with every request (the token, the forwarded marker).
         batches: Batch requests on the wire at once, once the peer has shown it serves
             them (``X-Groupcache-Batch`` on a reply); 0 never batches.
+        max_queued: Gets that may wait for a batch at most (``None``: no bound); more
+            fail at once with :class:`PeerError`, so the group loads them locally.
         clock: Wall clock, to reject values that expired on the way (as mailgun).
     """
 
@@ -55,6 +57,7 @@ class HTTPPeer:
         "_clock",
         "_conns",
         "_headers",
+        "_max_queued",
         "url",
     )
 
@@ -66,6 +69,7 @@ class HTTPPeer:
         base_path: str,
         headers: bytes,
         batches: int = 0,
+        max_queued: int | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.url = url
@@ -74,6 +78,7 @@ class HTTPPeer:
         self._headers = headers
         self._clock = clock
         self._batches = batches
+        self._max_queued = max_queued
         self._batch_ok = False
         self._batchers: dict[str, Batcher] = {}
 
@@ -93,6 +98,7 @@ class HTTPPeer:
                     lambda keys: self._get_batch(group, keys),
                     max_in_flight=self._batches,
                     max_keys=MAX_BATCH_KEYS,
+                    max_pending=self._max_queued,
                 )
             return await batcher.get(key)
         return await self.get_one(group, key)
@@ -151,8 +157,19 @@ class HTTPPeer:
         return value
 
     async def set(self, group: str, key: str, value: Value) -> None:
-        """Store ``value`` in the peer's main cache (HTTP PUT with a ``SetRequest``)."""
+        """Store ``value`` in the peer's main cache (HTTP PUT with a ``SetRequest``).
+
+        Raises:
+            InvalidValueError: the request would be over ``max_body_bytes``, which the
+                peers apply too; nothing is sent.
+        """
         body = encode_set_request(group, key, value)
+        limit = self._conns.max_body_bytes
+        if len(body) > limit:
+            raise InvalidValueError(
+                f"value of {len(value.data)} bytes for {group}/{key[:64]!r} makes a request "
+                f"of {len(body)} bytes, over the limit of {limit} (max_body_bytes)"
+            )
         check(await self.request("PUT", self.path(group, key), body, typed=True), self.url, "PUT")
 
     async def remove(self, group: str, key: str) -> None:

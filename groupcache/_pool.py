@@ -27,6 +27,8 @@ DEFAULT_TIMEOUT = 15.0
 DEFAULT_CONNECT_TIMEOUT = 2.0
 DEFAULT_MAX_BODY_BYTES = 64 << 20
 DEFAULT_MAX_CONNECTIONS_PER_PEER = 32
+DEFAULT_MAX_QUEUED_PER_PEER = 1024
+"""Requests (or batched gets) that may wait for a busy peer; more are loaded locally."""
 DEFAULT_BATCHES_IN_FLIGHT = 2
 """Batch requests on the wire to one peer at once; gets arriving meanwhile join the next."""
 DEFAULT_SHUTDOWN_TIMEOUT = 2.0
@@ -78,6 +80,9 @@ class HTTPPool:
         max_body_bytes: Largest request or reply body accepted.
         max_connections_per_peer: Keep-alive connections opened to each peer at most;
             further requests queue for a free connection.
+        max_queued_per_peer: Requests, or gets waiting for a batch, that may queue for
+            one peer; a get beyond that is loaded locally at once (a peer error) instead
+            of waiting for an overloaded owner. ``None``: no bound but ``timeout``.
         shutdown_timeout: Seconds :meth:`aclose` waits for requests in progress (a peer
             whose getter hangs) before cancelling them.
         batch: Coalesce concurrent misses for one owner into one request, with peers that
@@ -101,6 +106,7 @@ class HTTPPool:
         client_ssl: ssl_module.SSLContext | None = None,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         max_connections_per_peer: int = DEFAULT_MAX_CONNECTIONS_PER_PEER,
+        max_queued_per_peer: int | None = DEFAULT_MAX_QUEUED_PER_PEER,
         shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
         batch: bool = True,
         batches_in_flight: int = DEFAULT_BATCHES_IN_FLIGHT,
@@ -123,6 +129,7 @@ class HTTPPool:
         self._client_ssl = client_ssl
         self._max_body = max_body_bytes
         self._max_conns = max_connections_per_peer
+        self._max_queued = max_queued_per_peer
         headers = f"{FORWARDED_HEADER}: 1\r\n"
         if token is not None:
             if any(c in token for c in "\r\n") or not token.isprintable():
@@ -189,6 +196,7 @@ class HTTPPool:
         connections = ConnectionPool(
             url,
             max_connections=self._max_conns,
+            max_queued=self._max_queued,
             timeout=self._timeout,
             connect_timeout=self._connect_timeout,
             ssl=self._client_ssl,
@@ -202,6 +210,7 @@ class HTTPPool:
             base_path=self.base_path,
             headers=self._headers,
             batches=self._batches,
+            max_queued=self._max_queued,
         )
 
     def pick_peer(self, key: str) -> PeerGetter | None:

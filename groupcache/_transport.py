@@ -23,6 +23,10 @@ class TransportError(Exception):
     """The request failed below HTTP semantics: connect, send, framing, size or time."""
 
 
+class QueueFullError(TransportError):
+    """Every connection is busy and the queue of waiting requests is full: not sent."""
+
+
 @dataclass(frozen=True, slots=True)
 class Response:
     """An HTTP response: status, lower-cased headers and the whole body."""
@@ -47,9 +51,12 @@ class _Conn:
 class ConnectionPool:
     """Keep-alive HTTP/1.1 connections to one ``http(s)://host:port`` origin.
 
-    At most ``max_connections`` requests are in flight; more wait for a free connection.
-    A request that fails on a reused idle connection (the server closed it meanwhile) is
-    retried once on a fresh one. Every request is bounded by ``timeout`` seconds.
+    At most ``max_connections`` requests are in flight; at most ``max_queued`` more wait
+    for a free connection, and a request beyond that fails at once with
+    :class:`QueueFullError` (the caller then loads locally instead of waiting for an
+    overloaded peer). A request that fails on a reused idle connection (the server closed
+    it meanwhile) is retried once on a fresh one. Every request is bounded by ``timeout``
+    seconds.
     """
 
     def __init__(
@@ -57,6 +64,7 @@ class ConnectionPool:
         origin: str,
         *,
         max_connections: int,
+        max_queued: int | None = None,
         timeout: float,
         connect_timeout: float,
         ssl: ssl_module.SSLContext | None = None,
@@ -72,10 +80,17 @@ class ConnectionPool:
         self._ssl = (ssl or ssl_module.create_default_context()) if self._https else None
         self._idle: collections.deque[_Conn] = collections.deque()
         self._slots = asyncio.Semaphore(max_connections)
+        self._max_queued = max_queued
+        self._queued = 0
         self._timeout = timeout
         self._connect_timeout = connect_timeout
         self._max_body = max_body_bytes
         self._closed = False
+
+    @property
+    def max_body_bytes(self) -> int:
+        """Return the largest reply body accepted (the peers' request limit, too)."""
+        return self._max_body
 
     async def request(
         self,
@@ -100,11 +115,28 @@ class ConnectionPool:
         if body is not None:
             head += b"Content-Length: %d\r\n" % len(body)
         data = head + headers + b"\r\n" + (body or b"")
+        slots = self._slots
         try:
-            async with asyncio.timeout(self._timeout), self._slots:
-                return await self._exchange(data)
+            async with asyncio.timeout(self._timeout):
+                if slots.locked():
+                    await self._wait_for_slot()
+                else:
+                    await slots.acquire()
+                try:
+                    return await self._exchange(data)
+                finally:
+                    slots.release()
         except TimeoutError as exc:
             raise TransportError(f"no response within {self._timeout} s") from exc
+
+    async def _wait_for_slot(self) -> None:
+        if self._max_queued is not None and self._queued >= self._max_queued:
+            raise QueueFullError(f"all connections busy and {self._queued} requests already queued")
+        self._queued += 1
+        try:
+            await self._slots.acquire()
+        finally:
+            self._queued -= 1
 
     async def _exchange(self, data: bytes) -> Response:
         conn = await self._acquire()

@@ -58,12 +58,6 @@ async def test_limits_answer_with_clear_errors() -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Group.set sends a value larger than the peers' max_body_bytes and fails with a "
-    "PeerError from the transport (413 or a reset); it should refuse it up front with "
-    "InvalidValueError naming the limit",
-)
 async def test_a_value_over_the_body_limit_is_refused_with_a_clear_error() -> None:
     async with cluster(2, max_body_bytes=MAX_BODY) as (a, b):
         key = next(k for k in (f"v-{i}" for i in range(100)) if a.pool.owner(k) == b.url)

@@ -67,6 +67,7 @@ async def test_ten_thousand_distinct_keys_to_an_overloaded_owner(batch: bool) ->
         getter=lambda i: getters[i],
         batch=batch,
         max_connections_per_peer=8,
+        max_queued_per_peer=N,  # every pending get waits for B: this measures holding them
     ) as (a, b):
         held = getters[1]
         keys = keys_owned_by(a, b, N + 1)
@@ -102,29 +103,49 @@ async def test_ten_thousand_distinct_keys_to_an_overloaded_owner(batch: bool) ->
     assert max(held.calls.values()) == 1
 
 
+QUEUE = 256
+
+
 @pytest.mark.no_loop_debug
-@pytest.mark.xfail(
-    strict=True,
-    reason="no bound on queued peer requests: gets beyond max_connections_per_peer (or "
-    "the Batcher's pending list) wait until `timeout`; none is shed to a local load",
-)
-async def test_gets_queued_beyond_a_bound_are_loaded_locally_at_once() -> None:
+@pytest.mark.parametrize("batch", [True, False], ids=["batched", "plain GETs"])
+async def test_gets_queued_beyond_a_bound_are_loaded_locally_at_once(batch: bool) -> None:
     getters = [HeldGetter(b"a:"), HeldGetter(b"b:")]
     async with cluster(
         2,
         getter=lambda i: getters[i],
-        batch=False,
+        batch=batch,
         max_connections_per_peer=4,
+        max_queued_per_peer=QUEUE,
         timeout=20.0,
     ) as (a, b):
         held = getters[1]
-        keys = keys_owned_by(a, b, 2000)
+        keys = keys_owned_by(a, b, 2001)
+        assert await a.group.get(keys[0]) == b"b:" + keys[0].encode()  # B says it batches
         held.release.clear()
-        gets = [asyncio.ensure_future(a.group.get(k)) for k in keys]
+        began = time.perf_counter()
+        gets = [asyncio.ensure_future(a.group.get(k)) for k in keys[1:]]
         try:
-            await until(lambda: held.current == 4)
-            # Desired: all but (connections + a bounded queue) finish quickly, loaded here.
-            await until(lambda: sum(g.done() for g in gets) >= 1000, limit=2.0)
+            # B holds what is on the wire (4 GETs, or 2 batches); QUEUE more wait for it;
+            # every other get is shed at once to a local load on A, well before `timeout`.
+            on_wire = 2 * MAX_BATCH_KEYS if batch else 4
+            shed = len(gets) - min(on_wire + QUEUE, len(gets))
+            await until(lambda: sum(g.done() for g in gets) >= shed, limit=5.0)
+            shed_after = time.perf_counter() - began
+            done = [g.result() for g in gets if g.done()]
+            assert all(v.startswith(b"a:") for v in done), done[:3]
+            assert a.group.stats().peer_errors >= shed
         finally:
             held.release.set()
-            await asyncio.gather(*gets, return_exceptions=True)
+            results = await asyncio.gather(*gets, return_exceptions=True)
+        stats = a.group.stats()
+    failed = [r for r in results if not isinstance(r, bytes)]
+    from_b = sum(1 for r in results if isinstance(r, bytes) and r.startswith(b"b:"))
+    figure(
+        f"queue bound ({'batched' if batch else 'plain GETs'}): {len(gets)} gets to a held "
+        f"owner, max_connections_per_peer=4, max_queued_per_peer={QUEUE}: {shed} shed to "
+        f"local loads within {shed_after * 1000:.0f} ms, {from_b} served by the owner once "
+        f"released, {len(failed)} failed, {stats.peer_errors} peer errors"
+    )
+    assert not failed, failed[:3]
+    assert from_b == len(gets) - shed
+    assert stats.local_loads == shed

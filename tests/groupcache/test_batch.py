@@ -207,3 +207,29 @@ async def test_go_peers_and_batch_false_only_ever_get_plain_gets(batch: bool) ->
         assert counts == Counter({"GET": 80})  # peer values are not kept: hot_cache="never"
     finally:
         await runner.cleanup()
+
+
+async def test_gets_beyond_max_pending_fail_at_once_while_the_peer_is_busy() -> None:
+    send = FakeSend()
+    b = Batcher(send, max_in_flight=1, max_keys=100, max_pending=2)
+    first = asyncio.create_task(b.get("a"))
+    await until(lambda: len(send.batches) == 1)  # the only batch slot is taken
+    queued = [asyncio.create_task(b.get(k)) for k in ("b", "c")]
+    await until(lambda: len(b._pending) == 2)
+    with pytest.raises(PeerError, match="2 gets already queued"):
+        await b.get("d")
+    send.release.set()
+    assert [v.data for v in await asyncio.gather(first, *queued)] == [b"a", b"b", b"c"]
+    assert send.batches == [["a"], ["b", "c"]]
+
+
+async def test_max_pending_does_not_count_what_the_free_batch_slots_take() -> None:
+    send = FakeSend()
+    b = Batcher(send, max_in_flight=2, max_keys=3, max_pending=1)
+    gets = [asyncio.create_task(b.get(str(i))) for i in range(7)]  # 2 x 3 go out, 1 waits
+    await until(lambda: len(send.batches) == 2)
+    with pytest.raises(PeerError):
+        await b.get("late")
+    send.release.set()
+    assert len(await asyncio.gather(*gets)) == 7
+    assert send.batches == [["0", "1", "2"], ["3", "4", "5"], ["6"]]

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from groupcache._transport import ConnectionPool, TransportError
+from groupcache._transport import ConnectionPool, QueueFullError, TransportError
 
 Reply = Callable[[bytes], bytes | None]  # request head -> raw response (None: close)
 
@@ -79,6 +79,7 @@ def pool(url: str, **kwargs: float) -> ConnectionPool:
         timeout=options["timeout"],
         connect_timeout=options["connect_timeout"],
         max_body_bytes=int(options["max_body_bytes"]),
+        max_queued=int(options["max_queued"]) if "max_queued" in options else None,
     )
 
 
@@ -219,6 +220,21 @@ async def test_requests_in_flight_are_bounded_per_peer() -> None:
         srv.gate.set()
         assert all(r.status == 200 for r in await asyncio.gather(*tasks))
         assert srv.max_open == 3
+        await p.aclose()
+
+
+async def test_requests_beyond_the_queue_bound_fail_at_once() -> None:
+    async with serve(lambda head: ok(b"v")) as (srv, url):
+        srv.gate = asyncio.Event()
+        p = pool(url, max_connections=2, max_queued=3)
+        tasks = [asyncio.create_task(p.request("GET", f"/{i}")) for i in range(5)]
+        while len(srv.requests) < 2:  # noqa: ASYNC110 - a condition on the server's state
+            await asyncio.sleep(0)
+        with pytest.raises(QueueFullError, match="3 requests already queued"):
+            await p.request("GET", "/over")
+        srv.gate.set()
+        assert [r.status for r in await asyncio.gather(*tasks)] == [200] * 5
+        assert (await p.request("GET", "/again")).status == 200  # the queue drained
         await p.aclose()
 
 
