@@ -19,13 +19,18 @@ T = TypeVar("T")
 class Flight(Generic[T]):
     """One in-progress call for a key."""
 
-    __slots__ = ("forgotten", "key", "task", "waiters")
+    __slots__ = ("forgotten", "futures", "key", "task")
 
     def __init__(self, key: str) -> None:
         self.key = key
-        self.waiters = 0
+        self.futures: list[asyncio.Future[T]] = []  # one per waiter
         self.forgotten = False
-        self.task: asyncio.Task[T]
+        self.task: asyncio.Task[None]
+
+    @property
+    def waiters(self) -> int:
+        """Return how many callers wait for the outcome."""
+        return len(self.futures)
 
     def __repr__(self) -> str:
         return f"<Flight key={self.key!r} waiters={self.waiters} forgotten={self.forgotten}>"
@@ -36,6 +41,8 @@ class SingleFlight(Generic[T]):
 
     The outcome, value or exception, is delivered to every waiter unchanged and never
     kept after the call ends. Only the event loop that created it may use an instance.
+    Each waiter awaits a future of its own, which the call's task resolves as its last
+    step: one loop turn fewer than ``asyncio.shield`` and a done callback would take.
     """
 
     __slots__ = ("_flights",)
@@ -49,21 +56,29 @@ class SingleFlight(Generic[T]):
         Raises:
             BaseException: whatever ``fn`` raised, unchanged.
         """
+        loop = asyncio.get_running_loop()
         flight = self._flights.get(key)
         if flight is None or flight.task.done():  # done: cancelled before it ever ran
             flight = Flight(key)
             self._flights[key] = flight
-            flight.task = asyncio.get_running_loop().create_task(self._run(fn, flight))
-        flight.waiters += 1
+            flight.task = loop.create_task(self._run(fn, flight))
+        future: asyncio.Future[T] = loop.create_future()
+        flight.futures.append(future)
         try:
-            return await asyncio.shield(flight.task)
-        finally:
-            flight.waiters -= 1
-            if flight.waiters == 0 and not flight.task.done():
+            return await future
+        except BaseException:
+            if future.done() and not future.cancelled():
+                future.exception()  # the outcome, or one this waiter left unread
+                raise
+            # This waiter gave up (cancelled, or timed out) before the outcome.
+            futures = flight.futures
+            if future in futures:
+                futures.remove(future)
+            if not futures and not flight.task.done():
                 # Nobody wants the result any more: let new callers start afresh.
                 self.forget(key, flight)
                 flight.task.cancel()
-                flight.task.add_done_callback(_retrieve)
+            raise
 
     def forget(self, key: str, flight: Flight[T] | None = None) -> None:
         """Detach the flight for ``key`` (if it is ``flight``, when given) and mark it stale."""
@@ -85,18 +100,32 @@ class SingleFlight(Generic[T]):
     def __len__(self) -> int:
         return len(self._flights)
 
-    async def _run(self, fn: Callable[[Flight[T]], Awaitable[T]], flight: Flight[T]) -> T:
+    async def _run(self, fn: Callable[[Flight[T]], Awaitable[T]], flight: Flight[T]) -> None:
         try:
-            return await fn(flight)
-        finally:  # here rather than in a done callback: one loop turn less per call
-            if self._flights.get(flight.key) is flight:
-                del self._flights[flight.key]
+            result = await fn(flight)
+        except asyncio.CancelledError:
+            self._end(flight)
+            for future in flight.futures:
+                future.cancel()
+            raise
+        except BaseException as exc:
+            self._end(flight)
+            for future in flight.futures:
+                if not future.done():
+                    future.set_exception(exc)
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise  # the loop's business too; anything else is the waiters' alone
+        else:
+            self._end(flight)
+            for future in flight.futures:
+                if not future.done():
+                    future.set_result(result)
+        finally:
+            flight.futures = []  # the waiters hold theirs; drop the references
+
+    def _end(self, flight: Flight[T]) -> None:
+        if self._flights.get(flight.key) is flight:
+            del self._flights[flight.key]
 
     def __repr__(self) -> str:
         return f"<SingleFlight in_flight={len(self._flights)}>"
-
-
-def _retrieve(task: asyncio.Task[T]) -> None:
-    """Mark a call's exception as retrieved: nobody was left waiting for it."""
-    if not task.cancelled():
-        task.exception()

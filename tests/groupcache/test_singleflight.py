@@ -203,3 +203,38 @@ async def test_forget_all_detaches_every_flight() -> None:
     release.set()
     assert await asyncio.gather(*tasks) == ["a", "b", "c"]
     assert "in_flight=0" in repr(sf)
+
+
+async def test_a_call_cancelled_from_inside_cancels_every_waiter() -> None:
+    sf: SingleFlight[str] = SingleFlight()
+    started = asyncio.Event()
+
+    async def cancelled(_: Flight[str]) -> str:
+        started.set()
+        raise asyncio.CancelledError()
+
+    waiters = [asyncio.create_task(sf.do("key", cancelled)) for _ in range(3)]
+    await started.wait()
+    results = await asyncio.gather(*waiters, return_exceptions=True)
+    assert all(isinstance(r, asyncio.CancelledError) for r in results)
+    assert sf.get("key") is None
+
+
+async def test_the_outcome_is_delivered_without_the_calls_task_keeping_it() -> None:
+    """An error reaches the waiters only: no "Task exception was never retrieved" later."""
+    sf: SingleFlight[str] = SingleFlight()
+    release = asyncio.Event()
+
+    async def boom(_: Flight[str]) -> str:
+        await release.wait()
+        raise Boom()
+
+    waiter = asyncio.create_task(sf.do("key", boom))
+    await until(lambda: (f := sf.get("key")) is not None and f.waiters == 1)
+    flight = sf.get("key")
+    assert flight is not None
+    release.set()
+    with pytest.raises(Boom):
+        await waiter
+    await flight.task
+    assert flight.task.exception() is None
