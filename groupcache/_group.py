@@ -9,24 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import dataclasses
 import functools
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Sequence
 from typing import Literal, TypeAlias, TypeVar
 
 from ._cache import Cache, CacheStats, key_size
 from ._errors import (
     GroupcacheError,
     InvalidKeyError,
-    MultiError,
     NotFoundError,
     RemoteCallError,
 )
 from ._getter import Getter, GetterCaller
-from ._peers import PeerGetter
+from ._peers import PeerGetter, broadcast
 from ._singleflight import Flight, SingleFlight
 from ._stats import GroupStats, Stats, SyncHitCounters
 from ._value import Value
@@ -148,6 +146,34 @@ class Group:
             return value
         return await self._load(key, from_peer)
 
+    async def get_values(
+        self, keys: Sequence[str], *, from_peer: bool = False
+    ) -> list[Value | BaseException]:
+        """Return each key's :class:`Value`, or the error :meth:`get_value` would raise.
+
+        Hits are served at once; only the misses load, concurrently (a batch from a peer).
+        """
+        results: list[Value | BaseException | None] = []
+        misses: list[int] = []
+        for key in keys:
+            self._stats.gets += 1
+            try:
+                self._check_key(key)
+            except InvalidKeyError as exc:
+                results.append(exc)
+                continue
+            value = self._recheck(key)
+            if value is None:
+                misses.append(len(results))
+            results.append(value)
+        if misses:
+            loaded = await asyncio.gather(
+                *(self._load(keys[i], from_peer) for i in misses), return_exceptions=True
+            )
+            for i, outcome in zip(misses, loaded, strict=True):
+                results[i] = outcome
+        return [r for r in results if r is not None]
+
     def get_sync(self, key: str, *, timeout: float | None = None) -> bytes:
         """Blocking :meth:`get` for threads outside the event loop (Flask, Django).
 
@@ -192,8 +218,11 @@ class Group:
         """
         self._check_key(key)
         stored = Value(value, expire)
-        await self._broadcast(
-            key, lambda p: p.set(self.name, key, stored), lambda: self.local_set(key, stored)
+        await broadcast(
+            self.workspace.peer_picker,
+            key,
+            lambda p: p.set(self.name, key, stored),
+            lambda: self.local_set(key, stored),
         )
 
     async def remove(self, key: str) -> None:
@@ -204,8 +233,11 @@ class Group:
             MultiError: removed on the owner and here, but some other peers failed.
         """
         self._check_key(key)
-        await self._broadcast(
-            key, lambda p: p.remove(self.name, key), lambda: self.local_remove(key)
+        await broadcast(
+            self.workspace.peer_picker,
+            key,
+            lambda p: p.remove(self.name, key),
+            lambda: self.local_remove(key),
         )
 
     def set_sync(self, key: str, value: bytes, *, expire: float | None = None) -> None:
@@ -240,24 +272,14 @@ class Group:
 
     def stats(self) -> GroupStats:
         """Return a snapshot of the group's counters."""
-        snap = self._stats.snapshot()
-        extra = self._sync_hits.main_hits + self._sync_hits.hot_hits
-        if extra:
-            snap = dataclasses.replace(
-                snap, gets=snap.gets + extra, cache_hits=snap.cache_hits + extra
-            )
-        return snap
+        return self._sync_hits.add_to(self._stats.snapshot())
 
     def cache_stats(self, which: Literal["main", "hot"]) -> CacheStats:
         """Return a snapshot of the ``"main"`` or ``"hot"`` cache's counters."""
-        sync = self._sync_hits  # get_sync hits: main looked up always, hot after a miss
-        if which == "main":
-            snap, gets, hits = self._main.stats(), sync.main_hits + sync.hot_hits, sync.main_hits
-        elif which == "hot":
-            snap, gets, hits = self._hot.stats(), sync.hot_hits, sync.hot_hits
-        else:
+        if which not in ("main", "hot"):
             raise ValueError(f"cache must be 'main' or 'hot', not {which!r}")
-        return dataclasses.replace(snap, gets=snap.gets + gets, hits=snap.hits + hits)
+        cache = self._main if which == "main" else self._hot
+        return self._sync_hits.add_to_cache(which, cache.stats())
 
     def count_server_request(self) -> None:
         """Count one request from a peer for this group (called by transports)."""
@@ -374,23 +396,3 @@ class Group:
         while main.nbytes + hot.nbytes > limit:
             victim = hot if hot.nbytes > main.nbytes // 8 else main
             victim.remove_oldest()
-
-    async def _broadcast(
-        self,
-        key: str,
-        call: Callable[[PeerGetter], Awaitable[None]],
-        local: Callable[[], None],
-    ) -> None:
-        """Apply a write to the owner (errors abort), then here, then on every other peer."""
-        picker = self.workspace.peer_picker
-        owner = picker.pick_peer(key)
-        if owner is not None:
-            await call(owner)
-        local()
-        others = [p for p in picker.remote_peers() if p is not owner]
-        if not others:
-            return
-        results = await asyncio.gather(*(call(p) for p in others), return_exceptions=True)
-        errors = [r for r in results if isinstance(r, BaseException)]
-        if errors:
-            raise MultiError(errors)

@@ -9,7 +9,6 @@ Only a GET marked by our thin :class:`~groupcache.Client` is routed to the key's
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import logging
 
@@ -47,9 +46,7 @@ async def _get_batch(group: Group, keys: list[str]) -> list[BatchItem]:
     """Serve every key of a batch from this node, concurrently; errors per key."""
     for _ in keys[1:]:
         group.count_server_request()  # one per key: the request was counted once already
-    results = await asyncio.gather(
-        *(group.get_value(k, from_peer=True) for k in keys), return_exceptions=True
-    )
+    results = await group.get_values(keys, from_peer=True)
     items: list[BatchItem] = []
     for result in results:
         if isinstance(result, Value):

@@ -6,9 +6,11 @@ one peer. Groups depend on these protocols only, never on a transport.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
+from ._errors import MultiError
 from ._value import Value
 
 
@@ -64,3 +66,28 @@ class NoPeers:
 
     def __repr__(self) -> str:
         return "<NoPeers>"
+
+
+async def broadcast(
+    picker: PeerPicker,
+    key: str,
+    call: Callable[[PeerGetter], Awaitable[None]],
+    local: Callable[[], None],
+) -> None:
+    """Apply a write (Set or Remove) to ``key``'s owner, then here, then every other peer.
+
+    Raises:
+        Exception: the owner's error; nothing else was changed.
+        MultiError: the owner and this node have the write, but other peers failed.
+    """
+    owner = picker.pick_peer(key)
+    if owner is not None:
+        await call(owner)
+    local()
+    others = [p for p in picker.remote_peers() if p is not owner]
+    if not others:
+        return
+    results = await asyncio.gather(*(call(p) for p in others), return_exceptions=True)
+    errors = [r for r in results if isinstance(r, BaseException)]
+    if errors:
+        raise MultiError(errors)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass, fields
+from typing import Literal
+
+from ._cache import CacheStats
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,3 +108,16 @@ class SyncHitCounters:
         """Return the hits in the hot cache, over all threads."""
         with self._lock:
             return sum(h.hot for h in self._all)
+
+    def add_to(self, snap: GroupStats) -> GroupStats:
+        """Return ``snap`` with these hits added to its gets and cache hits."""
+        extra = self.main_hits + self.hot_hits
+        if not extra:
+            return snap
+        return dataclasses.replace(snap, gets=snap.gets + extra, cache_hits=snap.cache_hits + extra)
+
+    def add_to_cache(self, which: Literal["main", "hot"], snap: CacheStats) -> CacheStats:
+        """Return a cache's ``snap`` with these hits added (main is looked up first)."""
+        main, hot = self.main_hits, self.hot_hits
+        gets, hits = (main + hot, main) if which == "main" else (hot, hot)
+        return dataclasses.replace(snap, gets=snap.gets + gets, hits=snap.hits + hits)

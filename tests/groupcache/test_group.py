@@ -525,3 +525,26 @@ async def test_empty_values_are_cached_like_any_other(ws: Workspace) -> None:
     assert await g.get("k") == b""
     assert calls == 1
     assert g.stats().cache_hits == 1
+
+
+async def test_get_values_serves_hits_at_once_and_loads_each_miss_once(ws: Workspace) -> None:
+    getter = CountingGetter(b"v:")
+
+    async def load(key: str) -> bytes:
+        if key == "missing":
+            raise NotFoundError(key)
+        return await getter(key)
+
+    g = Group("g", load, 1 << 20, workspace=ws, max_key_bytes=8)
+    await g.get("hit")
+    results = await g.get_values(["hit", "miss", "missing", "k" * 9, "miss"])
+    assert [r.data if isinstance(r, Value) else type(r) for r in results] == [
+        b"v:hit",
+        b"v:miss",
+        NotFoundError,
+        InvalidKeyError,
+        b"v:miss",
+    ]
+    assert getter.calls == {"hit": 1, "miss": 1}  # the two gets of "miss" shared a load
+    stats = g.stats()
+    assert (stats.gets, stats.cache_hits, stats.local_loads) == (6, 1, 2)
