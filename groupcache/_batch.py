@@ -82,8 +82,12 @@ class Batcher:
     def _launch(self) -> None:
         self._scheduled = False
         while self._pending and self._in_flight < self._max_in_flight:
-            batch = [(k, f) for k, f in self._pending[: self._max_keys] if not f.done()]
-            del self._pending[: self._max_keys]
+            # Spread what is queued over the free slots, so that the peer answers one
+            # batch while this node handles the previous answer (no lock-step).
+            free = self._max_in_flight - self._in_flight
+            size = min(self._max_keys, -(-len(self._pending) // free))
+            batch = [(k, f) for k, f in self._pending[:size] if not f.done()]
+            del self._pending[:size]
             if batch:
                 self._in_flight += 1
                 task = asyncio.get_running_loop().create_task(self._run(batch))

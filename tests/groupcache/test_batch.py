@@ -60,10 +60,20 @@ async def test_a_lone_get_goes_out_at_once_and_later_ones_wait_to_share_a_batch(
 async def test_batches_are_split_at_max_keys() -> None:
     send = FakeSend()
     send.release.set()
-    b = Batcher(send, max_in_flight=4, max_keys=3)
+    b = Batcher(send, max_in_flight=1, max_keys=3)
     values = await asyncio.gather(*(b.get(f"k{i}") for i in range(7)))
     assert [v.data for v in values] == [f"k{i}".encode() for i in range(7)]
     assert [len(batch) for batch in send.batches] == [3, 3, 1]
+
+
+async def test_queued_gets_are_spread_over_the_free_batch_slots() -> None:
+    """No lock-step: the peer works on one batch while the answer to another is handled."""
+    send = FakeSend()
+    send.release.set()
+    b = Batcher(send, max_in_flight=4, max_keys=3)
+    values = await asyncio.gather(*(b.get(f"k{i}") for i in range(7)))
+    assert [v.data for v in values] == [f"k{i}".encode() for i in range(7)]
+    assert [len(batch) for batch in send.batches] == [2, 2, 2, 1]
 
 
 async def test_a_cancelled_caller_leaves_without_disturbing_the_others() -> None:
