@@ -156,8 +156,8 @@ def decode_remove_keys(body: bytes) -> tuple[str, list[str]]:
     """
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise WireError(f"invalid request: {exc}") from exc
+    except (ValueError, RecursionError) as exc:  # RecursionError: nesting too deep
+        raise WireError(f"invalid request: {type(exc).__name__}: {exc}") from exc
     if not isinstance(payload, dict):
         raise WireError("invalid request: not a JSON object")
     group = payload.get("group", "")

@@ -81,6 +81,13 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
+def status_code(value: Any, default: int) -> int:
+    """Return ``value`` when it is an HTTP status code (an int in 100..599), else ``default``."""
+    if isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599:
+        return value
+    return default
+
+
 def api_error_from_status(
     status: int,
     body: str | bytes | None,
@@ -94,12 +101,12 @@ def api_error_from_status(
     if body:
         try:
             doc = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             message = body.decode(errors="replace") if isinstance(body, bytes) else body
     if isinstance(doc, dict) and doc.get("kind") == "Status":
         reason = str(doc.get("reason") or reason)
         message = str(doc.get("message") or "")
-        status = int(doc.get("code") or status)
+        status = status_code(doc.get("code"), status)
     retry = None
     if headers is not None:
         retry = parse_retry_after(headers.get("Retry-After") or headers.get("retry-after"))

@@ -36,17 +36,26 @@ def _section(obj: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
+def _text(obj: Mapping[str, Any], key: str) -> str:
+    value = obj.get(key)
+    return value if isinstance(value, str) else ""
+
+
 def pod_info(obj: Mapping[str, Any]) -> PodInfo:
-    """Extract a :class:`PodInfo` from a raw pod object (as JSON-decoded from the API)."""
+    """Extract a :class:`PodInfo` from a raw pod object (as JSON-decoded from the API).
+
+    Any JSON object is accepted: a field of the wrong type counts as absent, so a
+    malformed pod is simply not a peer.
+    """
     meta, status = _section(obj, "metadata"), _section(obj, "status")
-    conditions = status.get("conditions") or []
-    ready = any(
+    conditions = status.get("conditions")
+    ready = isinstance(conditions, list) and any(
         isinstance(c, Mapping) and c.get("type") == "Ready" and c.get("status") == "True"
         for c in conditions
     )
     return PodInfo(
-        name=str(meta.get("name") or ""),
-        ip=str(status.get("podIP") or ""),
+        name=_text(meta, "name"),
+        ip=_text(status, "podIP"),
         ready=ready,
         terminating=meta.get("deletionTimestamp") is not None,
     )

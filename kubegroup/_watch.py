@@ -26,7 +26,13 @@ from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
 from ._backoff import Backoff
-from ._errors import KubeAPIError, KubeConnectionError, KubeGroupError, api_error_from_status
+from ._errors import (
+    KubeAPIError,
+    KubeConnectionError,
+    KubeGroupError,
+    api_error_from_status,
+    status_code,
+)
 from ._pods import PodInfo, pod_info
 
 __all__ = ["PodWatcher", "WatchSettings"]
@@ -222,13 +228,16 @@ class PodWatcher:
             _request_timeout=(s.request_timeout, s.request_timeout),
         )
         with self._reading(cast("urllib3.BaseHTTPResponse", resp)) as r:
-            doc = json.loads(r.data)
+            doc = _loads(r.data)
         meta = doc.get("metadata") if isinstance(doc, dict) else None
         rv = meta.get("resourceVersion") if isinstance(meta, dict) else None
         if not rv:
             raise ValueError("a pod list without metadata.resourceVersion")
         rv = str(rv)
-        pods = {p.name: p for p in map(pod_info, doc.get("items") or [])}
+        items = doc.get("items") or []
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise ValueError("a pod list whose items are not pod objects")
+        pods = {p.name: p for p in map(pod_info, items)}
         with self._lock:
             gone = self._pods.keys() - pods.keys()
             new = pods.keys() - self._pods.keys()
@@ -262,7 +271,7 @@ class PodWatcher:
         with self._reading(cast("urllib3.BaseHTTPResponse", resp)) as r:
             try:
                 for line in _lines(r):
-                    self._apply(json.loads(line))
+                    self._apply(_loads(line))
                     events += 1
             except urllib3.exceptions.ReadTimeoutError:
                 if self._stopping.is_set():
@@ -279,11 +288,14 @@ class PodWatcher:
         if not isinstance(obj, dict):
             raise ValueError(f"watch event without an object: {str(event)[:200]}")
         if kind == "ERROR":
-            err = api_error_from_status(int(obj.get("code") or 500), json.dumps(obj))
+            err = api_error_from_status(status_code(obj.get("code"), 500), json.dumps(obj))
             if err.status == 410:
                 raise _Expired(str(err))
             raise err
-        rv = (obj.get("metadata") or {}).get("resourceVersion")
+        meta = obj.get("metadata")
+        rv = meta.get("resourceVersion") if isinstance(meta, dict) else None
+        if not isinstance(rv, str | int) or isinstance(rv, bool):
+            rv = None
         changed = False
         with self._lock:
             self.counts["events"] += 1
@@ -302,6 +314,14 @@ class PodWatcher:
         self._backoff.reset()
         if changed:
             self._on_change()
+
+
+def _loads(data: bytes) -> Any:
+    """``json.loads`` that fails only with ``ValueError``, also on too deeply nested input."""
+    try:
+        return json.loads(data)
+    except RecursionError as exc:
+        raise ValueError("JSON nested too deeply") from exc
 
 
 def _lines(resp: urllib3.BaseHTTPResponse) -> Iterator[bytes]:
