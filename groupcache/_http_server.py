@@ -9,8 +9,11 @@ Only a GET marked by our thin :class:`~groupcache.Client` is routed to the key's
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
+import weakref
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -40,6 +43,7 @@ CLIENT_HEADER = "X-Groupcache-Client"
 
 
 _BATCH_OK = {BATCH_HEADER: "1"}
+_JOIN_TIMEOUT = 5.0  # seconds join_connections() waits for cancelled connection tasks
 
 
 async def _get_batch(group: Group, keys: list[str]) -> list[BatchItem]:
@@ -95,6 +99,28 @@ class PeerHandler:
         self._base = base_path
         self._token = None if token is None else f"Bearer {token}".encode()
         self._anonymous_get = allow_anonymous_get
+        self._connections: weakref.WeakSet[asyncio.Task[None]] = weakref.WeakSet()
+
+    @web.middleware
+    async def track_connections(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        """Middleware: remember the connection task of every request, for shutdown."""
+        self._connections.add(request.task)
+        return await handler(request)
+
+    async def join_connections(self) -> None:
+        """Cancel the connection tasks still running and wait for them (after shutdown).
+
+        aiohttp cancels the connections that outlive its shutdown grace period without
+        waiting for them, and it keeps waiting for the unsent body of an early-answered
+        request (its "lingering close") even after the client has gone.
+        """
+        pending = [task for task in self._connections if not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=_JOIN_TIMEOUT)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """Handle one peer request."""
@@ -152,6 +178,25 @@ class PeerHandler:
             logger.debug("groupcache: %s %s/%r failed: %r", method, group_name, key, exc)
             return error_response(503, str(exc))
         return error_response(405, "Only GET, DELETE, PUT, POST are supported")
+
+    async def expect(self, request: web.Request) -> web.StreamResponse | None:
+        """Answer an ``Expect`` header before the body is sent.
+
+        ``100-continue`` gets its interim response, unless the token check already fails
+        (the client then need not send the body). Any other expectation is ignored, as
+        RFC 9110 allows, so the request gets one of the protocol's documented statuses.
+        """
+        self._connections.add(request.task)
+        denied = self._check_token(request)
+        if denied is not None:
+            return denied
+        if request.headers.get("Expect", "").lower() == "100-continue" and request.version >= (
+            1,
+            1,
+        ):
+            await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            request.writer.output_size = 0  # the interim response is not part of the body
+        return None
 
     def _check_token(self, request: web.Request) -> web.Response | None:
         if self._token is None:

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 from aiohttp import web
 
 from ._errors import GroupcacheError
+from ._group import DEFAULT_MAX_KEY_BYTES
 from ._http_client import FORWARDED_HEADER, HTTPPeer
 from ._http_server import PeerHandler
 from ._peers import NoPeers, PeerGetter
@@ -58,6 +59,12 @@ def normalize_url(url: str) -> str:
     if port is None:
         port = 443 if scheme == "https" else 80
     return urlunsplit((scheme, f"{host}:{port}", parts.path.rstrip("/"), "", ""))
+
+
+def _request_line_limit(workspace: Workspace, base_path: str) -> int:
+    """The longest request line a peer may send: method, base path, group, key, version."""
+    longest_key = max([DEFAULT_MAX_KEY_BYTES, *(g.max_key_bytes for g in workspace.groups())])
+    return 3 * (longest_key + 1024) + len(base_path) + 64  # 1024: a long group name
 
 
 class HTTPPool:
@@ -143,12 +150,12 @@ class HTTPPool:
         self._closed = False
         self.app = web.Application(client_max_size=max_body_bytes)
         """The aiohttp application serving the protocol, to mount in an existing server."""
+        self._handler = handler = PeerHandler(
+            self.workspace, base_path, token=token, allow_anonymous_get=allow_anonymous_get
+        )
+        self.app.middlewares.append(handler.track_connections)
         self.app.router.add_route(
-            "*",
-            base_path + "{tail:.*}",
-            PeerHandler(
-                self.workspace, base_path, token=token, allow_anonymous_get=allow_anonymous_get
-            ).handle,
+            "*", base_path + "{tail:.*}", handler.handle, expect_handler=handler.expect
         )
         self.workspace.set_peer_picker(self)
 
@@ -249,6 +256,9 @@ class HTTPPool:
             access_log=None,
             handle_signals=False,
             shutdown_timeout=self._shutdown_timeout,
+            # A request line must fit the longest key, every byte %-escaped (aiohttp's
+            # default, 8190, would turn keys over ~2.7 KB into peer errors).
+            max_line_size=_request_line_limit(self.workspace, self.base_path),
         )
         await runner.setup()
         self._runner = runner
@@ -268,6 +278,7 @@ class HTTPPool:
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
+            await self._handler.join_connections()
         for peer in self._peers.values():
             await peer.aclose()
 

@@ -19,6 +19,7 @@ from groupcache import (
     Workspace,
     normalize_url,
 )
+from groupcache._group import DEFAULT_MAX_KEY_BYTES
 from groupcache._wire import encode_set_request
 from tests.groupcache.cluster import Node, cluster, node_of, total_loads
 from tests.groupcache.helpers import CountingGetter
@@ -94,6 +95,19 @@ async def test_odd_keys_round_trip_through_a_peer(key: str) -> None:
         assert await asker.group.get(key) == expected
         assert owner.getter.calls[key] == 1
         assert asker.getter.total == 0
+
+
+@pytest.mark.parametrize("batch", [False, True])
+@pytest.mark.parametrize("key", ["k" * DEFAULT_MAX_KEY_BYTES, "é" * (DEFAULT_MAX_KEY_BYTES // 2)])
+async def test_keys_of_the_maximum_length_cross_the_wire(key: str, batch: bool) -> None:
+    """A 64 KiB key, every byte %-escaped in the request line, is no peer error."""
+    async with cluster(2, batch=batch) as nodes:
+        owner = node_of(nodes, nodes[0].pool.owner(key))
+        asker = nodes[1] if owner is nodes[0] else nodes[0]
+        asker.pool.set_peers(owner.url)
+        assert await asker.group.get(key) == f"n{nodes.index(owner)}:{key}".encode()
+        assert (owner.getter.calls[key], asker.getter.total) == (1, 0)
+        assert asker.group.stats().peer_errors == 0
 
 
 async def test_errors_cross_the_wire_without_local_retry() -> None:
