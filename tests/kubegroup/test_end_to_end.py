@@ -1,9 +1,13 @@
 """End to end: groupcache nodes as separate processes find each other through kubegroup.
 
-Each node is ``groupcache serve --kube-selector app=web --port P`` with its own pod IP on
-the loopback network (127.0.0.11, .12, ...), like pods on a cluster network, and reads
-the pods from a FakeKubeAPI through a kubeconfig. Keys load once across the nodes; a
-deleted pod leaves every ring; a new pod joins once it is Ready.
+Each node is ``groupcache serve --kube-selector app=web --port P`` with its own pod IP,
+like pods on a cluster network, and reads the pods from a FakeKubeAPI through a
+kubeconfig. Keys load once across the nodes; a deleted pod leaves every ring; a new pod
+joins once it is Ready. The same scenario runs on two networks:
+
+- ``loopback``: every node in this network namespace, on 127.0.0.11, .12, ...
+- ``netns``: every node in a network namespace of its own on a bridge (see ``netns.py``),
+  where the machine allows ``ip netns`` (root, iproute2); skipped with the reason if not.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ import os
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +30,29 @@ import pytest
 from groupcache import Client
 from kubegroup.testing import FakeKubeAPI
 
+from . import netns
+
 LABELS = {"app": "web"}
+
+
+@dataclass(frozen=True)
+class Network:
+    """Where the pods live, and how to start a process with a pod's IP."""
+
+    name: str
+    api_host: str  # where the FakeKubeAPI listens, reachable from every pod
+    pod_ips: tuple[str, ...]  # web-1, web-2, web-3 (started first), web-4 (joins later)
+    other_ip: str  # an unselected pod that runs no node
+    command: Callable[[str], list[str]]  # argv prefix running a command at a pod IP
+
+
+LOOPBACK = Network(
+    name="loopback",
+    api_host="127.0.0.1",
+    pod_ips=("127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14"),
+    other_ip="127.0.0.99",
+    command=lambda ip: [],
+)
 
 
 def free_port() -> int:
@@ -50,9 +77,10 @@ def write_kubeconfig(path: Path, server: str) -> None:
 
 
 class Nodes:
-    def __init__(self, kubeconfig: Path, port: int) -> None:
+    def __init__(self, kubeconfig: Path, port: int, network: Network) -> None:
         self.kubeconfig = kubeconfig
         self.port = port
+        self.network = network
         self.procs: dict[str, asyncio.subprocess.Process] = {}
 
     def url(self, ip: str) -> str:
@@ -67,6 +95,7 @@ class Nodes:
             "KUBERNETES_SERVICE_HOST": "",
         }
         proc = await asyncio.create_subprocess_exec(
+            *self.network.command(ip),
             sys.executable, "-m", "groupcache", "serve", "--kube-selector", "app=web",
             "--port", str(self.port), "--listen", f"{ip}:{self.port}",
             "--getter", "tests.groupcache.getters:echo", "--group", "g",
@@ -106,12 +135,35 @@ class Nodes:
             await self.stop(ip)
 
 
+@pytest.fixture(params=["loopback", "netns"])
+def network(request: pytest.FixtureRequest) -> Iterator[Network]:
+    """The loopback network, or one network namespace per pod on a bridge."""
+    if request.param == "loopback":
+        yield LOOPBACK
+        return
+    reason = netns.unavailable()
+    if reason is not None:
+        print(f"\nnetns variant skipped: {reason}")
+        pytest.skip(reason)
+    started = time.perf_counter()
+    with netns.Topology(pods=len(LOOPBACK.pod_ips)) as topology:
+        print(f"\n[netns] {topology.pods} namespaces on {topology.bridge} {topology.subnet}"
+              f" in {(time.perf_counter() - started) * 1000:.0f} ms")  # fmt: skip
+        yield Network(
+            name="netns",
+            api_host=topology.gateway,
+            pod_ips=tuple(topology.ips),
+            other_ip=topology.spare_ip,
+            command=topology.command,
+        )
+
+
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[tuple[FakeKubeAPI, Nodes]]:
-    with FakeKubeAPI() as api:
+async def world(tmp_path: Path, network: Network) -> AsyncIterator[tuple[FakeKubeAPI, Nodes]]:
+    with FakeKubeAPI(host=network.api_host) as api:
         kubeconfig = tmp_path / "kubeconfig"
         write_kubeconfig(kubeconfig, api.url)
-        nodes = Nodes(kubeconfig, free_port())
+        nodes = Nodes(kubeconfig, free_port(), network)
         try:
             yield api, nodes
         finally:
@@ -123,10 +175,10 @@ async def test_nodes_discover_each_other_load_once_shrink_and_grow(
     world: tuple[FakeKubeAPI, Nodes],
 ) -> None:
     api, nodes = world
-    ips = ["127.0.0.11", "127.0.0.12", "127.0.0.13"]
+    *ips, new_ip = nodes.network.pod_ips
     for i, ip in enumerate(ips, 1):
         api.start_pod(f"web-{i}", labels=LABELS, ip=ip)
-    api.start_pod("other", labels={"app": "db"}, ip="127.0.0.99")  # not selected
+    api.start_pod("other", labels={"app": "db"}, ip=nodes.network.other_ip)  # not selected
     for ip in ips:
         await nodes.start(ip)
     await nodes.wait_peers(ips, ips)
@@ -149,7 +201,6 @@ async def test_nodes_discover_each_other_load_once_shrink_and_grow(
     survivors = [(await nodes.stats(ip))["groups"]["g"]["stats"] for ip in ips[:2]]
     assert sum(s["peer_errors"] for s in survivors) == 0  # nobody asked the dead node
 
-    new_ip = "127.0.0.14"
     api.create_pod("web-4", labels=LABELS)
     api.assign_ip("web-4", new_ip)  # running, not ready: its own node still counts itself
     await nodes.start(new_ip)
@@ -159,5 +210,5 @@ async def test_nodes_discover_each_other_load_once_shrink_and_grow(
     api.set_ready("web-4")
     await nodes.wait_peers([*ips[:2], new_ip], [*ips[:2], new_ip])
     joined = time.perf_counter() - started
-    print(f"pod ready -> in every ring: {joined * 1000:.0f} ms")
+    print(f"[{nodes.network.name}] pod ready -> in every ring: {joined * 1000:.0f} ms")
     assert joined < 10
