@@ -18,7 +18,8 @@ from ._errors import (
     PeerError,
     RemoteCallError,
 )
-from ._group import DEFAULT_MAX_KEY_BYTES, Group
+from ._group import Group
+from ._keys import DEFAULT_MAX_KEY_BYTES
 from ._peers import NoPeers, PeerGetter, PeerPicker
 from ._pool import DEFAULT_BASE_PATH, HTTPPool, normalize_url
 from ._ring import DEFAULT_REPLICAS, HashRing

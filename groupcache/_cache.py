@@ -11,15 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeAlias
 
+from ._keys import key_size
 from ._lru import LRU
 from ._value import Value
-
-
-def key_size(key: str) -> int:
-    """Return the size of ``key`` in bytes as Go counts it (UTF-8; lone surrogates kept)."""
-    if key.isascii():
-        return len(key)
-    return len(key.encode("utf-8", "surrogateescape"))
 
 
 @dataclass(frozen=True, slots=True)

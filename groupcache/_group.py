@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Literal, TypeAlias, TypeVar
 
-from ._cache import Cache, CacheStats, key_size
+from ._cache import Cache, CacheStats
 from ._errors import (
     GroupcacheError,
     InvalidKeyError,
@@ -24,7 +24,8 @@ from ._errors import (
     RemoteCallError,
 )
 from ._getter import Getter, GetterCaller
-from ._peers import PeerGetter, broadcast
+from ._keys import DEFAULT_MAX_KEY_BYTES, check_key, key_size
+from ._peers import PeerGetter, broadcast, check_set_everywhere
 from ._singleflight import Flight, SingleFlight
 from ._stats import GroupStats, Stats, SyncHitCounters
 from ._value import Value
@@ -34,9 +35,6 @@ logger = logging.getLogger("groupcache")
 
 HotCachePolicy: TypeAlias = Literal["always", "golang", "never"]
 T = TypeVar("T")
-
-DEFAULT_MAX_KEY_BYTES = 64 * 1024
-"""Keys longer than this many UTF-8 bytes are rejected (``max_key_bytes``)."""
 
 
 class Group:
@@ -213,11 +211,14 @@ class Group:
             expire: Absolute expiry in Unix seconds, or ``None`` for never.
 
         Raises:
+            InvalidValueError: a peer could not accept the value (over its request size
+                limit); nothing was changed anywhere.
             PeerError: the owner could not store it (nothing else was changed).
             MultiError: the owner and this node have it, but some other peers failed.
         """
         self._check_key(key)
         stored = Value(value, expire)
+        check_set_everywhere(self.workspace.peer_picker, self.name, key, stored)
         await broadcast(
             self.workspace.peer_picker,
             key,
@@ -253,6 +254,7 @@ class Group:
         self._local_flights.forget(key)
         self._peer_flights.forget(key)
         self._hot.remove(key)
+        self._main.remove(key)  # also when the new value is too large to be cached
         self._populate(key, value, self._main)
 
     def local_remove(self, key: str) -> None:
@@ -295,12 +297,7 @@ class Group:
     # -- internals ------------------------------------------------------------------
 
     def _check_key(self, key: object) -> None:
-        if type(key) is not str:
-            raise InvalidKeyError(f"key must be str, not {type(key).__name__}")
-        if len(key) * 4 > self.max_key_bytes and key_size(key) > self.max_key_bytes:
-            raise InvalidKeyError(
-                f"key is {key_size(key)} bytes, over the limit of {self.max_key_bytes}"
-            )
+        check_key(key, self.max_key_bytes)
 
     def _reset_flights(self) -> None:
         self._local_flights.forget_all()
@@ -315,6 +312,8 @@ class Group:
                 fut = asyncio.run_coroutine_threadsafe(self._load(key, from_peer), live)
                 return await asyncio.wrap_future(fut)
             self.workspace.bind_loop(loop)
+        if not key.isascii():
+            self._check_key(key)  # only the long ones were checked on the hit path
         self._stats.loads += 1
         peer = None if from_peer else self.workspace.peer_picker.pick_peer(key)
         if peer is None:
@@ -349,8 +348,10 @@ class Group:
         try:
             value = await peer.get(self.name, key)
         except (NotFoundError, RemoteCallError):
+            self._stats.record_peer_latency(started)
             raise
         except Exception as exc:
+            self._stats.record_peer_latency(started)
             self._stats.peer_errors += 1
             logger.warning(
                 "groupcache: peer %s failed for %s/%r, loading locally: %s",
@@ -361,9 +362,7 @@ class Group:
             )
             return await self._call_getter(flight)
         self._stats.peer_loads += 1
-        elapsed_ms = (time.perf_counter() - started) * 1000.0
-        if elapsed_ms > self._stats.peer_latency_max_ms:
-            self._stats.peer_latency_max_ms = elapsed_ms
+        self._stats.record_peer_latency(started)
         if not flight.forgotten and self._admit_hot():
             self._populate(key, value, self._hot)
         return value

@@ -163,6 +163,14 @@ class HTTPPeer:
             InvalidValueError: the request would be over ``max_body_bytes``, which the
                 peers apply too; nothing is sent.
         """
+        body = self._set_body(group, key, value)
+        check(await self.request("PUT", self.path(group, key), body, typed=True), self.url, "PUT")
+
+    def check_set(self, group: str, key: str, value: Value) -> None:
+        """Raise :class:`InvalidValueError` if :meth:`set` would refuse ``value``."""
+        self._set_body(group, key, value)
+
+    def _set_body(self, group: str, key: str, value: Value) -> bytes:
         body = encode_set_request(group, key, value)
         limit = self._conns.max_body_bytes
         if len(body) > limit:
@@ -170,7 +178,7 @@ class HTTPPeer:
                 f"value of {len(value.data)} bytes for {group}/{key[:64]!r} makes a request "
                 f"of {len(body)} bytes, over the limit of {limit} (max_body_bytes)"
             )
-        check(await self.request("PUT", self.path(group, key), body, typed=True), self.url, "PUT")
+        return body
 
     async def remove(self, group: str, key: str) -> None:
         """Remove ``key`` from the peer's caches (HTTP DELETE)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from ._errors import MultiError
 from ._value import Value
@@ -39,6 +39,26 @@ class PeerGetter(Protocol):
     async def remove(self, group: str, key: str) -> None:
         """Remove ``key`` from the peer's caches."""
         ...
+
+
+@runtime_checkable
+class SetChecker(Protocol):
+    """Optional for a :class:`PeerGetter`: says before any write whether a Set can pass."""
+
+    def check_set(self, group: str, key: str, value: Value) -> None:
+        """Raise :class:`~groupcache.InvalidValueError` if :meth:`PeerGetter.set` would."""
+        ...
+
+
+def check_set_everywhere(picker: PeerPicker, group: str, key: str, value: Value) -> None:
+    """Check a Set against every peer that can tell, before anything is written.
+
+    Raises:
+        InvalidValueError: some peer would refuse the value.
+    """
+    for peer in picker.remote_peers():
+        if isinstance(peer, SetChecker):
+            peer.check_set(group, key, value)
 
 
 class PeerPicker(Protocol):

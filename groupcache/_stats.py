@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from dataclasses import dataclass, fields
 from typing import Literal
 
@@ -24,7 +25,7 @@ class GroupStats:
         local_loads: successful getter calls.
         local_load_errs: failed getter calls.
         server_requests: requests from peers handled for this group.
-        peer_latency_max_ms: the slowest successful peer fetch so far, in milliseconds
+        peer_latency_max_ms: the slowest peer fetch so far (failed ones too), in milliseconds
             (mailgun's oddly named ``GetFromPeersLatencyLower``).
     """
 
@@ -59,6 +60,12 @@ class Stats:
     local_load_errs: int
     server_requests: int
     peer_latency_max_ms: float
+
+    def record_peer_latency(self, started: float) -> None:
+        """Keep the slowest peer fetch that began at ``started`` (``time.perf_counter``)."""
+        elapsed_ms = (time.perf_counter() - started) * 1000.0
+        if elapsed_ms > self.peer_latency_max_ms:
+            self.peer_latency_max_ms = elapsed_ms
 
     def snapshot(self) -> GroupStats:
         """Return the current values as a frozen :class:`GroupStats`."""

@@ -9,7 +9,7 @@ metric                                             type     labels
 =================================================  =======  ===============
 ``groupcache_gets_total``                          counter  group
 ``groupcache_hits_total``                          counter  group
-``groupcache_get_from_peers_latency_lower``        gauge    group (max ms)
+``groupcache_get_from_peers_latency_lower``        gauge    group (max s)
 ``groupcache_peer_loads_total``                    counter  group
 ``groupcache_peer_errors_total``                   counter  group
 ``groupcache_loads_total``                         counter  group
@@ -120,7 +120,8 @@ class GroupcacheCollector(Collector):
             labels=[*names, "group"],
         )
         for name, snap in snaps:
-            latency.add_metric([*consts, name], snap.peer_latency_max_ms)
+            # Seconds, as mailgun's exporter reports it (it divides its ms counter by 1000).
+            latency.add_metric([*consts, name], snap.peer_latency_max_ms / 1000.0)
         families.append(latency)
         cache_snaps = [
             (g.name, kind, g.cache_stats(kind)) for g in groups for kind in ("main", "hot")
@@ -161,6 +162,21 @@ def metrics_handler(
     return handle
 
 
-def mount(app: web.Application, registry: CollectorRegistry, path: str = "/metrics") -> None:
-    """Serve ``registry`` at ``path`` of ``app`` (for example ``pool.app``, before start)."""
+def mount(
+    app: web.Application,
+    registry: CollectorRegistry | None = None,
+    path: str = "/metrics",
+    *,
+    workspace: Workspace | None = None,
+) -> CollectorRegistry:
+    """Serve ``registry`` at ``path`` of ``app`` (for example ``pool.app``, before start).
+
+    Without a registry, a new one exporting ``workspace``'s groups is made. Mounted on
+    ``pool.app``, the endpoint asks for the pool's token like the peer protocol does.
+    Returns the registry served.
+    """
+    if registry is None:
+        registry = CollectorRegistry()
+        register(registry, workspace)
     app.router.add_get(path, metrics_handler(registry))
+    return registry

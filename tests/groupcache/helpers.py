@@ -35,7 +35,7 @@ class CountingGetter:
         self.started += 1
         if self.gate is not None:
             await self.gate.wait()
-        return self.prefix + key.encode()
+        return self.prefix + key.encode("utf-8", "surrogateescape")
 
     @property
     def total(self) -> int:

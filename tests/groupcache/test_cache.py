@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from groupcache import Value
-from groupcache._cache import Cache, CacheStats, key_size
+from groupcache._cache import Cache, CacheStats
+from groupcache._keys import key_size
 
 
 class Clock:

@@ -314,6 +314,21 @@ async def test_bad_keys_are_rejected_clearly(ws: Workspace) -> None:
     assert await g.get("") == b"v:"
 
 
+@pytest.mark.parametrize("key", ["\ud800", "a\udfffb", "é\ud83d"])
+async def test_keys_with_lone_surrogates_are_rejected_before_any_load(
+    ws: Workspace, key: str
+) -> None:
+    getter = CountingGetter()
+    g = Group("surrogates", getter, 1 << 20, workspace=ws)
+    for call in (g.get(key), g.get_value(key), g.set(key, b"x"), g.remove(key)):
+        with pytest.raises(InvalidKeyError, match="not encodable as UTF-8"):
+            await call
+    assert getter.total == 0
+    # Surrogates that stand for undecodable bytes (surrogateescape) remain valid keys.
+    assert await g.get("\udcff") == b"v:\xff"
+    assert getter.total == 1
+
+
 async def test_a_remove_overtaking_a_load_keeps_the_old_value_out_of_the_cache(
     ws: Workspace,
 ) -> None:
@@ -370,6 +385,36 @@ async def test_set_stores_with_expiry_and_remove_drops(ws: Workspace) -> None:
     await g.remove("k")
     assert await g.get("k") == b"v:k"
     assert getter.total == 2
+
+
+async def test_a_set_too_large_to_cache_drops_the_old_value(ws: Workspace) -> None:
+    """A Set replaces the value even when the new one is over the budget (not cached)."""
+    getter = CountingGetter()
+    g = Group("bigset", getter, 100, workspace=ws)
+    assert await g.get("k") == b"v:k"
+    await g.set("k", b"x" * 200)
+    assert "k" not in g._main
+    assert g.cache_stats("main").bytes == 0
+    assert await g.get("k") == b"v:k"  # reloaded, never the value the Set replaced
+    assert getter.calls["k"] == 2
+
+
+async def test_a_set_a_peer_would_refuse_changes_nothing_anywhere(ws: Workspace) -> None:
+    class Limited(FakePeer):
+        def check_set(self, group: str, key: str, value: Value) -> None:
+            if len(value.data) > 10:
+                raise InvalidValueError("over the limit of 10")
+
+    peers = [Limited(0), Limited(1)]
+    ws.set_peer_picker(ModPicker([None, *peers]))  # this node owns some keys
+    g = Group("limits", CountingGetter(), 1 << 20, workspace=ws)
+    local = next(k for k in (f"k{i}" for i in range(100)) if ws.peer_picker.pick_peer(k) is None)
+    await g.set(local, b"small")
+    for key in (local, "k-remote"):
+        with pytest.raises(InvalidValueError, match="over the limit of 10"):
+            await g.set(key, b"x" * 11)
+    assert g._main.get(local) == Value(b"small")
+    assert [len(p.sets) for p in peers] == [1, 1]  # only the first, valid Set
 
 
 async def test_set_and_remove_go_to_the_owner_then_everyone(ws: Workspace) -> None:

@@ -7,7 +7,7 @@ from prometheus_client import CollectorRegistry
 
 from groupcache import Group, HTTPPool, Workspace
 from groupcache.metrics import GroupcacheCollector, mount, register
-from tests.groupcache.helpers import CountingGetter
+from tests.groupcache.helpers import CountingGetter, FakePeer, ModPicker
 
 NAMES = [
     "groupcache_gets_total",
@@ -94,3 +94,20 @@ async def test_metrics_endpoint_on_the_pool_app() -> None:
                 text = await resp.text()
             assert 'groupcache_gets_total{group="g"} 0.0' in text
             assert "# TYPE groupcache_cache_bytes gauge" in text
+
+
+async def test_peer_latency_is_exported_in_seconds_and_counts_failed_fetches() -> None:
+    """mailgun's exporter divides the ms gauge by 1000; a failed fetch is timed too."""
+    with Workspace() as ws:
+        ws.set_peer_picker(ModPicker([FakePeer(0, fail=True)]))
+        g = Group("lat", CountingGetter(), 1 << 20, workspace=ws)
+        await g.get("k")  # the peer fails; loaded locally
+        ms = g.stats().peer_latency_max_ms
+        assert ms > 0.0
+        assert g.stats().peer_errors == 1
+        registry = CollectorRegistry()
+        register(registry, ws)
+        seconds = registry.get_sample_value(
+            "groupcache_get_from_peers_latency_lower", {"group": "lat"}
+        )
+        assert seconds == ms / 1000.0
