@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Awaitable, Sequence
 
 from ._demo import run_demo
 from ._errors import GroupcacheError
 from ._pool import HTTPPool
-from ._serve import Closeable, load_discovery, serve
+from ._serve import TOKEN_ENV, Closeable, load_discovery, serve
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,10 +33,32 @@ def _parser() -> argparse.ArgumentParser:
     srv.add_argument("--size", type=int, default=64 << 20, help="cache bytes (default 64 MiB)")
     srv.add_argument("--listen", default=None, help="host:port (default: from --self)")
     srv.add_argument("--ring", default="mmh3", help="mmh3, golang, mailgun or groupcache-go")
-    srv.add_argument("--token", default=None, help="shared secret between peers")
+    srv.add_argument(
+        "--token",
+        default=None,
+        help=f"shared secret between peers (visible in ps: prefer ${TOKEN_ENV} or --token-file)",
+    )
+    srv.add_argument("--token-file", default=None, help="read the shared secret from a file")
+    srv.add_argument("--metrics", action="store_true", help="serve Prometheus /metrics")
     srv.add_argument("--kube-selector", default=None, help="find peers: pods with this label")
     srv.add_argument("--port", type=int, default=None, help="the peers' port (kube discovery)")
     return parser
+
+
+def _token(args: argparse.Namespace) -> str | None:
+    """The peers' shared secret: ``--token``, else ``--token-file``, else the environment."""
+    if args.token is not None and args.token_file is not None:
+        raise GroupcacheError("give --token or --token-file, not both")
+    if args.token_file is not None:
+        try:
+            with open(args.token_file, encoding="utf-8") as f:
+                token = f.read().strip()
+        except OSError as exc:
+            raise GroupcacheError(f"cannot read --token-file: {exc}") from exc
+        if not token:
+            raise GroupcacheError(f"--token-file {args.token_file} is empty")
+        return token
+    return args.token if args.token is not None else os.environ.get(TOKEN_ENV) or None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -69,7 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 size=args.size,
                 listen=listen,
                 ring=args.ring,
-                token=args.token,
+                token=_token(args),
+                metrics=args.metrics,
                 ready=lambda line: print(line, flush=True),
                 discovery=discovery,
             )

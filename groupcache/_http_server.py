@@ -102,11 +102,15 @@ class PeerHandler:
         self._connections: weakref.WeakSet[asyncio.Task[None]] = weakref.WeakSet()
 
     @web.middleware
-    async def track_connections(
+    async def middleware(
         self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
-        """Middleware: remember the connection task of every request, for shutdown."""
+        """Guard every route of the app with the token (``/stats`` and ``/metrics`` too)
+        and remember each request's connection task, for shutdown."""
         self._connections.add(request.task)
+        denied = self._check_token(request)
+        if denied is not None:
+            return denied
         return await handler(request)
 
     async def join_connections(self) -> None:
@@ -123,12 +127,9 @@ class PeerHandler:
             await asyncio.wait(pending, timeout=_JOIN_TIMEOUT)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        """Handle one peer request."""
-        denied = self._check_token(request)
-        if denied is not None:
-            return denied
+        """Handle one peer request (the token was checked by :meth:`middleware`)."""
         try:
-            group_name, key = parse_path(request.raw_path, self._base)
+            group_name, key = parse_path(request.raw_path, self._mounted_base(request))
         except WireError as exc:
             return error_response(400, str(exc))
         group = self._workspace.get_group(group_name)
@@ -197,6 +198,14 @@ class PeerHandler:
             await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             request.writer.output_size = 0  # the interim response is not part of the body
         return None
+
+    def _mounted_base(self, request: web.Request) -> str:
+        """The base path as requested: with the prefix of a parent app, if mounted in one."""
+        if request.raw_path.startswith(self._base):
+            return self._base
+        resource = request.match_info.route.resource
+        canonical = resource.canonical if resource is not None else ""
+        return canonical.removesuffix("{tail}")
 
     def _check_token(self, request: web.Request) -> web.Response | None:
         if self._token is None:

@@ -14,9 +14,9 @@ from urllib.parse import urlsplit, urlunsplit
 from aiohttp import web
 
 from ._errors import GroupcacheError
-from ._group import DEFAULT_MAX_KEY_BYTES
 from ._http_client import FORWARDED_HEADER, HTTPPeer
 from ._http_server import PeerHandler
+from ._keys import DEFAULT_MAX_KEY_BYTES
 from ._peers import NoPeers, PeerGetter
 from ._ring import DEFAULT_REPLICAS, HashFn, HashRing, RingPreset, resolve_preset
 from ._transport import ConnectionPool
@@ -82,7 +82,8 @@ class HTTPPool:
         connect_timeout: Seconds to open a connection to a peer.
         token: Shared secret: sent to peers, and required of every request served.
         allow_anonymous_get: With a token, still serve GETs that carry none (Go peers).
-        ssl: Server-side TLS context; peers then use ``https://`` URLs.
+        ssl: Server-side TLS context; this node's and its peers' URLs are then
+            ``https://``. (A context is made for one side, so the client has its own.)
         client_ssl: Client-side TLS context for ``https://`` peers (default: system CAs).
         max_body_bytes: Largest request or reply body accepted.
         max_connections_per_peer: Keep-alive connections opened to each peer at most;
@@ -120,6 +121,10 @@ class HTTPPool:
     ) -> None:
         if not (base_path.startswith("/") and base_path.endswith("/")):
             raise GroupcacheError(f"base_path must start and end with '/': {base_path!r}")
+        if ssl is not None and normalize_url(self_url).startswith("http:"):
+            raise GroupcacheError(
+                f"with ssl= this node serves TLS: its URL must be https://, not {self_url!r}"
+            )
         normalize_url(self_url)
         self._self_url = self_url.strip()
         self.workspace = workspace if workspace is not None else default_workspace()
@@ -153,7 +158,7 @@ class HTTPPool:
         self._handler = handler = PeerHandler(
             self.workspace, base_path, token=token, allow_anonymous_get=allow_anonymous_get
         )
-        self.app.middlewares.append(handler.track_connections)
+        self.app.middlewares.append(handler.middleware)
         self.app.router.add_route(
             "*", base_path + "{tail:.*}", handler.handle, expect_handler=handler.expect
         )

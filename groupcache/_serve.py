@@ -18,8 +18,11 @@ from ._getter import Getter
 from ._group import Group
 from ._pool import HTTPPool
 from ._workspace import Workspace
+from .metrics import mount
 
 STATS_PATH = "/stats"
+TOKEN_ENV = "GROUPCACHE_TOKEN"
+"""Where ``groupcache serve`` finds the peers' token when no option gives it."""
 DISCOVERY_ENTRY_POINTS = "groupcache.discovery"
 
 
@@ -116,15 +119,21 @@ async def serve(
     listen: str,
     ring: str,
     token: str | None,
+    metrics: bool = False,
     ready: Callable[[str], None] = print,
     discovery: Callable[[HTTPPool], Awaitable[Closeable]] | None = None,
 ) -> None:
-    """Run a node until SIGINT or SIGTERM."""
+    """Run a node until SIGINT or SIGTERM.
+
+    ``/stats`` (and ``/metrics`` with ``metrics``) share the peer port, and its token.
+    """
     host, port = split_listen(listen)
     with Workspace() as ws:
         Group(group, load_getter(getter), size, workspace=ws)
         pool = HTTPPool(self_url, workspace=ws, ring=ring, token=token)
         pool.app.router.add_get(STATS_PATH, stats_handler(pool))
+        if metrics:
+            mount(pool.app, workspace=ws)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

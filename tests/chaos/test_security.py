@@ -132,8 +132,8 @@ async def test_with_tls_plain_http_is_refused() -> None:
     client_ctx = ssl.create_default_context()
     ca.configure_trust(client_ctx)
     async with cluster(2, join=False, ssl=server_ctx, client_ssl=client_ctx, token=TOKEN) as (a, b):
-        https_b = b.url  # start() kept http://; the listener speaks TLS only
-        https_b = "https://" + https_b.split("://", 1)[1]
+        https_b = b.url  # the listener speaks TLS only
+        plain_b = "http://" + https_b.split("://", 1)[1]
         # 1. A raw plain-HTTP request to the TLS port gets no HTTP answer.
         reader, writer = await asyncio.open_connection("127.0.0.1", int(https_b.rsplit(":", 1)[1]))
         writer.write(b"GET /_groupcache/g/k HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -145,8 +145,8 @@ async def test_with_tls_plain_http_is_refused() -> None:
             await writer.wait_closed()
         assert not answer.startswith(b"HTTP/"), answer[:100]
         # 2. A peer configured with http:// for it fails over to local loads.
-        a.pool.set_peers(a.url, b.url)
-        keys = [k for k in (f"s-{i}" for i in range(200)) if a.pool.owner(k) == b.url][:10]
+        a.pool.set_peers(a.url, plain_b)
+        keys = [k for k in (f"s-{i}" for i in range(200)) if a.pool.owner(k) == plain_b][:10]
         plain = await asyncio.gather(*(a.group.get(k) for k in keys))
         plain_errors = a.group.stats().peer_errors
         # 3. Over https, with the CA trusted and the token, it is fetched from b.

@@ -40,7 +40,8 @@ async def cluster(
             ws = Workspace()
             g = getter(i) if getter else CountingGetter(f"n{i}:".encode())
             group = Group("g", g, 1 << 20, workspace=ws, **(group_kwargs or {}))
-            pool = HTTPPool("http://127.0.0.1:0", workspace=ws, **pool_kwargs)
+            scheme = "https" if pool_kwargs.get("ssl") is not None else "http"
+            pool = HTTPPool(f"{scheme}://127.0.0.1:0", workspace=ws, **pool_kwargs)
             nodes.append(Node(ws, group, pool, g))
             if before_start is not None:
                 before_start(i, pool)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 
 import aiohttp
 import pytest
 import trustme
+from aiohttp import web
 
 from groupcache import (
+    DEFAULT_MAX_KEY_BYTES,
     Group,
     GroupcacheError,
     HTTPPool,
@@ -19,7 +22,6 @@ from groupcache import (
     Workspace,
     normalize_url,
 )
-from groupcache._group import DEFAULT_MAX_KEY_BYTES
 from groupcache._wire import encode_set_request
 from tests.groupcache.cluster import Node, cluster, node_of, total_loads
 from tests.groupcache.helpers import CountingGetter
@@ -346,6 +348,52 @@ async def test_pool_lifecycle_is_strict_and_idempotent() -> None:
         async with HTTPPool("http://127.0.0.1:0", workspace=ws, ring="golang") as p2:
             p2.set_peers(["http://a:1", "http://b:1"])
             assert p2.peers == ["http://a:1", "http://b:1"]
+
+
+def test_a_tls_pool_needs_an_https_url() -> None:
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    with Workspace() as ws, pytest.raises(GroupcacheError, match="must be https://"):
+        HTTPPool("http://127.0.0.1:0", workspace=ws, ssl=ctx)
+
+
+async def hello(request: web.Request) -> web.Response:
+    return web.Response(text="hi")
+
+
+async def test_the_pool_app_mounted_under_a_prefix_serves_peers() -> None:
+    """``pool.app`` as a sub-application of a server the user already runs."""
+    sock = socket.create_server(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    async with cluster(1) as (other,):
+        with Workspace() as ws:
+            getter = CountingGetter(b"mounted:")
+            group = Group("g", getter, 1 << 20, workspace=ws)
+            pool = HTTPPool(f"http://127.0.0.1:{port}/cache", workspace=ws)
+            outer = web.Application()
+            outer.router.add_get("/hello", hello)
+            outer.add_subapp("/cache", pool.app)
+            runner = web.AppRunner(outer)
+            await runner.setup()
+            await web.SockSite(runner, sock).start()
+            try:
+                urls = (pool.self_url, other.url)
+                pool.set_peers(*urls)
+                other.pool.set_peers(*urls)
+                keys = [f"k{i}/ é" for i in range(40)]  # keys that need escaping
+                mine = [k for k in keys if pool.owner(k) == pool.self_url]
+                theirs = [k for k in keys if k not in mine]
+                assert mine and theirs
+                for key in keys:  # both ways across the wire
+                    assert await other.group.get(key) == await group.get(key)
+                assert getter.total == len(mine)
+                assert other.getter.total == len(theirs)
+                assert group.stats().peer_errors == other.group.stats().peer_errors == 0
+                async with aiohttp.ClientSession() as session:
+                    async with session.get(f"http://127.0.0.1:{port}/hello") as resp:
+                        assert await resp.text() == "hi"
+            finally:
+                await pool.aclose()
+                await runner.cleanup()
 
 
 async def test_aclose_does_not_wait_long_for_a_hung_getter() -> None:
