@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import inspect
+from collections.abc import Mapping
 from pathlib import Path
 
 import kubegroup
@@ -65,3 +67,60 @@ def test_every_private_module_has_a_test_module() -> None:
     for path in modules():
         if path.name.startswith("_") and path.name != "__init__.py":
             assert (tests / f"test{path.name}").exists(), path.name
+
+
+# -- the signatures issue 4 gives as a contract ---------------------------------------------
+
+KW = inspect.Parameter.KEYWORD_ONLY
+POS = inspect.Parameter.POSITIONAL_OR_KEYWORD
+REQUIRED = inspect.Parameter.empty
+
+
+def params(fn: object) -> Mapping[str, inspect.Parameter]:
+    return inspect.signature(fn).parameters  # type: ignore[arg-type]
+
+
+def test_address_helpers_take_what_the_issue_says() -> None:
+    port = params(kubegroup.find_my_url)["port"]
+    assert next(iter(params(kubegroup.find_my_url))) == "port"
+    assert port.kind is POS
+    assert port.default is REQUIRED
+    assert all(p.default is not REQUIRED for p in params(kubegroup.find_my_address).values())
+    assert kubegroup.find_my_url(5000, environ={"POD_IP": "10.0.0.7"}) == "http://10.0.0.7:5000"
+    assert kubegroup.find_my_address(environ={"POD_IP": "10.0.0.7"}) == "10.0.0.7"
+
+
+def test_update_peers_signature_is_the_issue_contract() -> None:
+    assert inspect.iscoroutinefunction(kubegroup.update_peers)
+    found = params(kubegroup.update_peers)
+    assert next(iter(found)) == "pool"
+    assert found["pool"].kind is POS
+    expected: dict[str, object] = {
+        "label_selector": REQUIRED,
+        "port": REQUIRED,
+        "namespace": None,
+        "api_client": None,
+        "debounce": 2.0,
+        "registry": None,
+    }
+    for name, default in expected.items():
+        assert found[name].kind is KW, name
+        assert found[name].default == default, name
+    assert all(p.kind is KW for name, p in found.items() if name != "pool")
+
+
+def test_kubegroup_methods_and_properties_are_the_issue_contract() -> None:
+    kg = kubegroup.KubeGroup
+    assert inspect.iscoroutinefunction(kg.wait_synced)
+    assert inspect.iscoroutinefunction(kg.aclose)
+    assert not inspect.iscoroutinefunction(kg.close)
+    for method in (kg.wait_synced, kg.aclose, kg.close):
+        assert list(params(method)) == ["self"], method
+    assert isinstance(inspect.getattr_static(kg, "peers"), property)
+    assert isinstance(inspect.getattr_static(kg, "healthy"), property)
+    assert inspect.iscoroutinefunction(kg.__aenter__)
+    assert inspect.iscoroutinefunction(kg.__aexit__)
+    assert inspect.isclass(kubegroup.testing.FakeKubeAPI)
+    assert all(p.default is not REQUIRED for p in params(kubegroup.testing.FakeKubeAPI).values())
+    with kubegroup.testing.FakeKubeAPI() as api:  # a loopback server, usable as is
+        assert api.port > 0
