@@ -284,8 +284,14 @@ async def test_a_token_guards_every_endpoint() -> None:
 
 
 async def test_anonymous_gets_can_be_allowed_but_never_writes() -> None:
-    async with cluster(1, join=False, token="t", allow_anonymous_get=True) as (node,):
+    def stats_route(i: int, pool: HTTPPool) -> None:
+        pool.app.router.add_get("/stats", hello)
+
+    async with cluster(
+        1, join=False, token="t", allow_anonymous_get=True, before_start=stats_route
+    ) as (node,):
         assert (await raw(node, "GET", "/_groupcache/g/k"))[0] == 200
+        assert (await raw(node, "GET", "/stats"))[0] == 401  # only values are anonymous
         assert (await raw(node, "DELETE", "/_groupcache/g/k"))[0] == 401
         assert (await raw(node, "PUT", "/_groupcache/g/k", data=b""))[0] == 401
 
@@ -382,15 +388,18 @@ async def test_the_pool_app_mounted_under_a_prefix_serves_peers() -> None:
                 keys = [f"k{i}/ é" for i in range(40)]  # keys that need escaping
                 mine = [k for k in keys if pool.owner(k) == pool.self_url]
                 theirs = [k for k in keys if k not in mine]
-                assert mine and theirs
+                assert mine
+                assert theirs
                 for key in keys:  # both ways across the wire
                     assert await other.group.get(key) == await group.get(key)
                 assert getter.total == len(mine)
                 assert other.getter.total == len(theirs)
                 assert group.stats().peer_errors == other.group.stats().peer_errors == 0
-                async with aiohttp.ClientSession() as session:
-                    async with session.get(f"http://127.0.0.1:{port}/hello") as resp:
-                        assert await resp.text() == "hi"
+                async with (
+                    aiohttp.ClientSession() as session,
+                    session.get(f"http://127.0.0.1:{port}/hello") as resp,
+                ):
+                    assert await resp.text() == "hi"
             finally:
                 await pool.aclose()
                 await runner.cleanup()
