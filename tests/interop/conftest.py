@@ -46,8 +46,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def gopeer_binary() -> Path:
     """The built gopeer; installs Go with apt-get first if needed.
 
-    Skips (with the reason) only when the toolchain cannot be installed because
-    apt-get is missing or fails; a compile error is a test error.
+    Skips (with the reason) only when the toolchain is missing and apt-get is not
+    available; an apt-get failure or a compile error is a test error.
     """
     try:
         return build_gopeer()
