@@ -165,3 +165,16 @@ class Cache(LRU[str, Entry]):
 
     def __repr__(self) -> str:
         return f"<Cache bytes={self.nbytes} items={len(self._od)}>"
+
+
+def populate(main: Cache, hot: Cache, limit: int, key: str, value: Value, into: Cache) -> None:
+    """Add ``key`` to ``into`` (``main`` or ``hot``), then evict to keep both within
+    ``limit`` bytes: the hot tail while hot holds over an eighth of main, else the main
+    tail (``populateCache`` of groupcache.go). A value over the whole budget is not
+    cached."""
+    if limit <= 0 or key_size(key) + len(value.data) > limit:
+        return
+    into.add(key, value)
+    while main.nbytes + hot.nbytes > limit:
+        victim = hot if hot.nbytes > main.nbytes // 8 else main
+        victim.remove_oldest()

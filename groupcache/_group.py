@@ -13,10 +13,10 @@ import functools
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
-from typing import Literal, TypeAlias, TypeVar
+from collections.abc import Callable, Iterable, Sequence
+from typing import Literal, TypeAlias
 
-from ._cache import Cache, CacheStats
+from ._cache import Cache, CacheStats, populate
 from ._errors import (
     GroupcacheError,
     InvalidKeyError,
@@ -24,8 +24,8 @@ from ._errors import (
     RemoteCallError,
 )
 from ._getter import Getter, GetterCaller
-from ._keys import DEFAULT_MAX_KEY_BYTES, check_key, key_size
-from ._peers import PeerGetter, broadcast, check_set_everywhere
+from ._keys import DEFAULT_MAX_KEY_BYTES, check_key
+from ._peers import PeerGetter, broadcast, broadcast_keys, check_set_everywhere
 from ._singleflight import Flight, SingleFlight
 from ._stats import GroupStats, Stats, SyncHitCounters
 from ._value import Value
@@ -34,7 +34,6 @@ from ._workspace import Workspace, default_workspace
 logger = logging.getLogger("groupcache")
 
 HotCachePolicy: TypeAlias = Literal["always", "golang", "never"]
-T = TypeVar("T")
 
 
 class Group:
@@ -241,6 +240,20 @@ class Group:
             lambda: self.local_remove(key),
         )
 
+    async def remove_keys(self, keys: Iterable[str]) -> None:
+        """Remove many keys: from their owners first, then here and from every peer, one
+        request per peer (groupcache-go v3's ``RemoveKeys``; peers without the batch
+        endpoint get one Remove per key).
+
+        Raises:
+            MultiError: some owners failed (nothing else was changed), or the owners and
+                this node removed the keys but some other peers failed.
+        """
+        keys = list(keys)
+        for key in keys:
+            self._check_key(key)
+        await broadcast_keys(self.workspace.peer_picker, self.name, keys, self.local_remove)
+
     def set_sync(self, key: str, value: bytes, *, expire: float | None = None) -> None:
         """Blocking :meth:`set` for threads outside the event loop."""
         self.workspace.run_sync(self.set(key, value, expire=expire), None)
@@ -380,18 +393,8 @@ class Group:
         return value
 
     def _admit_hot(self) -> bool:
-        if self._hot_policy == "always":
-            return True
-        if self._hot_policy == "golang":
-            return self._rng.randrange(10) == 0
-        return False
+        policy = self._hot_policy
+        return policy == "always" or (policy == "golang" and self._rng.randrange(10) == 0)
 
     def _populate(self, key: str, value: Value, cache: Cache) -> None:
-        limit = self.size
-        if limit <= 0 or key_size(key) + len(value.data) > limit:
-            return  # too large for the whole budget: returned, never cached
-        cache.add(key, value)
-        main, hot = self._main, self._hot
-        while main.nbytes + hot.nbytes > limit:
-            victim = hot if hot.nbytes > main.nbytes // 8 else main
-            victim.remove_oldest()
+        populate(self._main, self._hot, self.size, key, value, cache)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from ._batch import Batcher
 from ._errors import InvalidValueError, NotFoundError, PeerError, RemoteCallError
@@ -20,10 +20,12 @@ from ._wire import (
     CONTENT_TYPE,
     GET_KEYS_SUFFIX,
     MAX_BATCH_KEYS,
+    REMOVE_KEYS_SUFFIX,
     WireError,
     decode_batch_response,
     decode_get_response,
     encode_batch_request,
+    encode_remove_keys,
     encode_set_request,
     path_escape,
 )
@@ -183,6 +185,31 @@ class HTTPPeer:
     async def remove(self, group: str, key: str) -> None:
         """Remove ``key`` from the peer's caches (HTTP DELETE)."""
         check(await self.request("DELETE", self.path(group, key)), self.url, "DELETE")
+
+    async def remove_keys(self, group: str, keys: Sequence[str]) -> None:
+        """Remove ``keys`` from the peer's caches: ``POST .../_remove-keys/`` with the
+        JSON groupcache-go v3 sends, in as few requests as ``max_body_bytes`` allows."""
+        path = f"{self._base}{path_escape(group)}/{REMOVE_KEYS_SUFFIX}"
+        budget = self._conns.max_body_bytes - len(group) * 6 - 64
+        chunk: list[str] = []
+        size = 0
+        for key in keys:
+            cost = len(key) * 6 + 4  # a JSON string: "\uXXXX" per character at the worst
+            if chunk and size + cost > budget:
+                await self._post_json(path, encode_remove_keys(group, chunk))
+                chunk, size = [], 0
+            chunk.append(key)
+            size += cost
+        if chunk:
+            await self._post_json(path, encode_remove_keys(group, chunk))
+
+    async def _post_json(self, path: str, body: bytes) -> None:
+        headers = self._headers + b"Content-Type: application/json\r\n"
+        try:
+            resp = await self._conns.request("POST", path, headers=headers, body=body)
+        except TransportError as exc:
+            raise PeerError(f"{self.url}: {exc}") from exc
+        check(resp, self.url, "POST")
 
     async def request(
         self, method: str, path: str, body: bytes | None = None, *, typed: bool = False

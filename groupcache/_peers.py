@@ -7,7 +7,7 @@ one peer. Groups depend on these protocols only, never on a transport.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
 from ._errors import MultiError
@@ -61,6 +61,48 @@ def check_set_everywhere(picker: PeerPicker, group: str, key: str, value: Value)
             peer.check_set(group, key, value)
 
 
+@runtime_checkable
+class KeysRemover(Protocol):
+    """Optional for a :class:`PeerGetter`: removes many keys in one request (v3)."""
+
+    async def remove_keys(self, group: str, keys: Sequence[str]) -> None:
+        """Remove ``keys`` from the peer's caches."""
+        ...
+
+
+async def _remove_keys(peer: PeerGetter, group: str, keys: Sequence[str]) -> None:
+    if isinstance(peer, KeysRemover):
+        await peer.remove_keys(group, keys)
+    else:
+        for key in keys:
+            await peer.remove(group, key)
+
+
+async def broadcast_keys(
+    picker: PeerPicker, group: str, keys: Sequence[str], local: Callable[[str], None]
+) -> None:
+    """Remove ``keys`` from their owners, then here and from every other peer.
+
+    Raises:
+        MultiError: owners failed (nothing else was changed), or other peers failed.
+    """
+    if not keys:
+        return
+    owners = {id(p): p for p in map(picker.pick_peer, keys) if p is not None}
+    await _gather_errors(_remove_keys(p, group, keys) for p in owners.values())
+    for key in keys:
+        local(key)
+    others = [p for p in picker.remote_peers() if id(p) not in owners]
+    await _gather_errors(_remove_keys(p, group, keys) for p in others)
+
+
+async def _gather_errors(calls: Iterable[Awaitable[None]]) -> None:
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    errors = [r for r in results if isinstance(r, BaseException)]
+    if errors:
+        raise MultiError(errors)
+
+
 class PeerPicker(Protocol):
     """Chooses the owner of a key among the current peers."""
 
@@ -104,10 +146,4 @@ async def broadcast(
     if owner is not None:
         await call(owner)
     local()
-    others = [p for p in picker.remote_peers() if p is not owner]
-    if not others:
-        return
-    results = await asyncio.gather(*(call(p) for p in others), return_exceptions=True)
-    errors = [r for r in results if isinstance(r, BaseException)]
-    if errors:
-        raise MultiError(errors)
+    await _gather_errors(call(p) for p in picker.remote_peers() if p is not owner)

@@ -429,6 +429,28 @@ async def test_set_and_remove_go_to_the_owner_then_everyone(ws: Workspace) -> No
     assert "key-1" not in g._main
 
 
+async def test_remove_keys_asks_the_owners_first_then_everyone(ws: Workspace) -> None:
+    peers = [FakePeer(i) for i in range(3)]  # no remove_keys: one Remove per key
+    ws.set_peer_picker(ModPicker([None, *peers]))
+    g = Group("rmkeys", CountingGetter(), 1 << 20, workspace=ws)
+    keys = [f"k{i}" for i in range(12)]
+    for key in keys:
+        g.local_set(key, Value(b"x"))
+    peers[1].fail = True
+    owned = [k for k in keys if ws.peer_picker.pick_peer(k) is peers[1]]
+    assert owned
+    with pytest.raises(MultiError):
+        await g.remove_keys(keys)
+    assert all(k in g._main for k in keys)  # an owner failed: nothing else changed
+    peers[1].fail = False
+    await g.remove_keys(keys)
+    assert not any(k in g._main for k in keys)
+    assert [len(p.removes) for p in peers] == [24, 12, 24]  # the first try reached 0 and 2
+    await g.remove_keys([])
+    with pytest.raises(InvalidKeyError):
+        await g.remove_keys(["ok", 5])  # type: ignore[list-item]
+
+
 async def test_broadcast_failures_are_collected_after_owner_and_local_succeed(
     ws: Workspace,
 ) -> None:

@@ -112,6 +112,26 @@ async def test_keys_of_the_maximum_length_cross_the_wire(key: str, batch: bool) 
         assert asker.group.stats().peer_errors == 0
 
 
+async def test_remove_keys_reaches_every_node_in_one_request_each() -> None:
+    """v3 RemoveKeys over ``POST .../_remove-keys/``, sent by our client."""
+    async with cluster(3) as nodes:
+        keys = [f"rk-{i}/é" for i in range(30)]
+        for node in nodes:  # every node caches every key (main or hot)
+            for key in keys:
+                await node.group.get(key)
+        assert total_loads(nodes) == 30
+        requests = [n.group.stats().server_requests for n in nodes]
+        await nodes[0].group.remove_keys(keys)
+        for node in nodes:
+            assert not any(k in node.group._main or k in node.group._hot for k in keys)
+        # One request to each of the two other nodes (DELETEs would be 30 each).
+        after = [n.group.stats().server_requests for n in nodes]
+        assert [b - a for a, b in zip(requests, after, strict=True)] == [0, 1, 1]
+        for key in keys:
+            await nodes[1].group.get(key)
+        assert total_loads(nodes) == 60
+
+
 async def test_errors_cross_the_wire_without_local_retry() -> None:
     """mailgun TestHTTPPool: NotFound (404) and remote errors (503) keep their messages."""
 
