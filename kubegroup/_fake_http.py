@@ -141,8 +141,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
     def _chunk(self, doc: Any) -> None:
-        data = json.dumps(doc).encode() + b"\n"
-        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self._write_chunk(json.dumps(doc).encode() + b"\n")
+
+    def _write_chunk(self, data: bytes) -> None:
+        if data:  # an empty chunk would end the stream
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
 
     def _end_stream(self) -> None:
         self.wfile.write(b"0\r\n\r\n")
@@ -292,15 +295,19 @@ class _Handler(BaseHTTPRequestHandler):
             store.close_watch(watcher)
 
     def _send_item(self, item: WatchItem) -> None:
-        if item[0] == "event":
+        kind = item[0]
+        if kind == "event":
             self._chunk({"type": item[1], "object": item[2]})
-            return
-        meta: dict[str, Any] = {"resourceVersion": str(item[1])}
-        if item[2]:
-            meta["annotations"] = {"k8s.io/initial-events-end": "true"}
-        self._chunk(
-            {"type": "BOOKMARK", "object": {"kind": "Pod", "apiVersion": "v1", "metadata": meta}}
-        )
+        elif kind == "error":
+            self._chunk({"type": "ERROR", "object": _status(item[1], item[2])})
+        elif kind == "raw":
+            self._write_chunk(item[1])
+        else:
+            meta: dict[str, Any] = {"resourceVersion": str(item[1])}
+            if item[2]:
+                meta["annotations"] = {"k8s.io/initial-events-end": "true"}
+            obj = {"kind": "Pod", "apiVersion": "v1", "metadata": meta}
+            self._chunk({"type": "BOOKMARK", "object": obj})
 
     def _stream(self, watcher: Watcher, timeout: float, *, stalled: bool) -> None:
         store, interval = self.server.settings.store, self.server.settings.bookmark_interval
@@ -338,7 +345,7 @@ class _Handler(BaseHTTPRequestHandler):
                 stalled = True
             elif not stalled:
                 self._send_item(item)
-                if kind == "bookmark" and item[3]:
+                if kind == "error" or (kind == "bookmark" and item[3]):
                     self._end_stream()
                     return
 

@@ -71,6 +71,7 @@ class WatchFilter:
 
 
 # ("event", type, obj) | ("bookmark", rv, initial_end, final) | ("close",) | ("cut",) | ("stall",)
+# | ("raw", bytes) | ("error", code, message): an ERROR event, then the stream ends
 WatchItem = tuple[Any, ...]
 
 

@@ -308,6 +308,20 @@ class FakeKubeAPI:
         """Make every open watch go silent (no bytes, events dropped); return how many."""
         return self._store.broadcast(("stall",))
 
+    def send_raw(self, data: bytes) -> int:
+        """Write ``data`` verbatim as one chunk to every open watch; return how many.
+
+        No JSON and no newline are added: ``b"garbage\\n"`` is a malformed line, and
+        bytes without a newline start a line that does not end.
+        """
+        return self._store.broadcast(("raw", bytes(data)))
+
+    def send_error_event(self, code: int, message: str | None = None) -> int:
+        """Send every open watch an ``ERROR`` event whose ``Status`` has ``code``, then end
+        the stream cleanly, as the apiserver does; return how many got it."""
+        text = message or f"injected {code} {status_reason(code)}"
+        return self._store.broadcast(("error", code, text))
+
     def send_bookmark(self) -> int:
         """Send a BOOKMARK now to every watch that allows them; return how many."""
         return self._store.bookmark()

@@ -1,8 +1,19 @@
-"""Fault scripts are consumed one request at a time, in order."""
+"""Fault scripts are consumed one request at a time, in order; mid-stream faults
+(raw bytes, ERROR events) reach every open watch in order with its events."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import pytest
+import urllib3
+from kubernetes import client as k8s
+from kubernetes.client.exceptions import ApiException
+
 from kubegroup._fake_faults import ErrorReply, Faults, status_reason
+from kubegroup.testing import FakeKubeAPI
+
+from .helpers import WAIT, drain, on_watch
 
 
 def test_scripted_errors_are_consumed_in_order() -> None:
@@ -35,3 +46,61 @@ def test_denial_is_per_namespace_and_cluster_scope_is_denied_if_any_is() -> None
 
 def test_status_reasons_follow_kubernetes_conventions() -> None:
     assert [status_reason(c) for c in (403, 410, 418)] == ["Forbidden", "Expired", "Unknown"]
+
+
+def watch_body(fake: FakeKubeAPI, action: Callable[[], object]) -> bytes:
+    """The whole body of a raw watch from the current revision while ``action`` runs."""
+    query = f"watch=1&resourceVersion={fake.resource_version}"
+    with on_watch(fake, action):
+        resp = urllib3.request(
+            "GET",
+            f"{fake.url}/api/v1/namespaces/ns1/pods?{query}",
+            preload_content=False,
+            retries=False,
+            timeout=WAIT,
+        )
+        try:
+            return resp.read()
+        finally:
+            resp.release_conn()
+
+
+def test_send_raw_writes_the_bytes_verbatim_in_order(fake: FakeKubeAPI) -> None:
+    def action() -> None:
+        assert fake.send_raw(b"") == 1  # no chunk at all: it would end the stream
+        fake.send_raw(b"garbage\n")
+        fake.create_pod("a")
+        fake.send_raw(b"no newline")
+        fake.close_watches()
+
+    lines = watch_body(fake, action).split(b"\n")
+    assert lines[0] == b"garbage"
+    assert lines[1].startswith(b'{"type": "ADDED"')
+    assert lines[2] == b"no newline"
+    assert len(lines) == 3
+
+
+def test_send_error_event_sends_a_status_and_ends_the_stream(fake: FakeKubeAPI) -> None:
+    body = watch_body(fake, lambda: fake.send_error_event(503, "etcd is slow"))
+    assert body.count(b"\n") == 1
+    assert body.startswith(b'{"type": "ERROR", "object": {"kind": "Status"')
+    assert b'"code": 503' in body
+    assert b'"reason": "ServiceUnavailable"' in body
+    assert b'"message": "etcd is slow"' in body
+
+
+def test_the_official_client_raises_the_error_events_code(
+    fake: FakeKubeAPI, core: k8s.CoreV1Api
+) -> None:
+    with (
+        on_watch(fake, lambda: fake.send_error_event(500)),
+        pytest.raises(ApiException) as info,
+    ):
+        drain(core, resource_version=fake.resource_version, timeout_seconds=30)
+    assert info.value.status == 500
+    assert "injected 500" in str(info.value.reason)
+
+
+def test_mid_stream_faults_without_a_watch_reach_nobody(fake: FakeKubeAPI) -> None:
+    assert fake.send_raw(b"x\n") == 0
+    assert fake.send_error_event(410) == 0
