@@ -1,11 +1,14 @@
 """The pod list/watch loop, in one background thread (kubegroup.md §4.9).
 
 List, then watch from the list's resourceVersion with bookmarks; resume from the last
-revision after a clean close or a quiet read timeout; relist on 410; back off with
-jitter on errors, honouring ``Retry-After`` and retrying 401/403 slowly. The pod map
-survives every error: only the API can remove a pod from it. The watch is parsed from
-the raw response (``_preload_content=False``), so no client model code is involved and
-both the 36.x and 37.x clients work.
+revision after a clean close or a quiet read timeout; relist on 410 (an ``ERROR`` event
+or an HTTP status), backing off from the second expiry in a row without events; back
+off with jitter on errors, honouring ``Retry-After`` up to ``backoff_max`` and retrying
+401/403 slowly. The backoff starts over after a watch event, or once no delay was
+needed for ``backoff_reset`` seconds. The pod map survives every error: only the API can
+remove a pod from it. The watch is parsed from the raw response
+(``_preload_content=False``), so no client model code is involved and both the 36.x and
+37.x clients work.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ import contextlib
 import json
 import logging
 import random
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,17 +25,12 @@ from typing import Any, cast
 
 import urllib3
 from kubernetes import client as k8s
-from kubernetes.client.exceptions import ApiException
 
 from ._backoff import Backoff
-from ._errors import (
-    KubeAPIError,
-    KubeConnectionError,
-    KubeGroupError,
-    api_error_from_status,
-    status_code,
-)
+from ._errors import KubeAPIError, KubeGroupError, api_error_from_status, status_code
 from ._pods import PodInfo, pod_info
+from ._stream import MAX_LINE, lines, shutdown
+from ._stream import wrap_error as wrap_error
 
 __all__ = ["PodWatcher", "WatchSettings"]
 
@@ -43,7 +40,7 @@ _SHORT_WATCH = 1.0  # a watch that ends this fast without events is treated like
 
 
 class _Expired(Exception):
-    """The watch's resourceVersion is gone (410): relist."""
+    """The watch's resourceVersion is gone (a 410 ``ERROR`` event): relist."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,29 +53,19 @@ class WatchSettings:
     request_timeout: float = 30.0  # connect timeout, and read timeout of the list
     read_timeout: float | None = None  # watch inactivity limit; None: its duration + 30 s
     backoff_initial: float = 0.8
-    backoff_max: float = 30.0
-
-
-def wrap_error(exc: BaseException) -> KubeGroupError:
-    """Translate a client or urllib3 exception into the kubegroup hierarchy."""
-    if isinstance(exc, KubeGroupError):
-        return exc
-    if isinstance(exc, ApiException):
-        headers = cast("dict[str, str] | None", exc.headers)
-        return api_error_from_status(
-            int(exc.status or 0), exc.body, http_reason=str(exc.reason or ""), headers=headers
-        )
-    if isinstance(exc, ValueError):  # JSON that is not an event or a list
-        return KubeAPIError(200, "InvalidResponse", f"malformed response: {exc}")
-    return KubeConnectionError(f"{type(exc).__name__}: {exc}")
+    backoff_max: float = 30.0  # also the cap of a server's Retry-After
+    max_line: int = MAX_LINE  # longest watch line (bytes); longer is an error
+    backoff_reset: float = 120.0  # the backoff starts over after this long without a delay
 
 
 class PodWatcher:
     """Keeps a map of the selected pods up to date from a background thread.
 
     ``on_change()`` is called from that thread after the map changed; ``on_exit()`` once
-    the thread has ended. Everything in the map, the revision and the counters is
-    protected by ``_lock``.
+    the thread has ended. ``wait(delay)`` is how the thread pauses between attempts
+    (default: on the stop event, so ``stop()`` interrupts it; tests may record the
+    delays instead). Everything in the map, the revision and the counters is protected
+    by ``_lock``.
     """
 
     def __init__(
@@ -89,6 +76,7 @@ class PodWatcher:
         on_change: Callable[[], None],
         on_exit: Callable[[], None],
         rng: random.Random | None = None,
+        wait: Callable[[float], object] | None = None,
     ) -> None:
         self.settings = settings
         self._core = k8s.CoreV1Api(api_client)
@@ -96,9 +84,14 @@ class PodWatcher:
         self._on_exit = on_exit
         self._rng = rng or random.Random()
         self._backoff = Backoff(
-            initial=settings.backoff_initial, maximum=settings.backoff_max, rng=self._rng
+            initial=settings.backoff_initial,
+            maximum=settings.backoff_max,
+            rng=self._rng,
+            reset_after=settings.backoff_reset,
         )
         self._stopping = threading.Event()
+        self._wait = wait or self._stopping.wait
+        self._expired_quietly = False  # the last step was a relist after 410, no event since
         self._lock = threading.Lock()
         self._pods: dict[str, PodInfo] = {}
         self._rv: str | None = None  # None: the next step is a (re)list
@@ -123,7 +116,7 @@ class PodWatcher:
         with self._lock:
             resp = self._resp
         if resp is not None:
-            _shutdown(resp)
+            shutdown(resp)
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the thread to end; return whether it did."""
@@ -168,17 +161,33 @@ class PodWatcher:
                     if self._rv is None:
                         self._list()
                     self._watch()
-                except _Expired:
-                    with self._lock:
-                        self._rv = None
-                        self.counts["relists"] += 1
-                    log.info("kubegroup: watch expired (410 Gone), relisting pods")
                 except Exception as exc:  # every failure is retried; stop() ends the loop
                     if self._stopping.is_set():
                         break
-                    self._failed(wrap_error(exc))
+                    err = None if isinstance(exc, _Expired) else wrap_error(exc)
+                    if err is None or (isinstance(err, KubeAPIError) and err.status == 410):
+                        self._expired(str(exc))  # an ERROR event or an HTTP 410: relist
+                    else:
+                        self._failed(err)
         finally:
             self._on_exit()
+
+    def _expired(self, why: str) -> None:
+        """Forget the revision so the next step relists; rate-limit repeated expiries."""
+        with self._lock:
+            self._rv = None
+            self.counts["relists"] += 1
+        if not self._expired_quietly:
+            log.info("kubegroup: watch expired (%s), relisting pods", why)
+        else:  # a relist and a watch gave no event, then 410 again: don't spin on LISTs
+            delay = self._backoff.next_delay()
+            log.warning(
+                "kubegroup: watch expired again without events (%s); relisting in %.1f s",
+                why,
+                delay,
+            )
+            self._wait(delay)
+        self._expired_quietly = True
 
     def _failed(self, err: KubeGroupError) -> None:
         self._healthy = False
@@ -186,7 +195,18 @@ class PodWatcher:
         with self._lock:
             self.counts["errors"] += 1
         where = f"namespace {self.settings.namespace!r}"
-        if isinstance(err, KubeAPIError) and err.is_auth_error:
+        status = err.status if isinstance(err, KubeAPIError) else 0
+        if status == 401:
+            delay = self._backoff.slow_delay()
+            log.error(
+                "kubegroup: the API server rejected our credentials for pods in %s (%s); "
+                "check the service-account token (mounted, not expired, of this cluster) "
+                "or the kubeconfig user. Retrying in %.1f s.",
+                where,
+                err,
+                delay,
+            )
+        elif status == 403:
             delay = self._backoff.slow_delay()
             log.error(
                 "kubegroup: not allowed to list/watch pods in %s (%s); grant 'list' and "
@@ -197,12 +217,13 @@ class PodWatcher:
                 delay,
             )
         else:
-            at_least = err.retry_after if isinstance(err, KubeAPIError) else None
-            delay = self._backoff.next_delay(at_least=at_least or 0.0)
+            retry_after = err.retry_after if isinstance(err, KubeAPIError) else None
+            at_least = min(retry_after or 0.0, self.settings.backoff_max)  # never a day
+            delay = self._backoff.next_delay(at_least=at_least)
             log.warning(
                 "kubegroup: pod list/watch in %s failed: %s; retrying in %.1f s", where, err, delay
             )
-        self._stopping.wait(delay)
+        self._wait(delay)
 
     @contextlib.contextmanager
     def _reading(self, resp: urllib3.BaseHTTPResponse) -> Iterator[urllib3.BaseHTTPResponse]:
@@ -211,7 +232,7 @@ class PodWatcher:
             self._resp = resp
         try:
             if self._stopping.is_set():
-                _shutdown(resp)
+                shutdown(resp)
             yield resp
         finally:
             with self._lock:
@@ -244,8 +265,7 @@ class PodWatcher:
             relist = self._synced
             self._pods, self._rv, self._synced = pods, rv, True
             self.counts["lists"] += 1
-        self._healthy = True
-        self._backoff.reset()
+        self._healthy = True  # the backoff is not reset: a watch event or time does that
         if relist and (gone or new):
             log.info("kubegroup: relisted pods: %d new, %d gone", len(new), len(gone))
         self._on_change()
@@ -270,7 +290,7 @@ class PodWatcher:
             self.counts["watches"] += 1
         with self._reading(cast("urllib3.BaseHTTPResponse", resp)) as r:
             try:
-                for line in _lines(r):
+                for line in lines(r, s.max_line):
                     self._apply(_loads(line))
                     events += 1
             except urllib3.exceptions.ReadTimeoutError:
@@ -280,7 +300,7 @@ class PodWatcher:
                 log.debug("kubegroup: watch read timed out after %d events, resuming", events)
         if not events and time.monotonic() - started < _SHORT_WATCH:
             # Like client-go: a watch closed at once is not progress; don't spin on it.
-            self._stopping.wait(self._backoff.next_delay())
+            self._wait(self._backoff.next_delay())
 
     def _apply(self, event: Any) -> None:
         kind = event.get("type") if isinstance(event, dict) else None
@@ -291,7 +311,7 @@ class PodWatcher:
             err = api_error_from_status(status_code(obj.get("code"), 500), json.dumps(obj))
             if err.status == 410:
                 raise _Expired(str(err))
-            raise err
+            raise err  # other codes: back off, then watch again from the same revision
         meta = obj.get("metadata")
         rv = meta.get("resourceVersion") if isinstance(meta, dict) else None
         if not isinstance(rv, str | int) or isinstance(rv, bool):
@@ -312,6 +332,7 @@ class PodWatcher:
             elif kind != "BOOKMARK":
                 log.debug("kubegroup: ignoring watch event of type %r", kind)
         self._backoff.reset()
+        self._expired_quietly = False
         if changed:
             self._on_change()
 
@@ -322,29 +343,3 @@ def _loads(data: bytes) -> Any:
         return json.loads(data)
     except RecursionError as exc:
         raise ValueError("JSON nested too deeply") from exc
-
-
-def _lines(resp: urllib3.BaseHTTPResponse) -> Iterator[bytes]:
-    """Yield the non-blank lines of a streamed response."""
-    buffer = b""
-    for chunk in resp.stream(amt=None, decode_content=False):
-        buffer += chunk
-        *lines, buffer = buffer.split(b"\n")
-        yield from (line for line in lines if line.strip())
-    if buffer.strip():
-        yield buffer
-
-
-def _shutdown(resp: urllib3.BaseHTTPResponse) -> None:
-    """Shut the response's socket down so a blocked read returns at once.
-
-    urllib3 >= 2.3 keeps a handle on the socket even after ``Connection: close`` moved
-    it from the connection to the response; older versions only have ``conn.sock``.
-    """
-    with contextlib.suppress(Exception):
-        resp.shutdown()
-        return
-    sock = getattr(getattr(resp, "connection", None), "sock", None)
-    if isinstance(sock, socket.socket):
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)

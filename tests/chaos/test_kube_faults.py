@@ -16,7 +16,7 @@ from collections.abc import Callable
 import pytest
 
 import kubegroup
-from kubegroup.testing import FakeKubeAPI, RecordingPool
+from kubegroup.testing import FakeKubeAPI, RecordedRequest, RecordingPool
 
 from .helpers import figure
 
@@ -38,12 +38,26 @@ async def until(predicate: Callable[[], bool], limit: float = 10.0) -> None:
             await asyncio.sleep(0.005)
 
 
+def lists(api: FakeKubeAPI) -> list[RecordedRequest]:
+    return [r for r in api.requests if not r.is_watch and r.status == 200]
+
+
 def change_pods(api: FakeKubeAPI) -> None:
     api.force_delete_pod("p1")
     api.start_pod("p2", labels=WEB, ip="10.0.0.3")
 
 
-SCENARIOS = ["stream cut", "stall", "410 storm", "403", "500", "API down"]
+SCENARIOS = [
+    "stream cut",
+    "stall",
+    "410 storm",
+    "410 status",
+    "garbage line",
+    "500 ERROR event",
+    "403",
+    "500",
+    "API down",
+]
 
 
 @pytest.mark.parametrize("fault", SCENARIOS)
@@ -82,7 +96,22 @@ async def test_api_faults_never_empty_the_ring_and_converge(fault: str) -> None:
                 api.close_watches()
                 change_pods(api)
                 await until(lambda: kg.stats().relists >= 20)
+                detail = f", {kg.stats().relists} relists, {len(lists(api))} LISTs"
+                assert len(lists(api)) <= 21  # one per expiry at most, with backoff
+            elif fault == "410 status":  # a 410 answer to the watch request itself
+                api.fail_next_requests(410, count=5)
+                api.cut_watches()
+                change_pods(api)
+                await until(lambda: kg.stats().relists >= 5)
                 detail = f", {kg.stats().relists} relists"
+            elif fault == "garbage line":
+                api.send_raw(b"\x00not json{\n")
+                change_pods(api)
+                await until(lambda: kg.stats().errors > errors_before)
+            elif fault == "500 ERROR event":
+                api.send_error_event(500)
+                change_pods(api)
+                await until(lambda: kg.stats().errors > errors_before)
             elif fault in ("403", "500"):
                 api.fail_next_requests(int(fault), count=5)
                 api.cut_watches()

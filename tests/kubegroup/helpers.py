@@ -9,13 +9,17 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubernetes import client as k8s
 from kubernetes import watch
 from kubernetes.client.exceptions import ApiException
 
-from kubegroup.testing import FakeKubeAPI, RecordingPool
+from kubegroup import KubeGroup
+from kubegroup.testing import FakeKubeAPI, RecordedRequest, RecordingPool
+
+if TYPE_CHECKING:
+    from .conftest import StartGroup
 
 
 @dataclass(frozen=True)
@@ -101,3 +105,39 @@ async def until(predicate: Callable[[], bool]) -> None:
     async with asyncio.timeout(WAIT):
         while not predicate():  # noqa: ASYNC110 - no event exists for this state
             await asyncio.sleep(0)
+
+
+WEB = {"app": "web"}
+"""The labels of the pods the test groups select (``app=web``)."""
+
+
+def watches(fake: FakeKubeAPI) -> list[RecordedRequest]:
+    """Every watch request so far."""
+    return [r for r in fake.requests if r.is_watch]
+
+
+def lists(fake: FakeKubeAPI) -> list[RecordedRequest]:
+    """Every successful list request so far."""
+    return [r for r in fake.requests if not r.is_watch and r.status == 200]
+
+
+async def watch_requests(fake: FakeKubeAPI, n: int) -> None:
+    """Wait until the fake has logged ``n`` watch requests."""
+    await in_thread(lambda: fake.wait_for_requests(lambda reqs: sum(r.is_watch for r in reqs) >= n))
+
+
+def no_call_emptied_the_ring(calls: list[tuple[str, ...]]) -> bool:
+    """Whether every ``set_peers`` call kept self in the ring."""
+    return all(call and SELF in call for call in calls)
+
+
+async def synced_and_watching(
+    fake: FakeKubeAPI, start_group: StartGroup, *ips: str, **overrides: Any
+) -> tuple[KubeGroup, RecordingPool]:
+    """Start pods ``p0``, ``p1``... with these IPs and a group; wait until it watches."""
+    for i, ip in enumerate(ips):
+        fake.start_pod(f"p{i}", labels=WEB, ip=ip)
+    kg, pool = await start_group(**overrides)
+    await peers_become(pool, *ips)
+    await in_thread(lambda: fake.wait_for_watches(1))
+    return kg, pool

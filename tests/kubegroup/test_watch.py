@@ -8,46 +8,27 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from typing import Any
 
 import pytest
 
-from kubegroup import KubeAPIError, KubeConnectionError, KubeGroup
+from kubegroup import KubeAPIError, KubeConnectionError
 from kubegroup._watch import wrap_error
-from kubegroup.testing import FakeKubeAPI, RecordedRequest, RecordingPool
+from kubegroup.testing import FakeKubeAPI
 
 from .conftest import StartGroup
-from .helpers import SELF, WAIT, in_thread, peers_become, until
-
-WEB = {"app": "web"}
-
-
-def watches(fake: FakeKubeAPI) -> list[RecordedRequest]:
-    return [r for r in fake.requests if r.is_watch]
-
-
-def lists(fake: FakeKubeAPI) -> list[RecordedRequest]:
-    return [r for r in fake.requests if not r.is_watch and r.status == 200]
-
-
-async def watch_requests(fake: FakeKubeAPI, n: int) -> None:
-    """Wait until the fake has logged ``n`` watch requests."""
-    await in_thread(lambda: fake.wait_for_requests(lambda reqs: sum(r.is_watch for r in reqs) >= n))
-
-
-def no_call_emptied_the_ring(calls: list[tuple[str, ...]]) -> bool:
-    return all(call and SELF in call for call in calls)
-
-
-async def synced_and_watching(
-    fake: FakeKubeAPI, start_group: StartGroup, *ips: str, **overrides: Any
-) -> tuple[KubeGroup, RecordingPool]:
-    for i, ip in enumerate(ips):
-        fake.start_pod(f"p{i}", labels=WEB, ip=ip)
-    kg, pool = await start_group(**overrides)
-    await peers_become(pool, *ips)
-    await in_thread(lambda: fake.wait_for_watches(1))
-    return kg, pool
+from .helpers import (
+    SELF,
+    WAIT,
+    WEB,
+    in_thread,
+    lists,
+    no_call_emptied_the_ring,
+    peers_become,
+    synced_and_watching,
+    until,
+    watch_requests,
+    watches,
+)
 
 
 async def test_the_watch_starts_from_the_list_revision_with_bookmarks_and_timeouts(
@@ -166,11 +147,11 @@ async def test_server_errors_are_retried_with_backoff_and_recovered_from(
 
 async def test_retry_after_is_honoured(fake: FakeKubeAPI, start_group: StartGroup) -> None:
     fake.fail_next_requests(429, retry_after=1)
-    kg, pool = await start_group()
+    kg, pool = await start_group(backoff_max=1.0)  # Retry-After is honoured up to this
     await peers_become(pool)
     refused, retried = fake.requests[:2]
     assert refused.status == 429
-    assert retried.time - refused.time >= 1.0  # backoff alone would be 0.05 s at most
+    assert retried.time - refused.time >= 1.0  # backoff alone would be 0.01 s at first
     err = kg.last_error
     assert isinstance(err, KubeAPIError)
     assert (err.status, err.retry_after) == (429, 1.0)
