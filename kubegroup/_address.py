@@ -14,9 +14,10 @@ from collections.abc import Mapping
 
 from ._errors import KubeConfigError
 
-__all__ = ["find_my_address", "find_my_url", "parse_port", "peer_url"]
+__all__ = ["check_scheme", "find_my_address", "find_my_url", "parse_port", "peer_url"]
 
 POD_IP_ENV = "POD_IP"
+SCHEMES = ("http", "https")
 
 
 def parse_port(port: int | str) -> int:
@@ -31,10 +32,25 @@ def parse_port(port: int | str) -> int:
     return int(text)
 
 
-def peer_url(ip: str, port: int | str) -> str:
-    """Return ``http://ip:port``, with the IP bracketed when it is IPv6."""
+def check_scheme(scheme: str) -> str:
+    """Return ``scheme`` if it is ``"http"`` or ``"https"`` (https: a pool serving TLS).
+
+    Raises:
+        KubeConfigError: any other value.
+    """
+    if scheme not in SCHEMES:
+        raise KubeConfigError(f"invalid peer URL scheme {scheme!r}: expected 'http' or 'https'")
+    return scheme
+
+
+def peer_url(ip: str, port: int | str, *, scheme: str = "http") -> str:
+    """Return ``scheme://ip:port``, with the IP bracketed when it is IPv6.
+
+    Raises:
+        KubeConfigError: bad port, or a scheme other than ``"http"`` and ``"https"``.
+    """
     host = f"[{ip}]" if ":" in ip else ip
-    return f"http://{host}:{parse_port(port)}"
+    return f"{check_scheme(scheme)}://{host}:{parse_port(port)}"
 
 
 def _pick(addresses: list[str]) -> str:
@@ -81,14 +97,18 @@ def find_my_address(*, environ: Mapping[str, str] | None = None) -> str:
     return _pick(addresses)
 
 
-def find_my_url(port: int | str, *, environ: Mapping[str, str] | None = None) -> str:
+def find_my_url(
+    port: int | str, *, environ: Mapping[str, str] | None = None, scheme: str = "http"
+) -> str:
     """Return this pod's groupcache URL, ``http://<my address>:<port>``.
 
     Args:
         port: The groupcache port: ``5000``, ``"5000"`` or Go's ``":5000"``.
         environ: Environment to read ``POD_IP`` from; defaults to ``os.environ``.
+        scheme: ``"http"``, or ``"https"`` for a pool that serves TLS.
 
     Raises:
-        KubeConfigError: bad port, or no address (see :func:`find_my_address`).
+        KubeConfigError: bad port or scheme, or no address (see :func:`find_my_address`).
     """
-    return peer_url(find_my_address(environ=environ), port)
+    check_scheme(scheme)
+    return peer_url(find_my_address(environ=environ), port, scheme=scheme)

@@ -4,7 +4,8 @@ Port of kubegroup ``UpdatePeers``/``onUpdate``. The watch runs in one thread
 (:mod:`kubegroup._watch`); every change is handed to the event loop, debounced there, and
 turned into a sorted peer list for ``pool.set_peers``. The pool is only ever called on
 the loop's thread, never after ``close()`` has returned, and never with a list emptied
-by an API error.
+by an API error. A ``set_peers`` that raises is retried after a backoff delay, also
+when no further pod change arrives.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from typing import Protocol
 from kubernetes import client as k8s
 
 from . import _config
-from ._address import find_my_url, parse_port
+from ._address import check_scheme, find_my_url, parse_port
+from ._backoff import Backoff
 from ._debounce import Debouncer
 from ._errors import KubeConfigError, KubeGroupError
 from ._pods import peer_urls
@@ -56,10 +58,12 @@ class KubeGroup:
         port: int,
         my_url: str,
         debounce: float,
+        scheme: str = "http",
     ) -> None:
         self._pool = pool
         self._api_client = api_client  # ours: closed by close()
         self._port = port
+        self._scheme = check_scheme(scheme)
         self.my_url = my_url
         self.namespace = settings.namespace
         self.label_selector = settings.label_selector
@@ -74,6 +78,10 @@ class KubeGroup:
         self._synced = False
         self._exited = self._loop.create_future()  # the watch thread has ended
         self._debouncer = Debouncer(self._loop, debounce, self._deliver)
+        self._retry: asyncio.TimerHandle | None = None  # set while a failed delivery waits
+        self._retry_backoff = Backoff(
+            initial=settings.backoff_initial, maximum=settings.backoff_max
+        )
         self._collector: tuple[Registry, KubeGroupCollector] | None = None
         self._watcher = PodWatcher(
             api_client, settings, on_change=self._changed, on_exit=self._thread_exited
@@ -113,7 +121,10 @@ class KubeGroup:
             synced, pods = self._watcher.snapshot()
             if not synced:
                 return
-            urls = peer_urls(pods, port=self._port, my_url=self.my_url)
+            if self._retry is not None:  # this call is the retry, or makes it moot
+                self._retry.cancel()
+                self._retry = None
+            urls = peer_urls(pods, port=self._port, my_url=self.my_url, scheme=self._scheme)
             self._counts["pods"] = len(pods)
             self._counts["updates"] += 1
             if urls != self._peers or not self._delivered:
@@ -121,10 +132,18 @@ class KubeGroup:
                     self._pool.set_peers(*urls)
                 except Exception:
                     self._counts["errors"] += 1
-                    log.exception("kubegroup: set_peers(%d peers) failed", len(urls))
+                    self._delivered = False  # the pool may hold anything now: send again
+                    delay = self._retry_backoff.next_delay()
+                    self._retry = self._loop.call_later(delay, self._deliver)
+                    log.exception(
+                        "kubegroup: set_peers(%d peers) failed; retrying in %.1f s",
+                        len(urls),
+                        delay,
+                    )
                     return
                 log.debug("kubegroup: peers: %s", ", ".join(urls))
                 self._peers, self._delivered = urls, True
+                self._retry_backoff.reset()
             if not self._synced:
                 self._synced = True
                 self._settled.set()
@@ -223,6 +242,9 @@ class KubeGroup:
 
     def _cancel_on_loop(self) -> None:
         self._debouncer.cancel()
+        if self._retry is not None:
+            self._retry.cancel()
+            self._retry = None
         self._settled.set()
 
     def _finish_close(self) -> None:
@@ -268,6 +290,7 @@ async def update_peers(
     read_timeout: float | None = None,
     backoff_initial: float = 0.8,
     backoff_max: float = 30.0,
+    scheme: str = "http",
 ) -> KubeGroup:
     """Watch the pods matching ``label_selector`` and keep ``pool``'s peers in step.
 
@@ -289,13 +312,17 @@ async def update_peers(
         request_timeout: Connect timeout, and read timeout of list requests.
         read_timeout: Watch inactivity limit; default: the watch duration + 30 s.
         backoff_initial: First retry delay after an error (doubling, jittered).
-        backoff_max: Longest retry delay; 401/403 are retried near this.
+        backoff_max: Longest retry delay; 401/403 are retried near this. A server's
+            ``Retry-After`` is honoured up to this long.
+        scheme: ``"http"``, or ``"https"`` when the pool serves TLS (peer URLs and, by
+            default, ``my_url`` use it).
 
     Raises:
-        KubeConfigError: bad selector, port, namespace, address or credentials.
+        KubeConfigError: bad selector, port, scheme, namespace, address or credentials.
     """
     selector = _config.check_selector(label_selector)
     port_n = parse_port(port)
+    check_scheme(scheme)
     if debounce < 0 or watch_timeout < 1 or request_timeout <= 0 or backoff_initial <= 0:
         raise KubeConfigError("debounce >= 0, watch_timeout >= 1, timeouts and backoff > 0")
     if backoff_max < backoff_initial or (read_timeout is not None and read_timeout <= 0):
@@ -303,7 +330,7 @@ async def update_peers(
     ns = _config.resolve_namespace(
         namespace, service_account_dir=service_account_dir, environ=os.environ
     )
-    me = my_url or find_my_url(port_n)
+    me = my_url or find_my_url(port_n, scheme=scheme)
     if api_client is None:
         client = _config.load_api_client(
             service_account_dir=service_account_dir, environ=os.environ
@@ -313,7 +340,7 @@ async def update_peers(
     settings = WatchSettings(
         ns, selector, watch_timeout, request_timeout, read_timeout, backoff_initial, backoff_max
     )
-    kg = KubeGroup(pool, client, settings, port=port_n, my_url=me, debounce=debounce)
+    kg = KubeGroup(pool, client, settings, port=port_n, my_url=me, debounce=debounce, scheme=scheme)
     try:
         kg._start(registry, metrics_namespace)
     except Exception:

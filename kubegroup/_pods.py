@@ -61,13 +61,15 @@ def pod_info(obj: Mapping[str, Any]) -> PodInfo:
     )
 
 
-def peer_urls(pods: Iterable[PodInfo], *, port: int, my_url: str | None) -> tuple[str, ...]:
+def peer_urls(
+    pods: Iterable[PodInfo], *, port: int, my_url: str | None, scheme: str = "http"
+) -> tuple[str, ...]:
     """Return the sorted, de-duplicated peer URLs: every peer pod, plus ``my_url``.
 
     Self is always included, also while its own pod is not (yet) Ready, so the local
-    pool always finds itself in the ring.
+    pool always finds itself in the ring. ``scheme`` is ``"http"`` or ``"https"``.
     """
-    urls = {peer_url(p.ip, port) for p in pods if p.is_peer}
+    urls = {peer_url(p.ip, port, scheme=scheme) for p in pods if p.is_peer}
     if my_url:
         urls.add(my_url)
     return tuple(sorted(urls))

@@ -1,4 +1,5 @@
-"""find_my_address / find_my_url: POD_IP first, hostname fallback, IPv6 brackets, ports."""
+"""find_my_address / find_my_url: POD_IP first, hostname fallback, IPv6 brackets, ports,
+http or https."""
 
 from __future__ import annotations
 
@@ -41,3 +42,20 @@ def test_several_addresses_are_not_fatal_ipv4_and_non_loopback_win() -> None:
 @pytest.mark.parametrize(("port", "expected"), [(5000, 5000), ("5000", 5000), (":8080", 8080)])
 def test_ports_are_accepted_as_int_string_or_go_style(port: int | str, expected: int) -> None:
     assert parse_port(port) == expected
+
+
+def test_https_peer_and_self_urls_for_a_pool_serving_tls() -> None:
+    assert peer_url("10.0.0.1", 5000) == "http://10.0.0.1:5000"
+    assert peer_url("10.0.0.1", 5000, scheme="https") == "https://10.0.0.1:5000"
+    assert peer_url("fd00::7", ":443", scheme="https") == "https://[fd00::7]:443"
+    env = {"POD_IP": "10.1.2.3"}
+    assert find_my_url(8443, environ=env, scheme="https") == "https://10.1.2.3:8443"
+    assert find_my_url(5000, environ=env, scheme="http") == "http://10.1.2.3:5000"
+
+
+@pytest.mark.parametrize("scheme", ["ftp", "HTTPS", "https://", ""])
+def test_other_schemes_are_config_errors(scheme: str) -> None:
+    with pytest.raises(KubeConfigError, match="expected 'http' or 'https'"):
+        peer_url("10.0.0.1", 5000, scheme=scheme)
+    with pytest.raises(KubeConfigError, match="expected 'http' or 'https'"):
+        find_my_url(5000, environ={"POD_IP": "10.1.2.3"}, scheme=scheme)

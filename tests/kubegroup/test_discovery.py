@@ -1,18 +1,22 @@
 """KubeGroup end to end against FakeKubeAPI: pod lifecycles become peer lists; close is clean.
 
 Every lifecycle script of kubegroup.md §3.9 is checked through ``kg.peers`` and a
-RecordingPool. API faults are in test_watch.py; configuration in test_config.py.
+RecordingPool. API faults are in test_watch.py and test_watch_faults.py; configuration in
+test_config.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+from typing import Any
 
 import pytest
+from kubernetes import client as k8s
 
+import kubegroup
 from kubegroup import KubeGroupError
-from kubegroup.testing import FakeKubeAPI
+from kubegroup.testing import FakeKubeAPI, RecordingPool
 
 from .conftest import StartGroup
 from .helpers import SELF, WAIT, in_thread, peers_become, url
@@ -302,3 +306,104 @@ async def test_repr_and_stats_describe_the_group(
     assert (stats.pods, stats.peers, stats.lists, stats.healthy) == (2, 2, 1, True)
     assert repr(kg) == "<KubeGroup ns1/'app=web' healthy peers=2>"
     assert (kg.namespace, kg.label_selector, kg.my_url) == ("ns1", "app=web", SELF)
+
+
+class FlakyPool(RecordingPool):
+    """A RecordingPool whose first ``failures`` calls raise."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+        self.attempts = 0
+        self.attempted = asyncio.Event()
+
+    def set_peers(self, *urls: str) -> None:
+        self.attempts += 1
+        self.attempted.set()
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("pool rejected the list")
+        super().set_peers(*urls)
+
+
+async def flaky_group(
+    pool: FlakyPool, api_client: k8s.ApiClient, **overrides: Any
+) -> kubegroup.KubeGroup:
+    options: dict[str, Any] = {
+        "label_selector": "app=web",
+        "port": 5000,
+        "namespace": "ns1",
+        "api_client": api_client,
+        "debounce": 0.0,
+        "my_url": SELF,
+        "backoff_initial": 0.01,
+        "backoff_max": 0.05,
+    }
+    options.update(overrides)
+    return await kubegroup.update_peers(pool, **options)
+
+
+async def test_a_failed_first_delivery_is_retried_in_a_quiet_namespace(
+    fake: FakeKubeAPI, api_client: k8s.ApiClient
+) -> None:
+    """No pod changes after the list: only the retry can ever sync the group."""
+    fake.start_pod("a", labels=WEB, ip="10.0.0.1")
+    pool = FlakyPool(failures=2)
+    async with await flaky_group(pool, api_client) as kg:
+        async with asyncio.timeout(WAIT):
+            await kg.wait_synced()
+        assert pool.calls == [(url("10.0.0.1"), SELF)]
+        assert pool.attempts == 3
+        assert kg.stats().errors == 2
+        assert kg.peers == (url("10.0.0.1"), SELF)
+
+
+async def test_a_failed_later_delivery_is_retried_without_another_change(
+    fake: FakeKubeAPI, api_client: k8s.ApiClient
+) -> None:
+    pool = FlakyPool(failures=0)
+    async with await flaky_group(pool, api_client) as kg:
+        await peers_become(pool)
+        pool.failures = 1
+        fake.start_pod("a", labels=WEB, ip="10.0.0.1")
+        await peers_become(pool, "10.0.0.1")
+        assert pool.attempts == 3
+        assert kg.stats().errors == 1
+
+
+async def test_close_cancels_a_pending_delivery_retry(
+    fake: FakeKubeAPI, api_client: k8s.ApiClient
+) -> None:
+    pool = FlakyPool(failures=1)
+    kg = await flaky_group(pool, api_client, backoff_initial=30.0, backoff_max=60.0)
+    async with asyncio.timeout(WAIT):
+        await pool.attempted.wait()
+    assert kg._retry is not None
+    await kg.aclose()
+    assert kg._retry is None
+    assert pool.calls == []
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+async def test_peer_urls_use_the_pools_scheme(
+    fake: FakeKubeAPI,
+    api_client: k8s.ApiClient,
+    monkeypatch: pytest.MonkeyPatch,
+    scheme: str,
+) -> None:
+    """With ``scheme="https"`` a pool serving TLS gets https:// URLs, self included."""
+    monkeypatch.setenv("POD_IP", "10.99.0.1")
+    fake.start_pod("a", labels=WEB, ip="10.0.0.1")
+    fake.start_pod("b", labels=WEB, ip="fd00::2")
+    pool = FlakyPool(failures=0)
+    async with await flaky_group(pool, api_client, my_url=None, scheme=scheme) as kg:
+        async with asyncio.timeout(WAIT):
+            await kg.wait_synced()
+        hosts = ("10.0.0.1:5000", "10.99.0.1:5000", "[fd00::2]:5000")
+        assert kg.my_url == f"{scheme}://10.99.0.1:5000"
+        assert pool.calls == [tuple(f"{scheme}://{h}" for h in hosts)]
+
+
+async def test_an_unknown_scheme_is_a_config_error(api_client: k8s.ApiClient) -> None:
+    with pytest.raises(kubegroup.KubeConfigError, match="scheme 'ftp'"):
+        await flaky_group(FlakyPool(failures=0), api_client, scheme="ftp")

@@ -53,3 +53,13 @@ def test_peer_urls_are_sorted_unique_and_include_self() -> None:
         "http://10.0.0.2:5000",
     )
     assert peer_urls([], port=5000, my_url=None) == ()
+
+
+def test_peer_urls_take_the_scheme() -> None:
+    pods = [pod_info(pod("a", "10.0.0.1")), pod_info(pod("b", "fd00::5"))]
+    me = "https://10.0.0.9:5000"
+    assert peer_urls(pods, port=5000, my_url=me, scheme="https") == (
+        "https://10.0.0.1:5000",
+        me,
+        "https://[fd00::5]:5000",
+    )
