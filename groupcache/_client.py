@@ -8,8 +8,13 @@ share one copy of the cache instead of one each.
 from __future__ import annotations
 
 import http.client
+import io
+import socket
 import ssl as ssl_module
 import threading
+import time
+from contextvars import ContextVar
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -21,6 +26,9 @@ from ._pool import DEFAULT_BASE_PATH, DEFAULT_TIMEOUT, normalize_url
 from ._value import Value
 from ._wire import WireError, decode_get_response, path_escape
 
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
+
 
 class Client:
     """Reads keys through a groupcache node (``groupcache serve``) over HTTP.
@@ -31,7 +39,8 @@ class Client:
         url: The node's URL, e.g. ``http://127.0.0.1:8080``.
         base_path: The node's base path.
         token: The node's token, if it has one.
-        timeout: Seconds one request may take.
+        timeout: Seconds one request may take in all: connecting, sending and reading
+            the whole reply (a node that trickles its reply is cut off all the same).
         ssl: TLS context for an ``https://`` node.
 
     Raises:
@@ -90,31 +99,34 @@ class Client:
 
     def get_sync(self, group: str, key: str) -> bytes:
         """Blocking :meth:`get`, for threads; each thread keeps its own connection."""
-        conn: http.client.HTTPConnection | None = getattr(self._local, "conn", None)
+        conn: _Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._connect()
         path = urlsplit(self._path(group, key)).path
+        deadline = _DEADLINE.set(time.monotonic() + self._timeout)
         try:
+            if conn.sock is not None:
+                conn.sock.settimeout(_remaining())
             conn.request("GET", path, headers=self._headers)
             resp = conn.getresponse()
             body = resp.read()
         except (OSError, http.client.HTTPException) as exc:
             conn.close()
             self._local.conn = None
+            if isinstance(exc, TimeoutError):
+                raise PeerError(f"{self.url}: no whole reply within {self._timeout} s") from exc
             raise PeerError(f"{self.url}: {type(exc).__name__}: {exc}") from exc
+        finally:
+            _DEADLINE.reset(deadline)
         return _decode(resp.status, body, self.url).data
 
-    def _connect(self) -> http.client.HTTPConnection:
+    def _connect(self) -> _Connection:
         parts = urlsplit(self.url)
-        conn: http.client.HTTPConnection
+        tls: ssl_module.SSLContext | None = None
         if parts.scheme == "https":
-            conn = http.client.HTTPSConnection(
-                parts.hostname or "", parts.port, timeout=self._timeout, context=self._ssl
-            )
-        else:
-            conn = http.client.HTTPConnection(
-                parts.hostname or "", parts.port, timeout=self._timeout
-            )
+            tls = self._ssl if self._ssl is not None else ssl_module.create_default_context()
+        port = parts.port or (443 if tls is not None else 80)
+        conn = _Connection(parts.hostname or "", port, tls)
         self._local.conn = conn
         with self._lock:
             self._conns.append(conn)
@@ -148,6 +160,85 @@ class Client:
 
     def __repr__(self) -> str:
         return f"<Client {self.url}>"
+
+
+_DEADLINE: ContextVar[float] = ContextVar("groupcache_client_deadline")
+"""The ``time.monotonic()`` by which this thread's :meth:`Client.get_sync` must be done.
+
+A socket timeout bounds each read, not the call: a node that sends a byte now and then
+would keep it going forever. Every connect, send and read of the call is therefore given
+only the time left (http.client reads the reply through a :class:`_DeadlineReader`).
+"""
+
+
+def _remaining() -> float:
+    """Seconds left before the deadline of the call in progress.
+
+    Raises:
+        TimeoutError: none are left.
+    """
+    left = _DEADLINE.get() - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("deadline passed")
+    return left
+
+
+class _DeadlineReader(io.RawIOBase):
+    """A reply stream whose every read gets only the time left to the call.
+
+    It reads through the socket file ``raw`` that http.client made, which holds the
+    socket open until the reply is read, even once the connection closed it
+    (``Connection: close``).
+    """
+
+    def __init__(self, sock: socket.socket, raw: io.RawIOBase) -> None:
+        self._sock = sock
+        self._raw = raw
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer, /) -> int | None:
+        self._sock.settimeout(_remaining())
+        return self._raw.readinto(buffer)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()
+        super().close()
+
+
+class _Response(http.client.HTTPResponse):
+    """An :class:`http.client.HTTPResponse` read through a :class:`_DeadlineReader`."""
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        debuglevel: int = 0,
+        method: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        super().__init__(sock, debuglevel, method, url)
+        self.fp = io.BufferedReader(_DeadlineReader(sock, self.fp.detach()))
+
+
+class _Connection(http.client.HTTPConnection):
+    """A keep-alive HTTP(S) connection that connects, sends and reads within the deadline
+    of the :meth:`Client.get_sync` call in progress (``_DEADLINE``)."""
+
+    response_class = _Response
+
+    def __init__(self, host: str, port: int, tls: ssl_module.SSLContext | None) -> None:
+        super().__init__(host, port)
+        self._tls = tls
+
+    def connect(self) -> None:
+        self.timeout = _remaining()
+        super().connect()
+        if self._tls is not None:
+            self.sock.settimeout(_remaining())  # the whole handshake gets what is left
+            self.sock = self._tls.wrap_socket(self.sock, server_hostname=self.host)
+        self.sock.settimeout(_remaining())
 
 
 def _decode(status: int, body: bytes, url: str) -> Value:

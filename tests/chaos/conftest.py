@@ -1,9 +1,14 @@
-"""Event-loop hygiene for every chaos test.
+"""Event-loop hygiene for every chaos test, and the report of their figures.
 
 Each test runs with asyncio debug mode on its loop and fails if, by the end (after a
 ``gc.collect()``), the asyncio logger reported a task destroyed while pending, an
 exception never retrieved or an unclosed transport, or a ``ResourceWarning`` (unclosed
 socket, client session) was raised. Async tests also fail if they leave a task pending.
+
+The ``FIGURE:`` lines the tests record (helpers.figure) are printed in a "chaos figures"
+section at the end of the run, captured output or not, and written to the file named by
+``GROUPCACHE_FIGURES`` if set, else to ``chaos-figures.txt`` in pytest's base temporary
+directory (``/tmp/pytest-of-$USER/pytest-N/``), never into the repository.
 """
 
 from __future__ import annotations
@@ -11,10 +16,17 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import warnings
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
+
+from .helpers import FIGURES
+
+FIGURES_ENV = "GROUPCACHE_FIGURES"
+FIGURES_PATH = pytest.StashKey[Path]()
 
 BAD_LOG_LINES = (
     "Task was destroyed but it is pending",
@@ -71,3 +83,35 @@ async def loop_debug(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     me = asyncio.current_task()
     pending = [t for t in asyncio.all_tasks() if t is not me and not t.done()]
     assert not pending, f"tasks left pending: {pending}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def figures_path(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where this run's figures are saved; set once a chaos test runs."""
+    env = os.environ.get(FIGURES_ENV)
+    path = Path(env) if env else tmp_path_factory.getbasetemp() / "chaos-figures.txt"
+    pytestconfig.stash[FIGURES_PATH] = path
+    return path
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    """Show every recorded figure at the end of the run and save them to a file."""
+    path = config.stash.get(FIGURES_PATH, None)
+    if path is None:  # no chaos test ran
+        return
+    terminalreporter.section("chaos figures")
+    for line in FIGURES:
+        terminalreporter.write_line(line)
+    if not FIGURES:
+        terminalreporter.write_line("(no figures recorded)")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(f"{line}\n" for line in FIGURES))
+    except OSError as exc:
+        terminalreporter.write_line(f"figures not saved to {path}: {exc}")
+    else:
+        terminalreporter.write_line(
+            f"{len(FIGURES)} figures saved to {path} (set {FIGURES_ENV} to choose the file)"
+        )

@@ -1,4 +1,5 @@
-"""Shared chaos helpers: figures, memory readings and scripted misbehaving peers."""
+"""Shared chaos helpers: figures, memory readings, scripted misbehaving peers and the
+tombstone that counts attempts to reach a dead one."""
 
 from __future__ import annotations
 
@@ -6,15 +7,26 @@ import asyncio
 import contextlib
 import os
 import socket
+import ssl as ssl_module
 import struct
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
+FIGURES: list[str] = []
+"""Every ``FIGURE:`` line of this run, in order; conftest.py shows and saves them."""
+
 
 def figure(text: str) -> None:
-    """Print one report line: ``pytest tests/chaos -s | grep FIGURE`` collects them."""
-    print(f"\nFIGURE: {text}", flush=True)
+    """Record one report line and print it (seen with ``-s``).
+
+    The "chaos figures" section of the terminal summary repeats every recorded line,
+    so they appear in CI output too, and conftest.py writes them to a file.
+    """
+    line = f"FIGURE: {text}"
+    FIGURES.append(line)
+    print(f"\n{line}", flush=True)
 
 
 def rss_bytes() -> int:
@@ -78,18 +90,23 @@ class ScriptedPeer:
                     return
         except ConnectionError:
             return
+        except asyncio.CancelledError:
+            # serve() cancels the handlers still running at close; end as any other
+            # handler, else Python 3.11's start_server logs "Exception in callback".
+            return
         finally:
             self._tasks.discard(task)
             self._writers.discard(writer)
             writer.close()
 
     @contextlib.asynccontextmanager
-    async def serve(self) -> AsyncIterator[str]:
-        """Listen on a free port; yield the peer URL; stop and reap every handler."""
-        server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+    async def serve(self, ssl: ssl_module.SSLContext | None = None) -> AsyncIterator[str]:
+        """Listen on a free port (with TLS if ``ssl``); yield the peer URL; stop and reap
+        every handler."""
+        server = await asyncio.start_server(self._handle, "127.0.0.1", 0, ssl=ssl)
         port = server.sockets[0].getsockname()[1]
         try:
-            yield f"http://127.0.0.1:{port}"
+            yield f"{'http' if ssl is None else 'https'}://127.0.0.1:{port}"
         finally:
             server.close()
             for writer in list(self._writers):
@@ -98,4 +115,41 @@ class ScriptedPeer:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await server.wait_closed()
+
+
+class _ResetOnConnect(asyncio.Protocol):
+    def __init__(self, attempts: list[float]) -> None:
+        self.attempts = attempts
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.attempts.append(time.perf_counter())
+        assert isinstance(transport, asyncio.Transport)
+        sock = transport.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()
+
+
+class Tombstone:
+    """Listens on a dead peer's port and resets every connection, timing each attempt.
+
+    The kernel would refuse them unseen; here each one is counted, with its
+    ``time.perf_counter()`` in :attr:`attempts`, and the client still gets a transport
+    error (a reset instead of a refusal) at once, as from a dead peer.
+    """
+
+    def __init__(self) -> None:
+        self.attempts: list[float] = []
+
+    @contextlib.asynccontextmanager
+    async def listen(self, port: int) -> AsyncIterator[None]:
+        """Listen on 127.0.0.1:``port`` (free again once its process is reaped)."""
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(
+            lambda: _ResetOnConnect(self.attempts), "127.0.0.1", port, reuse_address=True
+        )
+        try:
+            yield
+        finally:
+            server.close()
             await server.wait_closed()
