@@ -128,9 +128,7 @@ def _run_apt(args: Sequence[str]) -> None:
         raise AptError(f"apt-get {' '.join(args)}: {exc}") from exc
     if done.returncode != 0:
         tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-5:])
-        raise AptError(
-            f"apt-get {' '.join(args)} exited with {done.returncode}: {tail}"
-        )
+        raise AptError(f"apt-get {' '.join(args)} exited with {done.returncode}: {tail}")
 
 
 def ensure_toolchain() -> str:
