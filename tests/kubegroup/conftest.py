@@ -19,7 +19,7 @@ from prometheus_client import CollectorRegistry
 from kubegroup import KubeGroup, update_peers
 from kubegroup.testing import FakeKubeAPI, RecordingPool
 
-from .helpers import SELF, TLSFiles
+from .helpers import TLSFiles, group_options
 
 
 @pytest.fixture
@@ -90,18 +90,7 @@ async def start_group(fake: FakeKubeAPI, api_client: k8s.ApiClient) -> AsyncIter
 
     async def start(**overrides: Any) -> tuple[KubeGroup, RecordingPool]:
         pool = RecordingPool()
-        options: dict[str, Any] = {
-            "label_selector": "app=web",
-            "port": 5000,
-            "namespace": "ns1",
-            "api_client": api_client,
-            "debounce": 0.0,
-            "my_url": SELF,
-            "backoff_initial": 0.01,
-            "backoff_max": 0.05,
-            "registry": CollectorRegistry(),
-        }
-        options.update(overrides)
+        options = group_options(api_client, **{"registry": CollectorRegistry(), **overrides})
         kg = await update_peers(pool, **options)
         groups.append(kg)
         return kg, pool

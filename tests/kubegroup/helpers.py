@@ -79,6 +79,23 @@ WAIT = 10.0
 """Upper bound for any condition wait in these tests (they finish far sooner)."""
 
 
+def group_options(api_client: k8s.ApiClient, **overrides: Any) -> dict[str, Any]:
+    """``update_peers`` options for the tests: namespace ns1, pods app=web, no debounce,
+    this node at SELF and a short backoff; ``overrides`` win."""
+    options: dict[str, Any] = {
+        "label_selector": "app=web",
+        "port": 5000,
+        "namespace": "ns1",
+        "api_client": api_client,
+        "debounce": 0.0,
+        "my_url": SELF,
+        "backoff_initial": 0.01,
+        "backoff_max": 0.05,
+    }
+    options.update(overrides)
+    return options
+
+
 def url(ip: str) -> str:
     """The peer URL of a pod IP on the test port."""
     return f"http://{ip}:5000"

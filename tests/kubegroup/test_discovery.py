@@ -19,7 +19,7 @@ from kubegroup import KubeGroupError
 from kubegroup.testing import FakeKubeAPI, RecordingPool
 
 from .conftest import StartGroup
-from .helpers import SELF, WAIT, in_thread, peers_become, url
+from .helpers import SELF, WAIT, group_options, in_thread, peers_become, url
 
 WEB = {"app": "web"}
 
@@ -329,18 +329,7 @@ class FlakyPool(RecordingPool):
 async def flaky_group(
     pool: FlakyPool, api_client: k8s.ApiClient, **overrides: Any
 ) -> kubegroup.KubeGroup:
-    options: dict[str, Any] = {
-        "label_selector": "app=web",
-        "port": 5000,
-        "namespace": "ns1",
-        "api_client": api_client,
-        "debounce": 0.0,
-        "my_url": SELF,
-        "backoff_initial": 0.01,
-        "backoff_max": 0.05,
-    }
-    options.update(overrides)
-    return await kubegroup.update_peers(pool, **options)
+    return await kubegroup.update_peers(pool, **group_options(api_client, **overrides))
 
 
 async def test_a_failed_first_delivery_is_retried_in_a_quiet_namespace(
