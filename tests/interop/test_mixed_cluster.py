@@ -142,6 +142,8 @@ async def test_every_key_loads_once_on_its_golang_ring_owner(cluster: Cluster) -
     assert len(KEYS) == len(set(KEYS)) == 60
     owners = {key: await cluster.owner(key) for key in KEYS}
     assert {key: await cluster.go[1].owner(key) for key in KEYS} == owners
+    for p in cluster.py:  # the Python rings agree with Go's, key by key
+        assert {key: p.pool.owner(key) for key in KEYS} == owners
     assert set(owners.values()) == set(cluster.urls)  # every node owns something
 
     fetchers: list[tuple[str, Callable[[str], Awaitable[bytes]]]] = [
