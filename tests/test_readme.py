@@ -176,6 +176,7 @@ def test_quickstart_commands() -> None:
         timeout=170,
     ).stdout
     assert "every key loaded exactly once cluster-wide: yes" in out
+    assert re.search(r"\n +1 s +\d+ gets", out), out  # progress, once a second (\r read as \n)
 
 
 def test_shell_examples_parse_with_the_cli() -> None:
