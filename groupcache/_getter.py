@@ -14,6 +14,7 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeAlias
 
+from ._errors import GroupcacheError
 from ._value import Value, to_value
 
 Result: TypeAlias = bytes | bytearray | memoryview | Value
@@ -44,14 +45,24 @@ class GetterCaller:
 
         Raises:
             InvalidValueError: the getter returned something that is not bytes-like.
+            GroupcacheError: the getter raised ``CancelledError`` although nobody cancelled
+                the load (passed on, it would look like a cancellation to every waiter).
             Exception: the getter's own exception, unchanged.
         """
         result: Any
-        if self._is_async:
-            result = await self._getter(key)  # type: ignore[misc]
-        else:
-            call = functools.partial(contextvars.copy_context().run, self._getter, key)
-            result = await asyncio.get_running_loop().run_in_executor(self._executor, call)
-        if inspect.isawaitable(result):
-            result = await result
+        try:
+            if self._is_async:
+                result = await self._getter(key)  # type: ignore[misc]
+            else:
+                call = functools.partial(contextvars.copy_context().run, self._getter, key)
+                result = await asyncio.get_running_loop().run_in_executor(self._executor, call)
+            if inspect.isawaitable(result):
+                result = await result
+        except asyncio.CancelledError as exc:
+            task = asyncio.current_task()
+            if task is None or task.cancelling():
+                raise
+            raise GroupcacheError(
+                f"the getter raised CancelledError for {key[:64]!r} without being cancelled"
+            ) from exc
         return to_value(result)

@@ -272,6 +272,39 @@ async def test_a_getter_raising_base_exception_does_not_wedge_the_key(ws: Worksp
     assert await g.get("k") == b"fine"
 
 
+@pytest.mark.parametrize("plain", [False, True])
+async def test_a_getter_raising_cancelled_error_is_an_error_not_a_cancellation(
+    ws: Workspace, plain: bool
+) -> None:
+    calls = 0
+    gate = asyncio.Event()
+
+    async def getter(key: str) -> bytes:
+        nonlocal calls
+        calls += 1
+        await gate.wait()
+        if calls == 1:
+            raise asyncio.CancelledError()  # e.g. leaked from a library it awaited
+        return b"fine"
+
+    def plain_getter(key: str) -> bytes:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise asyncio.CancelledError()
+        return b"fine"
+
+    g = Group("cancel", plain_getter if plain else getter, 1 << 20, workspace=ws)
+    waiters = [asyncio.create_task(g.get("k")) for _ in range(3)]
+    await until(lambda: calls == 1)
+    gate.set()
+    results = await asyncio.gather(*waiters, return_exceptions=True)
+    assert not any(t.cancelled() for t in waiters)
+    assert all(isinstance(r, GroupcacheError) for r in results), results
+    assert "without being cancelled" in str(results[0])
+    assert await g.get("k") == b"fine"  # nothing cached, the key not wedged
+
+
 async def test_plain_function_getters_run_off_the_event_loop(ws: Workspace) -> None:
     loop_thread = threading.get_ident()
     seen: list[int] = []
