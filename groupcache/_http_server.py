@@ -108,7 +108,7 @@ class PeerHandler:
         """Guard every route of the app with the token (``/stats`` and ``/metrics`` too)
         and remember each request's connection task, for shutdown."""
         self._connections.add(request.task)
-        denied = self._check_token(request, protocol=request.match_info.handler == self.handle)
+        denied = self._check_token(request)
         if denied is not None:
             return denied
         return await handler(request)
@@ -188,7 +188,7 @@ class PeerHandler:
         RFC 9110 allows, so the request gets one of the protocol's documented statuses.
         """
         self._connections.add(request.task)
-        denied = self._check_token(request, protocol=request.match_info.handler == self.handle)
+        denied = self._check_token(request)
         if denied is not None:
             return denied
         if request.headers.get("Expect", "").lower() == "100-continue" and request.version >= (
@@ -207,14 +207,15 @@ class PeerHandler:
         canonical = resource.canonical if resource is not None else ""
         return canonical.removesuffix("{tail}")
 
-    def _check_token(self, request: web.Request, *, protocol: bool) -> web.Response | None:
+    def _check_token(self, request: web.Request) -> web.Response | None:
         """Refuse a request without the token; ``allow_anonymous_get`` admits only GETs
         of the protocol (values, for Go peers), never ``/stats`` or ``/metrics``."""
         if self._token is None:
             return None
         given = request.headers.get("Authorization")
         if given is None:
-            if self._anonymous_get and protocol and request.method == "GET":
+            anonymous = self._anonymous_get and request.method == "GET"
+            if anonymous and request.match_info.handler == self.handle:
                 return None
             return error_response(401, "missing token")
         if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), self._token):
