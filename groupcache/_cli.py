@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import os
 import sys
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Coroutine, Sequence
+from typing import Any
 
 from ._demo import run_demo
 from ._errors import GroupcacheError
@@ -40,6 +42,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     srv.add_argument("--token-file", default=None, help="read the shared secret from a file")
     srv.add_argument("--metrics", action="store_true", help="serve Prometheus /metrics")
+    srv.add_argument(
+        "--loop",
+        choices=["auto", "asyncio", "uvloop"],
+        default="auto",
+        help="event loop: uvloop (pip install 'groupcache[uvloop]'), asyncio, or auto "
+        "(uvloop when installed; the default)",
+    )
     srv.add_argument("--kube-selector", default=None, help="find peers: pods with this label")
     srv.add_argument("--port", type=int, default=None, help="the peers' port (kube discovery)")
     return parser
@@ -59,6 +68,23 @@ def _token(args: argparse.Namespace) -> str | None:
             raise GroupcacheError(f"--token-file {args.token_file} is empty")
         return token
     return args.token if args.token is not None else os.environ.get(TOKEN_ENV) or None
+
+
+def _run(coro: Coroutine[Any, Any, None], loop: str) -> None:
+    """Run ``coro`` on the asked event loop; ``auto`` takes uvloop when it is installed."""
+    if loop != "asyncio":
+        try:
+            uvloop = importlib.import_module("uvloop")
+        except ImportError:
+            if loop == "uvloop":
+                coro.close()
+                raise GroupcacheError(
+                    "--loop uvloop needs uvloop: pip install 'groupcache[uvloop]'"
+                ) from None
+        else:
+            uvloop.run(coro)
+            return
+    asyncio.run(coro)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -83,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         listen = args.listen or self_url.split("://", 1)[-1].rstrip("/")
         if args.kube_selector is not None and args.listen is None:
             listen = f"0.0.0.0:{args.port}"
-        asyncio.run(
+        _run(
             serve(
                 self_url=self_url,
                 peers=[p for p in args.peers.split(",") if p],
@@ -96,7 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 metrics=args.metrics,
                 ready=lambda line: print(line, flush=True),
                 discovery=discovery,
-            )
+            ),
+            args.loop,
         )
     except GroupcacheError as exc:
         print(f"groupcache: {exc}", file=sys.stderr)

@@ -142,7 +142,8 @@ async def serve(
             url = await pool.start(host, port)
             pool.set_peers(*(peers or [url]))
             closer = await discovery(pool) if discovery is not None else None
-            ready(json.dumps({"url": url, "group": group, "peers": pool.peers}))
+            loop_name = type(loop).__module__.split(".")[0]  # "asyncio" or "uvloop"
+            ready(json.dumps({"url": url, "group": group, "peers": pool.peers, "loop": loop_name}))
             try:
                 await stop.wait()
             finally:

@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -20,8 +21,19 @@ from groupcache._cli import main
 TOKEN = "from-the-environment"
 
 
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+async def test_serve_runs_on_the_event_loop_asked_for(loop: str) -> None:
+    async with node("--loop", loop, ready=True) as ready:
+        assert isinstance(ready, dict)
+        assert ready["loop"] == loop
+        async with Client(str(ready["url"])) as client:
+            assert await client.get("g", "k") == b"echo:k"
+
+
 @contextlib.asynccontextmanager
-async def node(*args: str, env: dict[str, str] | None = None) -> AsyncIterator[str]:
+async def node(
+    *args: str, env: dict[str, str] | None = None, ready: bool = False
+) -> AsyncIterator[Any]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "groupcache", "serve", "--self", "http://127.0.0.1:0",
         "--getter", "tests.groupcache.getters:echo", "--group", "g", *args,
@@ -29,7 +41,8 @@ async def node(*args: str, env: dict[str, str] | None = None) -> AsyncIterator[s
     )  # fmt: skip
     try:
         assert proc.stdout is not None
-        yield str(json.loads(await proc.stdout.readline())["url"])
+        line = json.loads(await proc.stdout.readline())
+        yield line if ready else str(line["url"])
     finally:
         if proc.returncode is None:
             proc.terminate()
