@@ -24,6 +24,7 @@ from .helpers import (
     WAIT,
     WEB,
     TLSFiles,
+    group_options,
     lists,
     no_call_emptied_the_ring,
     peers_become,
@@ -177,16 +178,7 @@ async def test_a_tls_failure_is_a_connection_error(tls_files: TLSFiles) -> None:
         config = k8s.Configuration(host=api.url)  # no CA: the self-signed cert is refused
         pool = RecordingPool()
         with k8s.ApiClient(config) as client:
-            kg = await update_peers(
-                pool,
-                label_selector="app=web",
-                port=5000,
-                namespace="ns1",
-                api_client=client,
-                my_url=SELF,
-                backoff_initial=0.01,
-                backoff_max=0.05,
-            )
+            kg = await update_peers(pool, **group_options(client))
             async with kg:
                 await until(lambda: kg.last_error is not None)
                 err = kg.last_error
