@@ -9,6 +9,7 @@ group counts and answers with a local load.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable, Sequence
 
@@ -33,6 +34,7 @@ from ._wire import (
 FORWARDED_HEADER = "X-Groupcache-Forwarded"
 """Marks requests sent by a peer; Go peers ignore it. A server never forwards a request."""
 
+_PROTOBUF = CONTENT_TYPE.encode()
 _ERROR_BODY_LIMIT = 1 << 20  # as mailgun, report at most 1 MiB of an error body
 
 
@@ -60,6 +62,7 @@ class HTTPPeer:
         "_conns",
         "_headers",
         "_max_queued",
+        "_remove_keys_ok",
         "url",
     )
 
@@ -82,6 +85,7 @@ class HTTPPeer:
         self._batches = batches
         self._max_queued = max_queued
         self._batch_ok = False
+        self._remove_keys_ok: bool | None = None  # None: not known yet
         self._batchers: dict[str, Batcher] = {}
 
     def path(self, group: str, key: str) -> str:
@@ -120,7 +124,7 @@ class HTTPPeer:
             except Exception as exc:
                 return [exc]
         path = f"{self._base}{path_escape(group)}/{GET_KEYS_SUFFIX}"
-        resp = await self.request("POST", path, encode_batch_request(keys), typed=True)
+        resp = await self.request("POST", path, encode_batch_request(keys), content_type=_PROTOBUF)
         if resp.status in (404, 405):  # no longer a peer of ours at this URL
             self._batch_ok = False
             return list(
@@ -166,7 +170,11 @@ class HTTPPeer:
                 peers apply too; nothing is sent.
         """
         body = self._set_body(group, key, value)
-        check(await self.request("PUT", self.path(group, key), body, typed=True), self.url, "PUT")
+        check(
+            await self.request("PUT", self.path(group, key), body, content_type=_PROTOBUF),
+            self.url,
+            "PUT",
+        )
 
     def check_set(self, group: str, key: str, value: Value) -> None:
         """Raise :class:`InvalidValueError` if :meth:`set` would refuse ``value``."""
@@ -187,37 +195,54 @@ class HTTPPeer:
         check(await self.request("DELETE", self.path(group, key)), self.url, "DELETE")
 
     async def remove_keys(self, group: str, keys: Sequence[str]) -> None:
-        """Remove ``keys`` from the peer's caches: ``POST .../_remove-keys/`` with the
-        JSON groupcache-go v3 sends, in as few requests as ``max_body_bytes`` allows."""
+        """Remove ``keys`` from the peer's caches: ``POST .../_remove-keys/`` with the JSON
+        groupcache-go v3 sends, in as few requests as ``max_body_bytes`` allows.
+
+        A Go v2 peer serves that POST as a Get of the key ``_remove-keys/`` (a protobuf
+        reply): it then gets one DELETE per key, now and from then on.
+        """
+        if self._remove_keys_ok is False:
+            for key in keys:
+                await self.remove(group, key)
+            return
         path = f"{self._base}{path_escape(group)}/{REMOVE_KEYS_SUFFIX}"
-        budget = self._conns.max_body_bytes - len(group) * 6 - 64
+        budget = self._conns.max_body_bytes - len(encode_remove_keys(group, [""]))
         chunk: list[str] = []
         size = 0
-        for key in keys:
-            cost = len(key) * 6 + 4  # a JSON string: "\uXXXX" per character at the worst
+        for i, key in enumerate(keys):
+            cost = len(json.dumps(key)) + 2  # the quoted string and ", "
             if chunk and size + cost > budget:
-                await self._post_json(path, encode_remove_keys(group, chunk))
+                if not await self._post_remove_keys(path, group, chunk):
+                    return await self.remove_keys(group, keys[i - len(chunk) :])
                 chunk, size = [], 0
             chunk.append(key)
             size += cost
-        if chunk:
-            await self._post_json(path, encode_remove_keys(group, chunk))
+        if chunk and not await self._post_remove_keys(path, group, chunk):
+            await self.remove_keys(group, chunk)
 
-    async def _post_json(self, path: str, body: bytes) -> None:
-        headers = self._headers + b"Content-Type: application/json\r\n"
-        try:
-            resp = await self._conns.request("POST", path, headers=headers, body=body)
-        except TransportError as exc:
-            raise PeerError(f"{self.url}: {exc}") from exc
+    async def _post_remove_keys(self, path: str, group: str, keys: list[str]) -> bool:
+        """POST one batch remove; return False when the peer does not know the endpoint."""
+        body = encode_remove_keys(group, keys)
+        resp = await self.request("POST", path, body, content_type=b"application/json")
+        if resp.status == 200 and resp.headers.get("content-type", "").startswith(CONTENT_TYPE):
+            self._remove_keys_ok = False  # a GetResponse: served as a Get by a Go v2 peer
+            return False
         check(resp, self.url, "POST")
+        self._remove_keys_ok = True
+        return True
 
     async def request(
-        self, method: str, path: str, body: bytes | None = None, *, typed: bool = False
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        *,
+        content_type: bytes | None = None,
     ) -> Response:
         """Send one request to the peer; transport failures become :class:`PeerError`."""
         headers = self._headers
-        if typed:
-            headers += b"Content-Type: " + CONTENT_TYPE.encode() + b"\r\n"
+        if content_type is not None:
+            headers += b"Content-Type: " + content_type + b"\r\n"
         try:
             return await self._conns.request(method, path, headers=headers, body=body)
         except TransportError as exc:

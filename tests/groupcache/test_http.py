@@ -22,7 +22,7 @@ from groupcache import (
     Workspace,
     normalize_url,
 )
-from groupcache._wire import encode_set_request
+from groupcache._wire import encode_get_response, encode_set_request
 from tests.groupcache.cluster import Node, cluster, node_of, total_loads
 from tests.groupcache.helpers import CountingGetter
 
@@ -130,6 +130,49 @@ async def test_remove_keys_reaches_every_node_in_one_request_each() -> None:
         for key in keys:
             await nodes[1].group.get(key)
         assert total_loads(nodes) == 60
+
+
+async def test_remove_keys_splits_requests_by_the_body_limit() -> None:
+    keys = [f"😀{i}" * 50 for i in range(60)]  # 12 JSON bytes per emoji: ~36 KiB of JSON
+    async with cluster(2, max_body_bytes=8 << 10) as (a, b):
+        for key in keys:
+            b.group.local_set(key, Value(b"x"))
+        before = b.group.stats().server_requests
+        await a.group.remove_keys(keys)
+        assert not any(k in b.group._main for k in keys)
+        sent = b.group.stats().server_requests - before
+        assert 36 // 8 <= sent <= 8, sent  # several requests, each under 8 KiB (no 413)
+
+
+async def test_remove_keys_to_a_go_v2_peer_falls_back_to_deletes() -> None:
+    """mailgun v2 answers any method but DELETE as a Get: a GetResponse, never a removal."""
+    seen: list[str] = []
+
+    async def go_v2(request: web.Request) -> web.Response:
+        seen.append(request.method)
+        if request.method == "DELETE":
+            return web.Response()
+        return web.Response(
+            body=encode_get_response(Value(b"loaded")), content_type="application/x-protobuf"
+        )
+
+    app = web.Application()
+    app.router.add_route("*", "/_groupcache/{tail:.*}", go_v2)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    go_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        async with cluster(1) as (node,):
+            node.pool.set_peers(node.url, go_url)
+            await node.group.remove_keys(["a", "b", "c"])
+            assert seen == ["POST", "DELETE", "DELETE", "DELETE"]
+            seen.clear()
+            await node.group.remove_keys(["d", "e"])  # remembered: DELETEs only
+            assert seen == ["DELETE", "DELETE"]
+    finally:
+        await runner.cleanup()
 
 
 async def test_errors_cross_the_wire_without_local_retry() -> None:
