@@ -44,6 +44,9 @@ def wrap_error(exc: BaseException) -> KubeGroupError:
     return KubeConnectionError(f"{type(exc).__name__}: {exc}")
 
 
+_READ_SIZE = 64 << 10
+
+
 def _blank(line: bytes | bytearray) -> bool:
     return not line or line.isspace()
 
@@ -59,7 +62,9 @@ def lines(resp: urllib3.BaseHTTPResponse, max_line: int = MAX_LINE) -> Iterator[
             is detected before more than ``max_line`` bytes of it are buffered.
     """
     buffer = bytearray()
-    for chunk in resp.stream(amt=None, decode_content=False):
+    # A bounded read size: with amt=None urllib3 reads a whole HTTP chunk at once, however
+    # large its header says it is. A smaller chunk is still handed over as soon as it came.
+    for chunk in resp.stream(amt=_READ_SIZE, decode_content=False):
         view, start = memoryview(chunk), 0
         while True:
             end = chunk.find(b"\n", start)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 from collections.abc import Iterable, Iterator
 from typing import cast
 
@@ -73,3 +75,39 @@ def test_statuses_and_malformed_responses_are_api_errors() -> None:
     assert isinstance(bad, KubeAPIError)
     assert (bad.status, bad.reason) == (200, "InvalidResponse")
     assert isinstance(wrap_error(OSError("refused")), KubeConnectionError)
+
+
+def test_a_huge_http_chunk_is_read_in_bounded_pieces() -> None:
+    """A chunk header claiming 2 GiB must not make urllib3 wait for all of it at once."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    served = threading.Event()
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n7fffffff\r\n"
+                + b"x" * (300 << 10)  # then silence, the connection held open
+            )
+            served.wait(30)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    port = listener.getsockname()[1]
+    try:
+        with urllib3.PoolManager() as http:
+            resp = http.request(
+                "GET",
+                f"http://127.0.0.1:{port}/",
+                preload_content=False,
+                timeout=urllib3.Timeout(connect=5, read=5),
+                retries=False,
+            )
+            with pytest.raises(ValueError, match="longer than 100000 bytes"):
+                list(lines(resp, max_line=100_000))
+            resp.release_conn()
+    finally:
+        served.set()
+        thread.join(5)
+        listener.close()
