@@ -200,12 +200,12 @@ class PeerHandler:
         return None
 
     def _mounted_base(self, request: web.Request) -> str:
-        """The base path as requested: with the prefix of a parent app, if mounted in one."""
-        if request.raw_path.startswith(self._base):
-            return self._base
+        """The base path as requested: with the prefix of a parent app, if mounted in one
+        (the route's own pattern says; the raw path alone cannot, e.g. with base ``/``)."""
         resource = request.match_info.route.resource
-        canonical = resource.canonical if resource is not None else ""
-        return canonical.removesuffix("{tail}")
+        if resource is None:
+            return self._base
+        return resource.canonical.removesuffix("{tail}")
 
     def _check_token(self, request: web.Request) -> web.Response | None:
         """Refuse a request without the token; ``allow_anonymous_get`` admits only GETs

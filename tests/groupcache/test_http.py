@@ -429,15 +429,16 @@ async def hello(request: web.Request) -> web.Response:
     return web.Response(text="hi")
 
 
-async def test_the_pool_app_mounted_under_a_prefix_serves_peers() -> None:
+@pytest.mark.parametrize("base_path", ["/_groupcache/", "/"])
+async def test_the_pool_app_mounted_under_a_prefix_serves_peers(base_path: str) -> None:
     """``pool.app`` as a sub-application of a server the user already runs."""
     sock = socket.create_server(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    async with cluster(1) as (other,):
+    async with cluster(1, base_path=base_path) as (other,):
         with Workspace() as ws:
             getter = CountingGetter(b"mounted:")
             group = Group("g", getter, 1 << 20, workspace=ws)
-            pool = HTTPPool(f"http://127.0.0.1:{port}/cache", workspace=ws)
+            pool = HTTPPool(f"http://127.0.0.1:{port}/cache", workspace=ws, base_path=base_path)
             outer = web.Application()
             outer.router.add_get("/hello", hello)
             outer.add_subapp("/cache", pool.app)
