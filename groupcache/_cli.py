@@ -67,7 +67,12 @@ def _token(args: argparse.Namespace) -> str | None:
         if not token:
             raise GroupcacheError(f"--token-file {args.token_file} is empty")
         return token
-    return args.token if args.token is not None else os.environ.get(TOKEN_ENV) or None
+    if args.token is not None:
+        return str(args.token)
+    from_env = os.environ.get(TOKEN_ENV)
+    if from_env is not None and not from_env.strip():
+        raise GroupcacheError(f"${TOKEN_ENV} is set but empty: refusing to run without a token")
+    return from_env
 
 
 def _run(coro: Coroutine[Any, Any, None], loop: str) -> None:
@@ -82,8 +87,13 @@ def _run(coro: Coroutine[Any, Any, None], loop: str) -> None:
                     "--loop uvloop needs uvloop: pip install 'groupcache[uvloop]'"
                 ) from None
         else:
-            uvloop.run(coro)
-            return
+            run = getattr(uvloop, "run", None)  # uvloop >= 0.18
+            if run is not None:
+                run(coro)
+                return
+            if loop == "uvloop":
+                coro.close()
+                raise GroupcacheError("--loop uvloop needs uvloop >= 0.18")
     asyncio.run(coro)
 
 

@@ -43,7 +43,8 @@ class PeerGetter(Protocol):
 
 @runtime_checkable
 class SetChecker(Protocol):
-    """Optional for a :class:`PeerGetter`: says before any write whether a Set can pass."""
+    """Optional for a :class:`PeerGetter` (or a :class:`PeerPicker`, for all its peers):
+    says before any write whether a Set can pass."""
 
     def check_set(self, group: str, key: str, value: Value) -> None:
         """Raise :class:`~groupcache.InvalidValueError` if :meth:`PeerGetter.set` would."""
@@ -56,6 +57,9 @@ def check_set_everywhere(picker: PeerPicker, group: str, key: str, value: Value)
     Raises:
         InvalidValueError: some peer would refuse the value.
     """
+    if isinstance(picker, SetChecker):  # e.g. HTTPPool: one check for all its peers
+        picker.check_set(group, key, value)
+        return
     for peer in picker.remote_peers():
         if isinstance(peer, SetChecker):
             peer.check_set(group, key, value)

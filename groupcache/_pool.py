@@ -20,6 +20,7 @@ from ._keys import DEFAULT_MAX_KEY_BYTES
 from ._peers import NoPeers, PeerGetter
 from ._ring import DEFAULT_REPLICAS, HashFn, HashRing, RingPreset, resolve_preset
 from ._transport import ConnectionPool
+from ._value import Value
 from ._workspace import Workspace, default_workspace
 
 DEFAULT_BASE_PATH = "/_groupcache/"
@@ -245,10 +246,20 @@ class HTTPPool:
         """Return a client for every peer but this node."""
         return list(self._peers.values())
 
+    def check_set(self, group: str, key: str, value: Value) -> None:
+        """Raise :class:`~groupcache.InvalidValueError` if the peers would refuse a Set of
+        ``value`` (they share ``max_body_bytes``, so one check stands for all)."""
+        for peer in self._peers.values():
+            peer.check_set(group, key, value)
+            return
+
     # -- lifecycle ------------------------------------------------------------------
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve peers on ``host:port``; return :attr:`self_url` (port 0 → the bound one).
+
+        Request lines are sized for the longest ``max_key_bytes`` of the groups that exist
+        now (at least 64 KiB): create a group with longer keys before starting.
 
         Raises:
             GroupcacheError: already started, or closed.

@@ -16,6 +16,7 @@ from groupcache import (
     Group,
     GroupcacheError,
     HTTPPool,
+    InvalidValueError,
     NotFoundError,
     RemoteCallError,
     Value,
@@ -130,6 +131,16 @@ async def test_remove_keys_reaches_every_node_in_one_request_each() -> None:
         for key in keys:
             await nodes[1].group.get(key)
         assert total_loads(nodes) == 60
+
+
+async def test_a_set_over_the_body_limit_changes_nothing_even_on_the_owner() -> None:
+    async with cluster(2, max_body_bytes=64 << 10) as (a, b):
+        key = next(k for k in (f"k{i}" for i in range(100)) if a.pool.owner(k) == a.url)
+        await a.group.set(key, b"small")
+        with pytest.raises(InvalidValueError, match="over the limit of 65536"):
+            await a.group.set(key, b"x" * (64 << 10))
+        assert await a.group.get(key) == b"small"
+        assert await b.group.get(key) == b"small"
 
 
 async def test_remove_keys_splits_requests_by_the_body_limit() -> None:

@@ -81,6 +81,15 @@ async def test_the_token_file_is_read_and_stripped(tmp_path: Path) -> None:
         assert (await statuses(url, "Bearer s3cret"))["/metrics"] == 404  # not asked for
 
 
+def test_an_empty_token_variable_is_refused(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    argv = ["serve", "--self", "http://127.0.0.1:0", "--getter", "tests.groupcache.getters:echo"]
+    monkeypatch.setenv("GROUPCACHE_TOKEN", " ")  # e.g. a Secret that failed to mount
+    assert main(argv) == 2
+    assert "GROUPCACHE_TOKEN is set but empty" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
