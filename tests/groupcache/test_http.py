@@ -25,7 +25,7 @@ from groupcache import (
 )
 from groupcache._wire import encode_get_response, encode_set_request
 from tests.groupcache.cluster import Node, cluster, node_of, total_loads
-from tests.groupcache.helpers import CountingGetter
+from tests.groupcache.helpers import CountingGetter, until
 
 ODD_KEYS = ["a b/c,d", "with space", "sl/ash", "ünïcödé", "", "plus+sign", "100%", ".", "..", "?#"]
 
@@ -111,6 +111,31 @@ async def test_keys_of_the_maximum_length_cross_the_wire(key: str, batch: bool) 
         assert await asker.group.get(key) == f"n{nodes.index(owner)}:{key}".encode()
         assert (owner.getter.calls[key], asker.getter.total) == (1, 0)
         assert asker.group.stats().peer_errors == 0
+
+
+@pytest.mark.parametrize("write", ["set", "remove"])
+async def test_a_write_overtaking_a_load_in_flight_on_the_owner_is_not_undone(
+    write: str,
+) -> None:
+    """Across two real nodes: a non-owner's get waits on the owner's gated getter, a Set
+    or Remove of the key happens meanwhile; no cache on either node keeps the old value."""
+    async with cluster(2, group_kwargs={"hot_cache": "always"}) as (a, b):
+        key = next(k for k in (f"k{i}" for i in range(100)) if a.pool.owner(k) == b.url)
+        b.getter.gate = asyncio.Event()
+        first = asyncio.create_task(a.group.get(key))  # a asks b, b's getter waits
+        await until(lambda: b.getter.started == 1)
+        if write == "set":
+            await a.group.set(key, b"new")
+        else:
+            await a.group.remove(key)
+        b.getter.gate.set()
+        assert await first == b"n1:" + key.encode()  # that get began before the write
+        for node in (a, b):
+            assert key not in node.group._hot
+        expected = b"new" if write == "set" else b"n1:" + key.encode()
+        assert await a.group.get(key) == expected
+        assert await b.group.get(key) == expected
+        assert b.getter.calls[key] == (1 if write == "set" else 2)
 
 
 async def test_remove_keys_reaches_every_node_in_one_request_each() -> None:
