@@ -1,9 +1,10 @@
-"""A lean HTTP/1.1 client for peer requests: keep-alive connections over asyncio streams.
+"""A lean HTTP/1.1 client for peer requests: keep-alive connections over asyncio protocols.
 
 The peer protocol needs little of HTTP: a few methods, small header sets, bodies framed by
 Content-Length or (Go servers, for bodies over 2 KiB) chunked encoding. Doing just that is
 several times cheaper per request than a general client (groupcache-family §2.2b found the
-aiohttp client to be the bottleneck of a peer fetch).
+aiohttp client to be the bottleneck of a peer fetch); :mod:`groupcache._http1` parses
+the responses.
 """
 
 from __future__ import annotations
@@ -12,40 +13,15 @@ import asyncio
 import collections
 import contextlib
 import ssl as ssl_module
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-_MAX_HEADER_BYTES = 64 * 1024
-_MAX_HEADERS = 100
+from ._http1 import ClosedError, Connection, Response, TransportError
 
-
-class TransportError(Exception):
-    """The request failed below HTTP semantics: connect, send, framing, size or time."""
+__all__ = ["ConnectionPool", "QueueFullError", "Response", "TransportError"]
 
 
 class QueueFullError(TransportError):
     """Every connection is busy and the queue of waiting requests is full: not sent."""
-
-
-@dataclass(frozen=True, slots=True)
-class Response:
-    """An HTTP response: status, lower-cased headers and the whole body."""
-
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-
-class _Conn:
-    __slots__ = ("reader", "reused", "writer")
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.writer = writer
-        self.reused = False
-
-    def close(self) -> None:
-        self.writer.close()
 
 
 class ConnectionPool:
@@ -78,7 +54,7 @@ class ConnectionPool:
         host = f"[{self._host}]" if ":" in self._host else self._host
         self._host_header = host if self._port == default_port else f"{host}:{self._port}"
         self._ssl = (ssl or ssl_module.create_default_context()) if self._https else None
-        self._idle: collections.deque[_Conn] = collections.deque()
+        self._idle: collections.deque[Connection] = collections.deque()
         self._slots = asyncio.Semaphore(max_connections)
         self._max_queued = max_queued
         self._queued = 0
@@ -141,15 +117,15 @@ class ConnectionPool:
     async def _exchange(self, data: bytes) -> Response:
         conn = await self._acquire()
         try:
-            response, keep = await _send(conn, data, self._max_body)
-        except (OSError, asyncio.IncompleteReadError, TransportError) as exc:
+            response, keep = await conn.send(data)
+        except (OSError, TransportError) as exc:
             conn.close()
             if not conn.reused or isinstance(exc, TransportError):
                 raise _wrap(exc) from exc
             conn = await self._connect()  # the idle connection had gone stale: once more
             try:
-                response, keep = await _send(conn, data, self._max_body)
-            except (OSError, asyncio.IncompleteReadError, TransportError) as again:
+                response, keep = await conn.send(data)
+            except (OSError, TransportError) as again:
                 conn.close()
                 raise _wrap(again) from again
         except BaseException:
@@ -162,31 +138,32 @@ class ConnectionPool:
             conn.close()
         return response
 
-    async def _acquire(self) -> _Conn:
+    async def _acquire(self) -> Connection:
         while self._idle:
             conn = self._idle.pop()
-            if not conn.reader.at_eof() and not conn.writer.is_closing():
+            if conn.usable():
                 return conn
             conn.close()
         return await self._connect()
 
-    async def _connect(self) -> _Conn:
+    async def _connect(self) -> Connection:
         if self._closed:
             raise TransportError("connection pool is closed")
+        max_body = self._max_body
         try:
             async with asyncio.timeout(self._connect_timeout):
-                reader, writer = await asyncio.open_connection(
+                _, conn = await asyncio.get_running_loop().create_connection(
+                    lambda: Connection(max_body),
                     self._host,
                     self._port,
                     ssl=self._ssl,
                     server_hostname=self._host if self._https else None,
-                    limit=_MAX_HEADER_BYTES,
                 )
         except TimeoutError as exc:
             raise TransportError(f"connect timed out after {self._connect_timeout} s") from exc
         except (OSError, ssl_module.SSLError) as exc:
             raise TransportError(f"connect failed: {exc}") from exc
-        return _Conn(reader, writer)
+        return conn
 
     def close(self) -> None:
         """Refuse new requests and close the idle connections, without waiting."""
@@ -201,85 +178,12 @@ class ConnectionPool:
             conn = self._idle.pop()
             conn.close()
             with contextlib.suppress(OSError, ssl_module.SSLError):
-                await conn.writer.wait_closed()
+                await conn.wait_closed()
 
 
 def _wrap(exc: BaseException) -> TransportError:
     if isinstance(exc, TransportError):
         return exc
-    if isinstance(exc, asyncio.IncompleteReadError):
-        return TransportError(f"connection closed after {len(exc.partial)} bytes")
+    if isinstance(exc, ClosedError):
+        return TransportError(str(exc))
     return TransportError(f"{type(exc).__name__}: {exc}")
-
-
-async def _send(conn: _Conn, data: bytes, max_body: int) -> tuple[Response, bool]:
-    conn.writer.write(data)
-    await conn.writer.drain()
-    reader = conn.reader
-    try:
-        head = await reader.readuntil(b"\r\n\r\n")
-    except asyncio.LimitOverrunError as exc:
-        raise TransportError("response header too large") from exc
-    status, version, headers = _parse_head(head)
-    if headers.get("transfer-encoding", "").lower() == "chunked":
-        body = await _read_chunked(reader, max_body)
-    elif "content-length" in headers:
-        try:
-            length = int(headers["content-length"])
-        except ValueError as exc:
-            raise TransportError("bad Content-Length") from exc
-        if length < 0 or length > max_body:
-            raise TransportError(f"reply of {length} bytes is over the limit of {max_body}")
-        body = await reader.readexactly(length)
-    else:  # no framing: the body runs to the end of the connection
-        body = await reader.read(max_body + 1)
-        while len(body) <= max_body and not reader.at_eof():
-            more = await reader.read(max_body + 1 - len(body))
-            if not more:
-                break
-            body += more
-        if len(body) > max_body:
-            raise TransportError(f"reply is over the limit of {max_body} bytes")
-        return Response(status, headers, body), False
-    connection = headers.get("connection", "").lower()
-    keep = connection != "close" and (version != "HTTP/1.0" or connection == "keep-alive")
-    return Response(status, headers, body), keep
-
-
-def _parse_head(head: bytes) -> tuple[int, str, dict[str, str]]:
-    lines = head.decode("latin-1").split("\r\n")
-    parts = lines[0].split(" ", 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
-        raise TransportError(f"bad status line {lines[0][:80]!r}")
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        if not line:
-            continue
-        name, sep, value = line.partition(":")
-        if not sep:
-            raise TransportError(f"bad header line {line[:80]!r}")
-        headers[name.strip().lower()] = value.strip()
-        if len(headers) > _MAX_HEADERS:
-            raise TransportError("too many response headers")
-    return int(parts[1]), parts[0], headers
-
-
-async def _read_chunked(reader: asyncio.StreamReader, max_body: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        line = await reader.readuntil(b"\r\n")
-        try:
-            n = int(line.split(b";", 1)[0].strip(), 16)
-        except ValueError as exc:
-            raise TransportError("bad chunk size") from exc
-        if n == 0:
-            while (await reader.readuntil(b"\r\n")) != b"\r\n":  # trailers
-                pass
-            return b"".join(chunks)
-        size += n
-        if n < 0 or size > max_body:
-            raise TransportError(f"reply is over the limit of {max_body} bytes")
-        chunks.append(await reader.readexactly(n))
-        if await reader.readexactly(2) != b"\r\n":
-            raise TransportError("bad chunk terminator")
