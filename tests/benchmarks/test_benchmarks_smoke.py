@@ -120,3 +120,13 @@ def test_record_goes_to_the_scratch_file_and_finish_appends_one_section(tmp_path
     assert "- versions: python " in text
     assert "### targets" in text
     assert "### ring" in text
+
+
+@pytest.mark.timeout(900)  # as the interop tests: on a fresh machine apt-get installs Go
+def test_go_peer() -> None:
+    """Builds the interop Go peer if needed; a few seconds once it is built."""
+    out = bench("go_peer", "--no-record", timeout=880)
+    if "no Go peer" in out:
+        pytest.skip(out.strip())
+    assert "groupcache      1" in out
+    assert "aiohttp        32" in out
