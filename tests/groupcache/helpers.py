@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import zlib
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+
+from aiohttp import web
 
 from groupcache import PeerError, PeerGetter, Value
 
@@ -81,3 +83,16 @@ class ModPicker:
 
     def remote_peers(self) -> Sequence[PeerGetter]:
         return [p for p in self.slots if p is not None]
+
+
+async def serve_peer_handler(
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+) -> tuple[web.AppRunner, str]:
+    """Serve ``handler`` for every method under ``/_groupcache/`` on 127.0.0.1, port 0:
+    a scripted peer. Returns the runner (to clean up) and the peer's URL."""
+    app = web.Application()
+    app.router.add_route("*", "/_groupcache/{tail:.*}", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}"

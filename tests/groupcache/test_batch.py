@@ -22,7 +22,7 @@ from groupcache._batch import Batcher
 from groupcache._http_client import HTTPPeer
 from groupcache._wire import encode_get_response
 from tests.groupcache.cluster import cluster
-from tests.groupcache.helpers import CountingGetter, until
+from tests.groupcache.helpers import CountingGetter, serve_peer_handler, until
 
 
 class FakeSend:
@@ -194,13 +194,7 @@ async def go_like_server(counts: Counter[str]) -> tuple[web.AppRunner, str]:
         key = request.path.rsplit("/", 1)[1]
         return web.Response(body=encode_get_response(Value(b"go:" + key.encode())))
 
-    app = web.Application()
-    app.router.add_route("*", "/_groupcache/{tail:.*}", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}"
+    return await serve_peer_handler(handle)
 
 
 @pytest.mark.parametrize("batch", [True, False])

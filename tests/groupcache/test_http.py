@@ -25,7 +25,7 @@ from groupcache import (
 )
 from groupcache._wire import encode_get_response, encode_set_request
 from tests.groupcache.cluster import Node, cluster, node_of, total_loads
-from tests.groupcache.helpers import CountingGetter, until
+from tests.groupcache.helpers import CountingGetter, serve_peer_handler, until
 
 ODD_KEYS = ["a b/c,d", "with space", "sl/ash", "ünïcödé", "", "plus+sign", "100%", ".", "..", "?#"]
 
@@ -192,13 +192,7 @@ async def test_remove_keys_to_a_go_v2_peer_falls_back_to_deletes() -> None:
             body=encode_get_response(Value(b"loaded")), content_type="application/x-protobuf"
         )
 
-    app = web.Application()
-    app.router.add_route("*", "/_groupcache/{tail:.*}", go_v2)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    go_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    runner, go_url = await serve_peer_handler(go_v2)
     try:
         async with cluster(1) as (node,):
             node.pool.set_peers(node.url, go_url)
