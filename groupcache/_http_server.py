@@ -191,10 +191,8 @@ class PeerHandler:
         denied = self._check_token(request)
         if denied is not None:
             return denied
-        if request.headers.get("Expect", "").lower() == "100-continue" and request.version >= (
-            1,
-            1,
-        ):
+        expectation = request.headers.get("Expect", "").lower()
+        if expectation == "100-continue" and request.version >= (1, 1):
             await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             request.writer.output_size = 0  # the interim response is not part of the body
         return None

@@ -122,11 +122,11 @@ class HTTPPool:
     ) -> None:
         if not (base_path.startswith("/") and base_path.endswith("/")):
             raise GroupcacheError(f"base_path must start and end with '/': {base_path!r}")
-        if ssl is not None and normalize_url(self_url).startswith("http:"):
+        normalized = normalize_url(self_url)  # raises on a bad URL
+        if ssl is not None and normalized.startswith("http:"):
             raise GroupcacheError(
                 f"with ssl= this node serves TLS: its URL must be https://, not {self_url!r}"
             )
-        normalize_url(self_url)
         self._self_url = self_url.strip()
         self.workspace = workspace if workspace is not None else default_workspace()
         self.base_path = base_path
@@ -249,9 +249,9 @@ class HTTPPool:
     def check_set(self, group: str, key: str, value: Value) -> None:
         """Raise :class:`~groupcache.InvalidValueError` if the peers would refuse a Set of
         ``value`` (they share ``max_body_bytes``, so one check stands for all)."""
-        for peer in self._peers.values():
+        peer = next(iter(self._peers.values()), None)
+        if peer is not None:
             peer.check_set(group, key, value)
-            return
 
     # -- lifecycle ------------------------------------------------------------------
 
