@@ -216,6 +216,11 @@ func main() {
 	mux.Handle("/admin/", &admin{pool: pool, group: group, loads: loads, replicas: *replicas})
 	srv := &http.Server{Handler: mux}
 
+	// Before the LISTEN line: a SIGTERM sent as soon as the line is read must find the
+	// handler installed (under load it once arrived first and killed the process).
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
+
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
@@ -224,8 +229,6 @@ func main() {
 	}
 	os.Stdout.Sync() // a pipe: a no-op error, but explicit about the intent
 
-	stop := make(chan os.Signal, 1)
-	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
 	select {
 	case err := <-serveErr:
 		log.Fatal(err)
