@@ -1,0 +1,196 @@
+"""Drive the real kube-apiserver that ``scripts/kube-cluster`` starts, as a test needs it.
+
+:class:`RealKube` reads ``DIR/cluster.json`` and offers what a kubelet, a scheduler and an
+operator would do in a cluster: namespaces, service accounts with TokenRequest tokens, pods
+with the status a kubelet would report, and the files a pod's service-account mount holds.
+No controller runs, so nothing happens that a test did not ask for.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client as k8s
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "scripts/kube-cluster"
+EXIT_NO_GO = 3  # scripts/kube-cluster's exit status when there is no Go toolchain
+UP_TIMEOUT = 3000.0  # seconds: a cold build of kube-apiserver included
+
+
+class NoToolchainError(Exception):
+    """There is no Go toolchain to build kube-apiserver with: the tier is skipped."""
+
+
+@dataclass(frozen=True)
+class ServiceAccountFiles:
+    """A pod's service-account mount: ``token``, ``ca.crt`` and ``namespace``."""
+
+    dir: Path
+    token: str
+    namespace: str
+
+
+def api_client(server: str, ca_file: str, token: str) -> k8s.ApiClient:
+    """A client of ``server`` that authenticates with a bearer ``token``."""
+    config = k8s.Configuration(host=server)
+    config.ssl_ca_cert = ca_file
+    config.api_key = {"BearerToken": f"Bearer {token}"}
+    return k8s.ApiClient(config)
+
+
+class RealKube:
+    """A running kube-apiserver + etcd started by ``scripts/kube-cluster up DIR``."""
+
+    def __init__(self, folder: Path) -> None:
+        self.dir = folder
+        self.info: dict[str, Any] = json.loads((folder / "cluster.json").read_text())
+        self.server: str = self.info["server"]
+        self.ca_file: str = self.info["ca_file"]
+        self.admin = api_client(self.server, self.ca_file, self.info["admin_token"])
+        self.core = k8s.CoreV1Api(self.admin)
+
+    @classmethod
+    def up(cls, folder: Path) -> RealKube:
+        """Run ``scripts/kube-cluster up``; raises NoToolchainError when Go is missing."""
+        done = subprocess.run(
+            [str(SCRIPT), "up", str(folder)],
+            capture_output=True,
+            text=True,
+            timeout=UP_TIMEOUT,
+            check=False,
+        )
+        if done.returncode == EXIT_NO_GO:
+            raise NoToolchainError(done.stderr.strip())
+        if done.returncode != 0:
+            raise RuntimeError(f"scripts/kube-cluster up failed:\n{done.stderr[-4000:]}")
+        return cls(folder)
+
+    def down(self) -> None:
+        """Run ``scripts/kube-cluster down`` (stops both processes by PID)."""
+        self.admin.close()  # type: ignore[no-untyped-call]
+        subprocess.run([str(SCRIPT), "down", str(self.dir)], check=True, timeout=60)
+
+    # ----------------------------------------------------------------- objects
+
+    def namespace(self, name: str, labels: Mapping[str, str] | None = None) -> str:
+        """Create namespace ``name`` (names are never reused: no controller deletes one)."""
+        body = k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=name, labels=dict(labels or {})))
+        self.core.create_namespace(body)
+        return name
+
+    def service_account(self, namespace: str, name: str) -> None:
+        """Create a ServiceAccount (no controller makes the ``default`` one)."""
+        body = k8s.V1ServiceAccount(metadata=k8s.V1ObjectMeta(name=name))
+        self.core.create_namespaced_service_account(namespace, body)
+
+    def token(
+        self,
+        namespace: str,
+        account: str,
+        *,
+        bound_to: tuple[str, str, str] | None = None,
+        seconds: int = 3600,
+    ) -> str:
+        """A TokenRequest token for ``account``; ``bound_to`` is (kind, name, uid)."""
+        ref = None
+        if bound_to is not None:
+            kind, name, uid = bound_to
+            ref = k8s.V1BoundObjectReference(api_version="v1", kind=kind, name=name, uid=uid)
+        spec = k8s.V1TokenRequestSpec(
+            audiences=[self.info["service_account_issuer"]],
+            expiration_seconds=seconds,
+            bound_object_ref=ref,
+        )
+        reply = self.core.create_namespaced_service_account_token(
+            account, namespace, k8s.AuthenticationV1TokenRequest(spec=spec)
+        )
+        assert reply.status is not None
+        return str(reply.status.token)
+
+    def service_account_files(
+        self, folder: Path, namespace: str, token: str
+    ) -> ServiceAccountFiles:
+        """Write what Kubernetes mounts at /var/run/secrets/kubernetes.io/serviceaccount."""
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "token").write_text(token)
+        (folder / "ca.crt").write_bytes(Path(self.ca_file).read_bytes())
+        (folder / "namespace").write_text(namespace)
+        return ServiceAccountFiles(folder, token, namespace)
+
+    def in_cluster_env(self) -> dict[str, str]:
+        """The variables a kubelet sets for every container to find the API server."""
+        return {
+            "KUBERNETES_SERVICE_HOST": "127.0.0.1",
+            "KUBERNETES_SERVICE_PORT": str(self.info["apiserver_port"]),
+        }
+
+    # ----------------------------------------------------------------- pods
+
+    def create_pod(
+        self,
+        namespace: str,
+        name: str,
+        labels: Mapping[str, str],
+        *,
+        account: str | None = None,
+        node: str = "node-a",
+    ) -> k8s.V1Pod:
+        """A pod bound to ``node`` (no scheduler runs), with one restricted container."""
+        container = k8s.V1Container(
+            name="app",
+            image="kubegroup-example:latest",
+            security_context=k8s.V1SecurityContext(
+                allow_privilege_escalation=False,
+                run_as_non_root=True,
+                run_as_user=10001,
+                capabilities=k8s.V1Capabilities(drop=["ALL"]),
+                seccomp_profile=k8s.V1SeccompProfile(type="RuntimeDefault"),
+            ),
+        )
+        body = k8s.V1Pod(
+            metadata=k8s.V1ObjectMeta(name=name, labels=dict(labels)),
+            spec=k8s.V1PodSpec(
+                containers=[container], node_name=node, service_account_name=account
+            ),
+        )
+        pod: k8s.V1Pod = self.core.create_namespaced_pod(namespace, body)
+        return pod
+
+    def set_status(self, namespace: str, name: str, ip: str, *, ready: bool = True) -> None:
+        """Report the pod Running at ``ip``, Ready or not, as its kubelet would."""
+        flag = "True" if ready else "False"
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        status = {
+            "status": {
+                "phase": "Running",
+                "hostIP": "127.0.0.1",
+                "podIP": ip,
+                "podIPs": [{"ip": ip}],
+                "conditions": [
+                    {"type": kind, "status": flag, "lastTransitionTime": now}
+                    for kind in ("Ready", "ContainersReady")
+                ],
+            }
+        }
+        self.core.patch_namespaced_pod_status(
+            name, namespace, status, _content_type="application/strategic-merge-patch+json"
+        )
+
+    def delete_pod(self, namespace: str, name: str, *, grace: int | None = 0) -> None:
+        """Delete a pod; with a grace period it stays Terminating (no kubelet ends it)."""
+        self.core.delete_namespaced_pod(name, namespace, grace_period_seconds=grace)
+
+
+@contextlib.contextmanager
+def client_for(kube: RealKube, token: str) -> Iterator[k8s.CoreV1Api]:
+    """A CoreV1Api that authenticates as ``token`` (e.g. a service account's)."""
+    with api_client(kube.server, kube.ca_file, token) as client:
+        yield k8s.CoreV1Api(client)
