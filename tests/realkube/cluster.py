@@ -8,10 +8,17 @@ No controller runs, so nothing happens that a test did not ask for.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
+import os
+import signal
+import socket
+import ssl
 import subprocess
+import threading
 import time
+import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts/kube-cluster"
 EXIT_NO_GO = 3  # scripts/kube-cluster's exit status when there is no Go toolchain
 UP_TIMEOUT = 3000.0  # seconds: a cold build of kube-apiserver included
+READY_TIMEOUT = 90.0  # seconds for a (re)started kube-apiserver to answer /readyz
 
 
 class NoToolchainError(Exception):
@@ -77,6 +85,90 @@ class RealKube:
         """Run ``scripts/kube-cluster down`` (stops both processes by PID)."""
         self.admin.close()  # type: ignore[no-untyped-call]
         subprocess.run([str(SCRIPT), "down", str(self.dir)], check=True, timeout=60)
+
+    # ----------------------------------------------------------------- processes
+
+    def ready(self, server: str | None = None) -> bool:
+        """Whether ``/readyz`` of ``server`` (default: the cluster's) answers 200."""
+        context = ssl.create_default_context(cafile=self.ca_file)
+        request = urllib.request.Request(f"{server or self.server}/readyz")
+        request.add_header("Authorization", f"Bearer {self.info['admin_token']}")
+        try:
+            with urllib.request.urlopen(request, timeout=5, context=context) as reply:
+                return bool(reply.status == 200)
+        except OSError:
+            return False
+
+    def _start_apiserver(self, argv: list[str], server: str) -> subprocess.Popen[bytes]:
+        with open(self.info["apiserver_log"], "ab") as log:
+            proc = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
+            )
+        deadline = time.monotonic() + READY_TIMEOUT
+        while not self.ready(server):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(
+                    f"kube-apiserver did not come back; see {self.info['apiserver_log']}"
+                )
+            time.sleep(0.1)
+        threading.Thread(target=proc.wait, daemon=True).start()  # reap it when it exits
+        return proc
+
+    def restart_apiserver(self, sig: signal.Signals = signal.SIGKILL) -> float:
+        """Kill the API server with ``sig`` and start it again on the same port and etcd.
+
+        Returns the seconds it was not serving. cluster.json gets the new PID, so
+        ``scripts/kube-cluster down`` stops the new process.
+        """
+        pid = int(self.info["apiserver_pid"])
+        started = time.monotonic()
+        os.kill(pid, sig)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)  # not our child: poll below instead
+        while _alive(pid):
+            time.sleep(0.02)
+        proc = self._start_apiserver(self.info["apiserver_argv"], self.server)
+        self.info["apiserver_pid"] = proc.pid
+        (self.dir / "cluster.json").write_text(json.dumps(self.info, indent=2) + "\n")
+        return time.monotonic() - started
+
+    @contextlib.contextmanager
+    def second_apiserver(self, *flags: str) -> Iterator[str]:
+        """Another kube-apiserver on the same etcd, with ``flags`` added; yields its URL."""
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        argv = [
+            f"--secure-port={port}" if a.startswith("--secure-port=") else a
+            for a in self.info["apiserver_argv"]
+        ]
+        server = f"https://127.0.0.1:{port}"
+        proc = self._start_apiserver([*argv, *flags], server)
+        try:
+            yield server
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def _etcd(self, call: str, body: dict[str, Any]) -> dict[str, Any]:
+        request = urllib.request.Request(
+            f"{self.info['etcd_endpoint']}/v3/{call}", data=json.dumps(body).encode()
+        )
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            answer: dict[str, Any] = json.loads(reply.read())
+            return answer
+
+    def compact(self) -> int:
+        """Compact etcd at its current revision (physically); returns the revision."""
+        key = base64.b64encode(b"/registry/").decode()
+        revision = int(self._etcd("kv/range", {"key": key, "limit": 1})["header"]["revision"])
+        self._etcd("kv/compaction", {"revision": str(revision), "physical": True})
+        return revision
 
     # ----------------------------------------------------------------- objects
 
@@ -187,6 +279,14 @@ class RealKube:
     def delete_pod(self, namespace: str, name: str, *, grace: int | None = 0) -> None:
         """Delete a pod; with a grace period it stays Terminating (no kubelet ends it)."""
         self.core.delete_namespaced_pod(name, namespace, grace_period_seconds=grace)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 @contextlib.contextmanager
