@@ -86,8 +86,16 @@ def _parse(msg: M, body: bytes) -> M:
     return msg
 
 
+_INT64_MAX = (1 << 63) - 1
+
+
 def _expire_ns(expire_at: float | None) -> int:
-    return 0 if expire_at is None else round(expire_at * 1e9)
+    """Unix nanoseconds for the wire; 0 is "never", so a deadline that rounds to the epoch
+    goes out as -1 ns (as long expired), and the int64 limits are clamped to."""
+    if expire_at is None:
+        return 0
+    ns = round(expire_at * 1e9)  # Value keeps expire_at within about ±2**63 ns
+    return max(-_INT64_MAX - 1, min(_INT64_MAX, ns)) or -1
 
 
 def _expire_at(ns: int) -> float | None:
