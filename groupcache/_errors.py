@@ -12,7 +12,8 @@ class GroupcacheError(Exception):
 
 
 class InvalidKeyError(GroupcacheError, ValueError):
-    """A key is not a ``str`` or is longer than the group's key limit."""
+    """A key is not a ``str`` or is longer than the group's key limit, or a Set's key is
+    not valid UTF-8 (HTTP 400 on the wire)."""
 
 
 class InvalidValueError(GroupcacheError, TypeError):

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from ._errors import InvalidKeyError, NotFoundError
 from ._group import Group
+from ._keys import check_set_key
 from ._value import Value
 from ._wire import (
     BATCH_HEADER,
@@ -149,6 +150,7 @@ class PeerHandler:
                 )
             if method == "PUT":
                 _, set_key, stored = decode_set_request(await request.read())
+                check_set_key(set_key, group.max_key_bytes)
                 group.local_set(set_key, stored)
                 return web.Response()
             if method == "DELETE":

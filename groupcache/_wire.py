@@ -15,7 +15,7 @@ from google.protobuf import message as _message
 from google.protobuf import unknown_fields
 
 from . import _groupcache_pb2 as pb
-from ._errors import GroupcacheError
+from ._errors import GroupcacheError, InvalidKeyError
 from ._value import Value
 
 CONTENT_TYPE = "application/x-protobuf"
@@ -33,6 +33,10 @@ _PATH_SAFE = "$&+:=@"  # Go's PathEscape keeps these besides the unreserved char
 
 class WireError(GroupcacheError):
     """A body or path does not follow the protocol."""
+
+
+class WireKeyError(WireError, InvalidKeyError):
+    """A body carries a key that cannot be one (a ``SetRequest`` key that is not UTF-8)."""
 
 
 def to_bytes(text: str) -> bytes:
@@ -130,10 +134,17 @@ def decode_get_response(body: bytes) -> Value:
 
 
 def encode_set_request(group: str, key: str, value: Value) -> bytes:
-    """Encode the body of a PUT (Set); ``expire`` is Unix nanoseconds, 0 = never."""
-    return pb.SetRequest(
-        group=group, key=key, value=value.data, expire=_expire_ns(value.expire_at)
-    ).SerializeToString()
+    """Encode the body of a PUT (Set); ``expire`` is Unix nanoseconds, 0 = never.
+
+    Raises:
+        InvalidKeyError: ``group`` or ``key`` is not valid UTF-8 (a protobuf string).
+    """
+    try:
+        msg = pb.SetRequest(group=group, key=key, value=value.data)
+    except ValueError as exc:  # UnicodeEncodeError included
+        raise InvalidKeyError(f"a SetRequest needs UTF-8 group and key: {exc}") from exc
+    msg.expire = _expire_ns(value.expire_at)
+    return msg.SerializeToString()
 
 
 def decode_set_request(body: bytes) -> tuple[str, str, Value]:
@@ -141,11 +152,19 @@ def decode_set_request(body: bytes) -> tuple[str, str, Value]:
 
     Raises:
         WireError: the body is not a complete ``SetRequest``.
+        WireKeyError: the key is not valid UTF-8 (Go does not check proto2 strings); an
+            :class:`InvalidKeyError` too.
     """
     msg = _parse(pb.SetRequest(), body)
     if not (msg.HasField("group") and msg.HasField("key")):
         raise WireError("invalid SetRequest: group and key are required")
-    return msg.group, msg.key, Value(msg.value, _expire_at(msg.expire))
+    group: str | bytes = msg.group  # upb hands out bytes for a string that is not UTF-8
+    key: str | bytes = msg.key
+    if isinstance(key, bytes):
+        raise WireKeyError(f"key {key[:64]!r} is not valid UTF-8: a Set needs a UTF-8 key")
+    if isinstance(group, bytes):
+        group = from_bytes(group)  # unused by servers (the path names the group)
+    return group, key, Value(msg.value, _expire_at(msg.expire))
 
 
 def encode_remove_keys(group: str, keys: list[str]) -> bytes:

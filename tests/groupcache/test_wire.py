@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from groupcache import InvalidValueError, Value
+from groupcache import InvalidKeyError, InvalidValueError, Value
 from groupcache import _groupcache_pb2 as pb
 from groupcache._wire import (
     WireError,
@@ -151,3 +151,13 @@ def _varint(n: int) -> bytes:
         out.append(n & 0x7F | 0x80)
         n >>= 7
     return bytes([*out, n])
+
+
+def test_a_set_request_key_that_is_not_utf8_is_a_key_error() -> None:
+    body = b"\x0a\x01g\x12\x02\xff\xfe\x1a\x01v"  # Go may send any bytes in a proto2 string
+    with pytest.raises(WireError, match="not valid UTF-8") as info:
+        decode_set_request(body)
+    assert isinstance(info.value, InvalidKeyError)
+    assert decode_set_request(b"\x0a\x01\xff\x12\x01k")[:2] == ("\udcff", "k")
+    with pytest.raises(InvalidKeyError, match="UTF-8"):
+        encode_set_request("g", "k\udcff", Value(b"v"))
