@@ -27,6 +27,7 @@ from ._wire import (
     GET_KEYS_SUFFIX,
     REMOVE_KEYS_SUFFIX,
     BatchItem,
+    ExpiryField,
     WireError,
     decode_batch_request,
     decode_remove_keys,
@@ -86,6 +87,8 @@ class PeerHandler:
             (401 without it, 403 with a wrong one).
         allow_anonymous_get: With a token, still serve GETs without it (for Go peers,
             which cannot send one); writes always need the token.
+        expiry_field: Which ``GetResponse`` field carries the expiry (see
+            :func:`~groupcache._wire.encode_get_response`).
     """
 
     def __init__(
@@ -95,8 +98,10 @@ class PeerHandler:
         *,
         token: str | None = None,
         allow_anonymous_get: bool = False,
+        expiry_field: ExpiryField = 3,
     ) -> None:
         self._workspace = workspace
+        self._expiry_field: ExpiryField = expiry_field
         self._base = base_path
         self._token = None if token is None else f"Bearer {token}".encode()
         self._anonymous_get = allow_anonymous_get
@@ -144,7 +149,7 @@ class PeerHandler:
                 routed = request.headers.get(CLIENT_HEADER) == "1"
                 value = await group.get_value(key, from_peer=not routed)
                 return web.Response(
-                    body=encode_get_response(value),
+                    body=encode_get_response(value, self._expiry_field),
                     content_type=CONTENT_TYPE,
                     headers=_BATCH_OK,
                 )

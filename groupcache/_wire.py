@@ -8,7 +8,7 @@ bytes that are not UTF-8 through ``str`` with ``surrogateescape``.
 from __future__ import annotations
 
 import json
-from typing import TypeVar
+from typing import Literal, TypeVar
 from urllib.parse import quote_from_bytes, unquote_to_bytes
 
 from google.protobuf import message as _message
@@ -27,6 +27,10 @@ BATCH_HEADER = "X-Groupcache-Batch"
 """A reply header by which our servers say they serve batch gets."""
 MAX_BATCH_KEYS = 512
 """Most keys one batch request may carry."""
+
+ExpiryField = Literal[2, 3, "both"]
+"""Where a ``GetResponse`` we serve carries the expiry (``HTTPPool(expiry_field=...)``)."""
+EXPIRY_FIELDS: tuple[ExpiryField, ...] = (3, 2, "both")
 
 _PATH_SAFE = "$&+:=@"  # Go's PathEscape keeps these besides the unreserved characters
 
@@ -106,16 +110,39 @@ def _expire_at(ns: int) -> float | None:
     return None if ns == 0 else ns / 1e9
 
 
-def encode_get_response(value: Value) -> bytes:
-    """Encode a ``GetResponse``; ``expire`` (field 3) is always written, 0 meaning never."""
-    return pb.GetResponse(value=value.data, expire=_expire_ns(value.expire_at)).SerializeToString()
+def encode_get_response(value: Value, expiry_field: ExpiryField = 3) -> bytes:
+    """Encode a ``GetResponse``; the expiry is always written, 0 meaning never.
+
+    ``expiry_field`` 3 is mailgun's, modernprogram <= v2.7.21's and groupcache-go v3's
+    ``int64 expire = 3``; 2 is modernprogram >= v2.7.22's ``int64 expire = 2``; "both"
+    writes the two. Go peers drop a field whose wire type does not match their schema
+    (field 2 is golang's and mailgun's ``double minute_qps``), so extra fields are safe.
+    """
+    ns = _expire_ns(value.expire_at)
+    if expiry_field == 2:
+        return pb.GetResponse(value=value.data).SerializeToString() + _varint_field_2(ns)
+    body = pb.GetResponse(value=value.data, expire=ns).SerializeToString()
+    return body + _varint_field_2(ns) if expiry_field == "both" else body
+
+
+def _varint_field_2(n: int) -> bytes:
+    """Field 2 as an int64 varint (tag 0x10), which our schema cannot write: it declares
+    field 2 as golang's ``double minute_qps``."""
+    n &= (1 << 64) - 1  # a negative int64 is sent as its two's complement
+    out = bytearray(b"\x10")
+    while n > 0x7F:
+        out.append(n & 0x7F | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
 
 
 def decode_get_response(body: bytes) -> Value:
     """Decode a ``GetResponse``, taking the expiry from field 3 or, failing that, field 2.
 
     modernprogram >= v2.7.22 writes expire as a varint in field 2, which our schema
-    declares as ``double minute_qps``; protobuf keeps it as an unknown field.
+    declares as ``double minute_qps``; protobuf keeps it as an unknown field. A double in
+    field 2 (golang's ``minute_qps``, never set in practice) is not an expiry.
 
     Raises:
         WireError: the body is not a valid ``GetResponse``.
