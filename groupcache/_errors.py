@@ -47,6 +47,11 @@ class PeerError(GroupcacheError):
     """
 
 
+class UnsupportedWriteError(PeerError):
+    """A peer cannot take Set or Remove: it served the PUT or DELETE as a Get (200 with a
+    value), as golang/groupcache does. Nothing changed on that peer."""
+
+
 class MultiError(GroupcacheError):
     """Several peers failed during a broadcast (Set or Remove); ``errors`` has them all."""
 
