@@ -12,7 +12,8 @@ class GroupcacheError(Exception):
 
 
 class InvalidKeyError(GroupcacheError, ValueError):
-    """A key is not a ``str`` or is longer than the group's key limit."""
+    """A key is not a ``str`` or is longer than the group's key limit, or a Set's key is
+    not valid UTF-8 (HTTP 400 on the wire)."""
 
 
 class InvalidValueError(GroupcacheError, TypeError):
@@ -44,6 +45,11 @@ class PeerError(GroupcacheError):
 
     The group counts it in ``peer_errors`` and falls back to a local load.
     """
+
+
+class UnsupportedWriteError(PeerError):
+    """A peer cannot take Set or Remove: it served the PUT or DELETE as a Get (200 with a
+    value), as golang/groupcache does. Nothing changed on that peer."""
 
 
 class MultiError(GroupcacheError):

@@ -24,7 +24,7 @@ from ._errors import (
     RemoteCallError,
 )
 from ._getter import Getter, GetterCaller
-from ._keys import DEFAULT_MAX_KEY_BYTES, check_key
+from ._keys import DEFAULT_MAX_KEY_BYTES, check_key, check_set_key
 from ._peers import PeerGetter, broadcast, broadcast_keys, check_set_everywhere
 from ._singleflight import Flight, SingleFlight
 from ._stats import GroupStats, Stats, SyncHitCounters
@@ -215,7 +215,7 @@ class Group:
             PeerError: the owner could not store it (nothing else was changed).
             MultiError: the owner and this node have it, but some other peers failed.
         """
-        self._check_key(key)
+        check_set_key(key, self.max_key_bytes)
         stored = Value(value, expire)
         check_set_everywhere(self.workspace.peer_picker, self.name, key, stored)
         await broadcast(

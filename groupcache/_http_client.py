@@ -3,7 +3,9 @@
 Replies are mapped as mailgun does: 404 → :class:`NotFoundError` and 503 →
 :class:`RemoteCallError` (both returned without a local retry); anything else that is
 not a usable 200, and every transport error or timeout, → :class:`PeerError`, which the
-group counts and answers with a local load.
+group counts and answers with a local load. A write (PUT, DELETE) is done only on an
+empty 200: a 200 with a value is golang/groupcache serving it as a Get
+(:class:`UnsupportedWriteError`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,13 @@ import time
 from collections.abc import Callable, Sequence
 
 from ._batch import Batcher
-from ._errors import InvalidValueError, NotFoundError, PeerError, RemoteCallError
+from ._errors import (
+    InvalidValueError,
+    NotFoundError,
+    PeerError,
+    RemoteCallError,
+    UnsupportedWriteError,
+)
 from ._transport import ConnectionPool, Response, TransportError
 from ._value import Value
 from ._wire import (
@@ -168,13 +176,12 @@ class HTTPPeer:
         Raises:
             InvalidValueError: the request would be over ``max_body_bytes``, which the
                 peers apply too; nothing is sent.
+            UnsupportedWriteError: the peer served the PUT as a Get (golang/groupcache).
+            PeerError: any other failure.
         """
         body = self._set_body(group, key, value)
-        check(
-            await self.request("PUT", self.path(group, key), body, content_type=_PROTOBUF),
-            self.url,
-            "PUT",
-        )
+        resp = await self.request("PUT", self.path(group, key), body, content_type=_PROTOBUF)
+        check_write(resp, self.url, "PUT")
 
     def check_set(self, group: str, key: str, value: Value) -> None:
         """Raise :class:`InvalidValueError` if :meth:`set` would refuse ``value``."""
@@ -191,15 +198,21 @@ class HTTPPeer:
         return body
 
     async def remove(self, group: str, key: str) -> None:
-        """Remove ``key`` from the peer's caches (HTTP DELETE)."""
-        check(await self.request("DELETE", self.path(group, key)), self.url, "DELETE")
+        """Remove ``key`` from the peer's caches (HTTP DELETE).
+
+        Raises:
+            UnsupportedWriteError: the peer served the DELETE as a Get (golang/groupcache).
+            PeerError: any other failure.
+        """
+        check_write(await self.request("DELETE", self.path(group, key)), self.url, "DELETE")
 
     async def remove_keys(self, group: str, keys: Sequence[str]) -> None:
         """Remove ``keys`` from the peer's caches: ``POST .../_remove-keys/`` with the JSON
         groupcache-go v3 sends, in as few requests as ``max_body_bytes`` allows.
 
-        A Go v2 peer serves that POST as a Get of the key ``_remove-keys/`` (a protobuf
-        reply): it then gets one DELETE per key, now and from then on.
+        A Go v1/v2 peer serves that POST as a Get of the key ``_remove-keys/``: a protobuf
+        reply, or the error its getter gives that key (404, 500 or 503). Such a peer gets
+        one DELETE per key, now and from then on, unless a POST worked on it before.
         """
         if self._remove_keys_ok is False:
             for key in keys:
@@ -226,6 +239,9 @@ class HTTPPeer:
         resp = await self.request("POST", path, body, content_type=b"application/json")
         if resp.status == 200 and resp.headers.get("content-type", "").startswith(CONTENT_TYPE):
             self._remove_keys_ok = False  # a GetResponse: served as a Get by a Go v2 peer
+            return False
+        if self._remove_keys_ok is None and _getter_refused(resp):
+            self._remove_keys_ok = False  # served as a Get, and the getter said no
             return False
         check(resp, self.url, "POST")
         self._remove_keys_ok = True
@@ -269,6 +285,28 @@ def urlpath(url: str) -> str:
     rest = url.split("://", 1)[-1]
     slash = rest.find("/")
     return "" if slash < 0 else rest[slash:].rstrip("/")
+
+
+def _getter_refused(resp: Response) -> bool:
+    """Whether an error reply is a Go getter's (v1: 500, v2: 404 or 503), not the peer
+    refusing the request itself ("no such group" is an answer to any method)."""
+    return resp.status in (404, 500, 503) and not resp.body.startswith(b"no such group")
+
+
+def check_write(resp: Response, url: str, method: str) -> None:
+    """Raise unless ``resp`` says a PUT or DELETE was done: an empty 200.
+
+    Raises:
+        UnsupportedWriteError: a 200 with a body or a protobuf type, the value of a Get:
+            golang/groupcache answers every method so, and changes nothing.
+        PeerError: any other status but 200.
+    """
+    check(resp, url, method)
+    if resp.body or resp.headers.get("content-type", "").startswith(CONTENT_TYPE):
+        raise UnsupportedWriteError(
+            f"{url}: served the {method} as a Get (200 with a value), as golang/groupcache "
+            "does: that peer cannot take Set or Remove, and nothing changed there"
+        )
 
 
 def check(resp: Response, url: str, method: str) -> None:

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from ._errors import InvalidKeyError, NotFoundError
 from ._group import Group
+from ._keys import check_set_key
 from ._value import Value
 from ._wire import (
     BATCH_HEADER,
@@ -26,6 +27,7 @@ from ._wire import (
     GET_KEYS_SUFFIX,
     REMOVE_KEYS_SUFFIX,
     BatchItem,
+    ExpiryField,
     WireError,
     decode_batch_request,
     decode_remove_keys,
@@ -85,6 +87,8 @@ class PeerHandler:
             (401 without it, 403 with a wrong one).
         allow_anonymous_get: With a token, still serve GETs without it (for Go peers,
             which cannot send one); writes always need the token.
+        expiry_field: Which ``GetResponse`` field carries the expiry (see
+            :func:`~groupcache._wire.encode_get_response`).
     """
 
     def __init__(
@@ -94,8 +98,10 @@ class PeerHandler:
         *,
         token: str | None = None,
         allow_anonymous_get: bool = False,
+        expiry_field: ExpiryField = 3,
     ) -> None:
         self._workspace = workspace
+        self._expiry_field: ExpiryField = expiry_field
         self._base = base_path
         self._token = None if token is None else f"Bearer {token}".encode()
         self._anonymous_get = allow_anonymous_get
@@ -143,12 +149,13 @@ class PeerHandler:
                 routed = request.headers.get(CLIENT_HEADER) == "1"
                 value = await group.get_value(key, from_peer=not routed)
                 return web.Response(
-                    body=encode_get_response(value),
+                    body=encode_get_response(value, self._expiry_field),
                     content_type=CONTENT_TYPE,
                     headers=_BATCH_OK,
                 )
             if method == "PUT":
                 _, set_key, stored = decode_set_request(await request.read())
+                check_set_key(set_key, group.max_key_bytes)
                 group.local_set(set_key, stored)
                 return web.Response()
             if method == "DELETE":

@@ -373,6 +373,7 @@ async def test_go_client_request_shape(peer: GoPeer) -> None:
         b"\x0a\x04fake\x18\x00",  # mailgun/v3: expire (field 3) always written
         b"\x0a\x04fake\x18\x80\x80\xe8\xef\x9e\xca\x9c\xc3\x18",  # a real expiry
         b"\x0a\x04fake\x10\x05",  # modernprogram >= 2.7.22: expire in field 2
+        b"\x0a\x04fake\x18\x05\x10\x05",  # HTTPPool(expiry_field="both")
     ],
 )
 async def test_go_client_ignores_fields_after_value(peer: GoPeer, body: bytes) -> None:
