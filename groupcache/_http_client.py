@@ -144,8 +144,11 @@ class HTTPPeer:
         return list(await asyncio.gather(*(one(k) for k in keys)))
 
     async def _get_batch(self, group: str, keys: list[str]) -> list[Value | Exception]:
-        if len(keys) == 1:
-            return await self._get_each(group, keys)
+        if len(keys) == 1:  # a lone get: the common case without load, kept lean
+            try:
+                return [await self.get_one(group, keys[0])]
+            except Exception as exc:
+                return [exc]
         path = f"{self._base}{path_escape(group)}/{GET_KEYS_SUFFIX}"
         limit = f"{REPLY_LIMIT_HEADER}: {self._conns.max_body_bytes}\r\n".encode()
         body = encode_batch_request(keys)

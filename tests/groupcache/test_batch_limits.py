@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
+import aiohttp
 from aiohttp import web
 
 from groupcache import Group, HTTPPool, NotFoundError, Value, Workspace
@@ -184,3 +185,25 @@ async def test_a_batch_reply_over_the_limit_from_an_older_peer_is_fetched_key_by
 def test_the_batch_request_encoding_costs_what_the_batcher_counts() -> None:
     keys = ["", "a", "x" * 200, "ü" * 70_000]
     assert len(encode_batch_request(keys)) == sum(batch_key_cost(k) for k in keys)
+
+
+async def test_a_batch_without_a_reply_limit_is_cut_to_the_owners_own_limit() -> None:
+    """A requester of an older version sends no X-Groupcache-Reply-Limit (or garbage)."""
+    async with cluster(1, join=False, getter=lambda i: BigValues(), max_body_bytes=LIMIT) as (
+        node,
+    ):
+        body = encode_batch_request([f"k{i}" for i in range(10)])
+        path = node.url + "/_groupcache/g/_get-keys/"
+        async with aiohttp.ClientSession() as session:
+            for headers in ({}, {"X-Groupcache-Reply-Limit": "²"}):
+                async with session.post(path, data=body, headers=headers) as resp:
+                    assert resp.status == 200
+                    reply = await resp.read()
+                assert len(reply) <= LIMIT
+                statuses = [status for status, _ in decode_batch_response(reply)]
+                assert statuses == [200] * 6 + [413] * 4
+            headers = {"X-Groupcache-Reply-Limit": "25000"}
+            async with session.post(path, data=body, headers=headers) as resp:
+                statuses = [status for status, _ in decode_batch_response(await resp.read())]
+            assert statuses == [200] * 2 + [413] * 8
+        assert node.getter.total == 10  # loaded once: the rest were cached
