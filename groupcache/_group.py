@@ -10,28 +10,21 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
-import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Literal, TypeAlias
 
 from ._cache import Cache, CacheStats, populate
-from ._errors import (
-    GroupcacheError,
-    InvalidKeyError,
-    NotFoundError,
-    RemoteCallError,
-)
+from ._errors import GroupcacheError, InvalidKeyError
 from ._getter import Getter, GetterCaller
 from ._keys import DEFAULT_MAX_KEY_BYTES, check_key, check_set_key
+from ._peer_errors import PeerErrorReporter, is_final
 from ._peers import PeerGetter, broadcast, broadcast_keys, check_set_everywhere
 from ._singleflight import Flight, SingleFlight
 from ._stats import GroupStats, Stats, SyncHitCounters
 from ._value import Value
 from ._workspace import Workspace, default_workspace
-
-logger = logging.getLogger("groupcache")
 
 HotCachePolicy: TypeAlias = Literal["always", "golang", "never"]
 
@@ -90,6 +83,7 @@ class Group:
         self._hot = Cache(clock)
         self._main_od = self._main._od  # read directly on the hit path of get()
         self._stats = Stats()
+        self._peer_errors = PeerErrorReporter(self._stats)
         self._sync_hits = SyncHitCounters()
         self._fast_key_len = max_key_bytes // 4  # shorter keys cannot exceed the limit
         self._local_flights: SingleFlight[Value] = SingleFlight()
@@ -360,19 +354,11 @@ class Group:
         started = time.perf_counter()
         try:
             value = await peer.get(self.name, key)
-        except (NotFoundError, RemoteCallError):
-            self._stats.record_peer_latency(started)
-            raise
         except Exception as exc:
             self._stats.record_peer_latency(started)
-            self._stats.peer_errors += 1
-            logger.warning(
-                "groupcache: peer %s failed for %s/%r, loading locally: %s",
-                peer.url,
-                self.name,
-                key,
-                exc,
-            )
+            if is_final(exc):
+                raise
+            self._peer_errors.record(peer.url, self.name, key, exc)
             return await self._call_getter(flight)
         self._stats.peer_loads += 1
         self._stats.record_peer_latency(started)

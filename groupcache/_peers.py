@@ -28,6 +28,8 @@ class PeerGetter(Protocol):
         Raises:
             NotFoundError: the peer's getter said the value does not exist (HTTP 404).
             RemoteCallError: the peer's getter failed (HTTP 503).
+            GroupNotFoundError: the peer has no such group; unlike the two above, the
+                group loads the key locally (a peer error).
             PeerError: the peer could not be reached or answered garbage.
         """
         ...

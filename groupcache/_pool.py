@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 from aiohttp import web
 
 from ._errors import GroupcacheError
-from ._http_client import FORWARDED_HEADER, HTTPPeer
+from ._http_client import HTTPPeer
 from ._http_server import PeerHandler
 from ._keys import DEFAULT_MAX_KEY_BYTES
 from ._peers import NoPeers, PeerGetter
@@ -151,11 +151,11 @@ class HTTPPool:
         self._max_body = max_body_bytes
         self._max_conns = max_connections_per_peer
         self._max_queued = max_queued_per_peer
-        headers = f"{FORWARDED_HEADER}: 1\r\n"
+        headers = ""
         if token is not None:
             if any(c in token for c in "\r\n") or not token.isprintable():
                 raise GroupcacheError("token must be printable, without line breaks")
-            headers += f"Authorization: Bearer {token}\r\n"
+            headers = f"Authorization: Bearer {token}\r\n"
         self._headers = headers.encode()
         self._ssl = ssl
         self._shutdown_timeout = shutdown_timeout
@@ -169,6 +169,7 @@ class HTTPPool:
             base_path,
             token=token,
             allow_anonymous_get=allow_anonymous_get,
+            max_body_bytes=max_body_bytes,
             expiry_field=expiry_field,
         )
         self.app.middlewares.append(handler.middleware)

@@ -27,6 +27,15 @@ BATCH_HEADER = "X-Groupcache-Batch"
 """A reply header by which our servers say they serve batch gets."""
 MAX_BATCH_KEYS = 512
 """Most keys one batch request may carry."""
+REPLY_LIMIT_HEADER = "X-Groupcache-Reply-Limit"
+"""Sent with a batch get: the largest reply body, in bytes, that the requester accepts."""
+LEFT_OUT = 413
+"""A batch item's status for a value left out to keep the reply under the requester's
+limit: the requester fetches it on its own, with a plain GET."""
+ERROR_HEADER = "X-Groupcache-Error"
+"""On our servers' 404s, what is missing: :data:`NOT_FOUND` or :data:`NO_SUCH_GROUP`."""
+NOT_FOUND = "not-found"
+NO_SUCH_GROUP = "no-such-group"
 
 ExpiryField = Literal[2, 3, "both"]
 """Where a ``GetResponse`` we serve carries the expiry (``HTTPPool(expiry_field=...)``)."""
@@ -223,6 +232,24 @@ def decode_remove_keys(body: bytes) -> tuple[str, list[str]]:
     return group, keys
 
 
+def _varint_size(n: int) -> int:
+    size = 1
+    while n >= 0x80:
+        n >>= 7
+        size += 1
+    return size
+
+
+def _field_size(length: int) -> int:
+    """Bytes a length-delimited field with a one-byte tag takes for ``length`` bytes."""
+    return 1 + _varint_size(length) + length
+
+
+def batch_key_cost(key: str) -> int:
+    """Return the bytes ``key`` adds to the body of a batch get."""
+    return _field_size(len(to_bytes(key)))
+
+
 def encode_batch_request(keys: list[str]) -> bytes:
     """Encode the body of a batch get."""
     return pb.GetBatchRequest(keys=[to_bytes(k) for k in keys]).SerializeToString()
@@ -244,17 +271,50 @@ BatchItem = tuple[int, Value | str]
 """One answer of a batch: (200, value) or (status, error message)."""
 
 
-def encode_batch_response(items: list[BatchItem]) -> bytes:
-    """Encode the answers of a batch get, in key order."""
+def encode_batch_response(items: list[BatchItem], limit: int | None = None) -> bytes:
+    """Encode the answers of a batch get, in key order, in at most ``limit`` bytes.
+
+    A value that would take the reply over ``limit`` is left out: its item says
+    :data:`LEFT_OUT`, and the requester fetches it on its own. An error message that
+    does not fit is shortened (its status is kept). Only when even the bare statuses
+    exceed ``limit`` (a tiny limit, many keys) is the reply larger.
+    """
+    built = [_batch_item(status, result) for status, result in items]
+    if limit is not None:
+        marker = _field_size(pb.GetBatchItem(status=LEFT_OUT).ByteSize())
+        total = marker * len(built)  # room kept for every item, at its smallest
+        for i, item in enumerate(built):
+            room = limit - total + marker  # what this item may take
+            if _field_size(item.ByteSize()) > room:
+                status, result = items[i]
+                if isinstance(result, Value):
+                    item = built[i] = pb.GetBatchItem(status=LEFT_OUT)
+                else:
+                    item = built[i] = _shortened(status, result, room)
+            total += _field_size(item.ByteSize()) - marker
     msg = pb.GetBatchResponse()
-    for status, result in items:
-        item = msg.items.add(status=status)
-        if isinstance(result, Value):
-            item.value = result.data
-            item.expire = _expire_ns(result.expire_at)
-        else:
-            item.error = result
+    msg.items.extend(built)
     return msg.SerializeToString()
+
+
+def _batch_item(status: int, result: Value | str) -> pb.GetBatchItem:
+    if isinstance(result, Value):
+        return pb.GetBatchItem(
+            status=status, value=result.data, expire=_expire_ns(result.expire_at)
+        )
+    return pb.GetBatchItem(status=status, error=result)
+
+
+def _shortened(status: int, message: str, room: int) -> pb.GetBatchItem:
+    """The error item cut to ``room`` bytes (its message shortened, or dropped)."""
+    data = message.encode()
+    while data:
+        item = pb.GetBatchItem(status=status, error=data.decode("utf-8", "ignore"))
+        over = _field_size(item.ByteSize()) - room
+        if over <= 0:
+            return item
+        data = data[: len(data) - over]
+    return pb.GetBatchItem(status=status)  # as small as a LEFT_OUT marker
 
 
 def decode_batch_response(body: bytes) -> list[BatchItem]:

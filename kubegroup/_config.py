@@ -1,7 +1,7 @@
 """Configuration checks for ``update_peers``: selector, namespace and API credentials.
 
 Everything here fails with a :class:`KubeConfigError` that says what to fix, instead of
-a stack trace from deep inside the client (kubegroup.md §1.3 and §3.10).
+a stack trace from deep inside the client.
 """
 
 from __future__ import annotations

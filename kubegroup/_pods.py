@@ -2,7 +2,7 @@
 
 A pod is a peer when its Ready condition is ``"True"``, it has an IP and it is not
 terminating. Go kubegroup checks only Ready; dropping terminating pods at once is what
-the endpoints controller does too (kubegroup.md §1.13).
+the Kubernetes endpoints controller does too.
 """
 
 from __future__ import annotations

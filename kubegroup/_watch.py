@@ -1,4 +1,4 @@
-"""The pod list/watch loop, in one background thread (kubegroup.md §4.9).
+"""The pod list/watch loop, in one background thread.
 
 List, then watch from the list's resourceVersion with bookmarks; resume from the last
 revision after a clean close or a quiet read timeout; relist on 410 (an ``ERROR`` event

@@ -113,7 +113,8 @@ def test_adding_a_member_moves_only_keys_it_now_owns() -> None:
 
 
 def test_mmh3_spreads_sequential_keys_evenly() -> None:
-    """Unlike FNV-1 (groupcache-family §2.5), sequential keys do not cluster on mmh3."""
+    """Unlike FNV-1, which XORs the last byte in after its last multiply (so keys that
+    differ in their last characters hash side by side), mmh3 spreads sequential keys."""
     members = [f"http://10.0.0.{i}:8080" for i in range(1, 4)]
     ring = ring_for("mmh3", members)
     counts = {m: 0 for m in members}
@@ -143,7 +144,7 @@ GOLDEN_MMH3 = {
 
 def test_fnv1_reference_values() -> None:
     assert fnv1_64(b"") == 14695981039346656037
-    assert fnv1_64(b"foo") == 15621798640163566899  # groupcache-family §2.3
+    assert fnv1_64(b"foo") == 15621798640163566899  # 0xd8cbc7186ba13533, Go's fnv.New64
 
 
 def test_host_port_members_follow_v3() -> None:

@@ -1,4 +1,5 @@
-"""The wire format: golden bytes from groupcache-family §1.4 and Go's path escaping."""
+"""The wire format: golden bytes of the groupcachepb messages (proto2, as protobuf-go
+encodes them) and Go's url.PathEscape."""
 
 from __future__ import annotations
 

@@ -50,7 +50,8 @@ def golang_get_response(value: bytes) -> bytes:
 
 
 def crc32_ring_owner(members: list[str], key: str, replicas: int = 50) -> str:
-    """The golang consistenthash, as in the reference (§2.2)."""
+    """golang/groupcache's consistenthash: points crc32(str(i) + member), the first point
+    at or after crc32(key) owns it, wrapping around."""
     points: dict[int, str] = {}
     for member in members:
         for i in range(replicas):
