@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from groupcache import Value
-from groupcache._cache import Cache, CacheStats, populate
+from groupcache._cache import Cache, CacheStats, entry_size, populate
 from groupcache._keys import key_size
 
 
@@ -141,5 +141,5 @@ def test_eviction_ends_and_recounts_when_a_byte_count_has_drifted(
         populate(main, hot, 100, "c", Value(b"3"), main)
     assert "byte count" in caplog.text
     for cache in (main, hot):
-        assert cache.nbytes == sum(key_size(k) + len(e) for k, e in cache._od.items())  # type: ignore[arg-type]
+        assert cache.nbytes == sum(key_size(k) + entry_size(e) for k, e in cache._od.items())
     assert main.nbytes + hot.nbytes <= 100
