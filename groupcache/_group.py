@@ -203,8 +203,8 @@ class Group:
         Raises:
             InvalidValueError: a peer could not accept the value (over its request size
                 limit); nothing was changed anywhere.
-            PeerError: the owner could not store it (nothing else was changed).
-            MultiError: the owner and this node have it, but some other peers failed.
+            PeerError: the owner failed (named); this node and the other peers have it.
+            MultiError: other peers failed too, or alone; each error names its peer.
         """
         self._check_key(key)
         stored = Value(value, expire)
@@ -221,8 +221,8 @@ class Group:
         """Remove ``key`` from the owner first, then from this node and every peer.
 
         Raises:
-            PeerError: the owner could not remove it (nothing else was changed).
-            MultiError: removed on the owner and here, but some other peers failed.
+            PeerError: the owner failed (named); removed here and on the other peers.
+            MultiError: other peers failed too, or alone; each error names its peer.
         """
         self._check_key(key)
         await broadcast(
@@ -239,8 +239,8 @@ class Group:
         endpoint get one Remove per key).
 
         Raises:
-            MultiError: some owners failed (nothing else was changed), or the owners and
-                this node removed the keys but some other peers failed.
+            MultiError: some peers failed, owners or not, each error naming its peer;
+                this node and every other peer removed the keys.
         """
         keys = list(keys)
         for key in keys:
