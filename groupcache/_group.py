@@ -22,6 +22,7 @@ from ._errors import (
     GroupcacheError,
     InvalidKeyError,
     NotFoundError,
+    PeerError,
     RemoteCallError,
 )
 from ._getter import Getter, GetterCaller
@@ -53,7 +54,7 @@ class Group:
             (default, as mailgun and groupcache-go v3), ``"golang"`` (1 in 10, as
             golang/groupcache) or ``"never"``.
         rng: Random source of the ``"golang"`` policy.
-        clock: Wall clock in Unix seconds, for expiry.
+        clock: Wall clock in Unix seconds, for expiry (of values from peers too).
         max_key_bytes: Longest accepted key, in UTF-8 bytes.
         executor: Where plain-function getters run (default: the loop's executor).
 
@@ -349,6 +350,8 @@ class Group:
         started = time.perf_counter()
         try:
             value = await peer.get(self.name, key)
+            if value.expired(self._clock()):  # as mailgun: expired on the way, by our clock
+                raise PeerError(f"{peer.url}: peer returned expired value")
         except (NotFoundError, RemoteCallError):
             self._stats.record_peer_latency(started)
             raise
