@@ -210,9 +210,14 @@ async def _write(
 async def _attempt(
     peer: PeerGetter, call: Callable[[PeerGetter], Awaitable[None]]
 ) -> BaseException | None:
-    """Return ``call(peer)``'s error, naming the peer, or ``None``."""
+    """Return ``call(peer)``'s error, or ``None``. An error that does not name the peer
+    becomes a :class:`PeerError` that does, caused by it."""
     try:
         await call(peer)
     except Exception as exc:
-        return exc if peer.url in str(exc) else PeerError(f"{peer.url}: {exc}")
+        if peer.url in str(exc):
+            return exc
+        named = PeerError(f"{peer.url}: {exc}")
+        named.__cause__ = exc
+        return named
     return None

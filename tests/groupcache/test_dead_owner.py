@@ -17,10 +17,10 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from aiohttp import web
 
-from groupcache import GroupcacheError, PeerError, Value
+from groupcache import Group, GroupcacheError, PeerError, Value, Workspace
 from groupcache._wire import encode_get_response
 from tests.groupcache.cluster import Node, cluster
-from tests.groupcache.helpers import serve_peer_handler, until
+from tests.groupcache.helpers import CountingGetter, FakePeer, ModPicker, serve_peer_handler, until
 
 TIMEOUT = 2.0  # the pool's peer timeout: the write grace is 0.5 s
 
@@ -137,3 +137,18 @@ async def test_a_remove_answered_late_by_the_owner_is_not_undone_by_a_fetch_mean
             assert await a.group.get(key) == b"fresh"
     finally:
         await runner.cleanup()
+
+
+async def test_a_write_error_that_does_not_name_its_peer_is_named_and_chained() -> None:
+    class Mute(FakePeer):
+        async def set(self, group: str, key: str, value: Value) -> None:
+            raise OSError("connection reset")
+
+    with Workspace() as ws:
+        owner = Mute(0)
+        ws.set_peer_picker(ModPicker([owner]))
+        g = Group("named", CountingGetter(), 1 << 20, workspace=ws)
+        with pytest.raises(PeerError, match="fake://peer0: connection reset") as info:
+            await g.set("k", b"v")
+        assert isinstance(info.value.__cause__, OSError)
+        assert g._main.peek("k") == b"v"  # written here although the owner failed
