@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from ._batch import Batcher
 from ._errors import (
@@ -68,7 +67,6 @@ class HTTPPeer:
             are then fetched with plain GETs).
         max_queued: Gets that may wait for a batch at most (``None``: no bound); more
             fail at once with :class:`PeerError`, so the group loads them locally.
-        clock: Wall clock, to reject values that expired on the way (as mailgun).
     """
 
     __slots__ = (
@@ -76,7 +74,6 @@ class HTTPPeer:
         "_batch_ok",
         "_batchers",
         "_batches",
-        "_clock",
         "_conns",
         "_headers",
         "_max_queued",
@@ -93,13 +90,11 @@ class HTTPPeer:
         headers: bytes,
         batches: int = 0,
         max_queued: int | None = None,
-        clock: Callable[[], float] = time.time,
     ) -> None:
         self.url = url
         self._base = urlpath(url) + base_path
         self._conns = connections
         self._headers = headers
-        self._clock = clock
         self._batches = batches
         self._max_queued = max_queued
         self._batch_ok = False
@@ -182,8 +177,7 @@ class HTTPPeer:
         left_out: list[int] = []
         for i, (status, item) in enumerate(items):
             if isinstance(item, Value):
-                expired = item.expired(self._clock())
-                results.append(PeerError(f"{self.url}: expired value") if expired else item)
+                results.append(item)
             elif status == LEFT_OUT:  # it would have taken the reply over our limit
                 left_out.append(i)
                 results.append(PeerError(f"{self.url}: left out"))  # fetched below
@@ -200,14 +194,12 @@ class HTTPPeer:
         return results
 
     def decode_value(self, body: bytes) -> Value:
-        """Decode a ``GetResponse`` from this peer, rejecting an already expired value."""
+        """Decode a ``GetResponse`` from this peer (its expiry is the group's to judge,
+        by the group's clock)."""
         try:
-            value = decode_get_response(body)
+            return decode_get_response(body)
         except WireError as exc:
             raise PeerError(f"{self.url}: {exc}") from exc
-        if value.expired(self._clock()):
-            raise PeerError(f"{self.url}: peer returned expired value")
-        return value
 
     async def set(self, group: str, key: str, value: Value) -> None:
         """Store ``value`` in the peer's main cache (HTTP PUT with a ``SetRequest``).

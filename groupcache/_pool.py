@@ -259,6 +259,12 @@ class HTTPPool:
         """Return a client for every peer but this node."""
         return list(self._peers.values())
 
+    @property
+    def write_grace(self) -> float:
+        """Return the seconds a Set or Remove waits for the key's owner before it updates
+        this node and the other peers anyway: a quarter of ``timeout``."""
+        return self._timeout / 4
+
     def check_set(self, group: str, key: str, value: Value) -> None:
         """Raise :class:`~groupcache.InvalidValueError` if the peers would refuse a Set of
         ``value`` (they share ``max_body_bytes``, so one check stands for all)."""

@@ -27,7 +27,11 @@ NS_HEX = "80 80 e8 ef 9e ca 9c c3 18"  # 1767225600000000000 as a varint
     ("field", "never", "expiring"),
     [
         (3, f"{VALUE_HEX} 18 00", f"{VALUE_HEX} 18 {NS_HEX}"),
-        (2, f"{VALUE_HEX} 10 00", f"{VALUE_HEX} 10 {NS_HEX}"),  # groupcache-family §1.4
+        (
+            2,
+            f"{VALUE_HEX} 10 00",
+            f"{VALUE_HEX} 10 {NS_HEX}",
+        ),  # modernprogram >= v2.7.22: int64 ns in field 2
         ("both", f"{VALUE_HEX} 18 00 10 00", f"{VALUE_HEX} 18 {NS_HEX} 10 {NS_HEX}"),
     ],
 )

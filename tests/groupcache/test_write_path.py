@@ -73,7 +73,7 @@ async def test_a_put_with_a_key_over_the_limit_is_a_400_key_error() -> None:
 
 def golang_like(seen: list[str]) -> Callable[[web.Request], Awaitable[web.Response]]:
     """golang/groupcache serves every method as a GET: 200 and the value, and the getter
-    ran (groupcache-family §1.5 trap 1)."""
+    ran: a write is never applied there."""
 
     async def handle(request: web.Request) -> web.Response:
         seen.append(request.method)
