@@ -5,7 +5,9 @@ answers the apiserver gives to misuse. Also the verb-level RBAC denial and hung 
 
 from __future__ import annotations
 
+import json
 import threading
+from typing import Any
 
 import pytest
 from kubernetes import client as k8s
@@ -19,8 +21,15 @@ from .helpers import WAIT, status_body
 WEB = {"app": "web"}
 
 
-def names(pods: k8s.V1PodList) -> list[str]:
-    return [p.metadata.name for p in pods.items]
+def page(core: k8s.CoreV1Api, **kwargs: Any) -> dict[str, Any]:
+    """One LIST answer as JSON (the raw body: no client models involved)."""
+    resp: Any = core.list_namespaced_pod("ns1", _preload_content=False, **kwargs)
+    doc: dict[str, Any] = json.loads(resp.data)
+    return doc
+
+
+def names(doc: dict[str, Any]) -> list[str]:
+    return [p["metadata"]["name"] for p in doc["items"]]
 
 
 def test_limit_and_continue_page_through_one_revision(
@@ -28,20 +37,18 @@ def test_limit_and_continue_page_through_one_revision(
 ) -> None:
     for i in range(5):
         fake.create_pod(f"p{i}", labels=WEB)
-    first = core.list_namespaced_pod("ns1", label_selector="app=web", limit=2)
+    first = page(core, label_selector="app=web", limit=2)
     assert names(first) == ["p0", "p1"]
-    assert first.metadata.remaining_item_count == 3
-    rv = first.metadata.resource_version
+    assert first["metadata"]["remainingItemCount"] == 3
+    rv = first["metadata"]["resourceVersion"]
     fake.force_delete_pod("p3")  # after the first page: the next pages still show it
     pages = [first]
-    while pages[-1].metadata._continue:
-        token = pages[-1].metadata._continue
-        pages.append(
-            core.list_namespaced_pod("ns1", label_selector="app=web", limit=2, _continue=token)
-        )
+    while "continue" in pages[-1]["metadata"]:
+        token = pages[-1]["metadata"]["continue"]
+        pages.append(page(core, label_selector="app=web", limit=2, _continue=token))
     assert [names(p) for p in pages] == [["p0", "p1"], ["p2", "p3"], ["p4"]]
-    assert {p.metadata.resource_version for p in pages} == {rv}
-    assert pages[-1].metadata.remaining_item_count is None
+    assert {p["metadata"]["resourceVersion"] for p in pages} == {rv}
+    assert "remainingItemCount" not in pages[-1]["metadata"]
 
 
 def test_no_limit_or_a_large_one_gives_everything_without_a_continue_token(
@@ -50,9 +57,9 @@ def test_no_limit_or_a_large_one_gives_everything_without_a_continue_token(
     for i in range(3):
         fake.create_pod(f"p{i}", labels=WEB)
     for limit in (None, 3, 500):
-        pods = core.list_namespaced_pod("ns1", limit=limit)
+        pods = page(core, limit=limit)
         assert names(pods) == ["p0", "p1", "p2"]
-        assert pods.metadata._continue is None
+        assert "continue" not in pods["metadata"]
 
 
 def test_a_continue_token_whose_revision_was_compacted_is_410_expired(
@@ -60,7 +67,7 @@ def test_a_continue_token_whose_revision_was_compacted_is_410_expired(
 ) -> None:
     for i in range(3):
         fake.create_pod(f"p{i}", labels=WEB)
-    token = core.list_namespaced_pod("ns1", limit=1).metadata._continue
+    token = page(core, limit=1)["metadata"]["continue"]
     fake.create_pod("later", labels=WEB)
     fake.compact()
     with pytest.raises(ApiException) as info:
@@ -84,12 +91,12 @@ def test_continue_rejects_a_resource_version_like_the_apiserver(
 ) -> None:
     for i in range(2):
         fake.create_pod(f"p{i}", labels=WEB)
-    token = core.list_namespaced_pod("ns1", limit=1).metadata._continue
+    token = page(core, limit=1)["metadata"]["continue"]
     if status is None:
-        assert names(core.list_namespaced_pod("ns1", _continue=token, **kwargs)) == ["p1"]
+        assert names(page(core, _continue=token, **kwargs)) == ["p1"]
         return
     with pytest.raises(ApiException) as info:
-        core.list_namespaced_pod("ns1", _continue=token, **kwargs)
+        page(core, _continue=token, **kwargs)
     assert info.value.status == status
 
 
@@ -106,12 +113,12 @@ def test_resource_version_semantics_of_a_list(fake: FakeKubeAPI, core: k8s.CoreV
     fake.create_pod("a", labels=WEB)
     old = fake.resource_version
     fake.create_pod("b", labels=WEB)
-    assert names(core.list_namespaced_pod("ns1", resource_version="0")) == ["a", "b"]
-    assert names(core.list_namespaced_pod("ns1", resource_version=old)) == ["a", "b"]
-    paged = core.list_namespaced_pod("ns1", resource_version=old, limit=10)
-    assert (names(paged), paged.metadata.resource_version) == (["a"], old)
+    assert names(page(core, resource_version="0")) == ["a", "b"]
+    assert names(page(core, resource_version=old)) == ["a", "b"]
+    paged = page(core, resource_version=old, limit=10)
+    assert (names(paged), paged["metadata"]["resourceVersion"]) == (["a"], old)
     fake.compact()
-    assert names(core.list_namespaced_pod("ns1", resource_version=old)) == ["a", "b"]
+    assert names(page(core, resource_version=old)) == ["a", "b"]
     with pytest.raises(ApiException) as info:
         core.list_namespaced_pod("ns1", resource_version=old, limit=10)
     assert info.value.status == 410
@@ -127,13 +134,13 @@ def test_a_bad_limit_is_a_400(fake: FakeKubeAPI) -> None:
 def test_denying_only_watch_lets_lists_through(fake: FakeKubeAPI, core: k8s.CoreV1Api) -> None:
     fake.start_pod("a", labels=WEB, ip="10.0.0.1")
     fake.deny_namespace("ns1", verbs=("watch",))
-    assert names(core.list_namespaced_pod("ns1")) == ["a"]
+    assert names(page(core)) == ["a"]
     with pytest.raises(ApiException) as info:
         core.list_namespaced_pod("ns1", watch=True, timeout_seconds=1)
     assert info.value.status == 403
     assert 'cannot watch resource "pods"' in status_body(info.value)["message"]
     fake.deny_namespace("ns1", False)
-    core.list_namespaced_pod("ns1", watch=True, timeout_seconds=1, _preload_content=False).close()
+    assert page(core, watch=True, timeout_seconds=1)["type"] == "ADDED"  # one event: JSON
 
 
 def test_a_hung_request_is_logged_with_status_0_and_ends_when_the_client_leaves(
@@ -155,4 +162,4 @@ def test_a_hung_request_is_logged_with_status_0_and_ends_when_the_client_leaves(
     assert hung.status == 0
     thread.join(WAIT)
     assert failed  # the client's read timeout: the server never answered
-    assert core.list_namespaced_pod("ns1").items == []  # one-shot
+    assert page(core)["items"] == []  # one-shot
