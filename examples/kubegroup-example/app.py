@@ -7,12 +7,13 @@ Port of udhos/kubegroup's ``examples/kubegroup-example``. Every pod runs:
 - a pod watch (``kubegroup.update_peers``) that keeps the ring equal to the Ready pods
   matching ``LABEL_SELECTOR``;
 - the app on ``APP_PORT`` (8080): ``GET /get?key=K`` (the value, loaded by one pod of the
-  cluster only), ``GET /healthz`` (200 once the first pod list reached the ring: the
-  readiness probe) and ``GET /stats`` (peers, group stats and backend calls, as JSON).
+  cluster only), ``GET /healthz`` (the readiness probe: 200 once the first pod list
+  reached the ring and while discovery is healthy) and ``GET /stats`` (peers, group
+  stats and backend calls, as JSON).
 
 SIGTERM (or SIGINT) stops the watch, then the app server, then the peer server.
 
-Environment: ``POD_IP`` and ``POD_NAMESPACE`` (downward API), ``APP_PORT``,
+Environment: ``POD_IP``, ``POD_NAME`` and ``POD_NAMESPACE`` (downward API), ``APP_PORT``,
 ``GROUPCACHE_PORT``, ``LABEL_SELECTOR``, ``LISTEN_HOST`` (default ``0.0.0.0``; the test
 binds each instance to its own loopback address), ``BACKEND_DELAY`` (seconds, 0.2).
 """
@@ -108,10 +109,21 @@ async def handle_get(request: web.Request) -> web.Response:
     return web.Response(body=value, content_type="text/plain")
 
 
+def is_ready(state: State) -> bool:
+    """Synced once, and discovery still working (a frozen ring is not ready)."""
+    return state.ready and state.kg is not None and state.kg.healthy
+
+
 async def handle_healthz(request: web.Request) -> web.Response:
-    """``GET /healthz``: ready once the first pod list has reached the ring."""
-    if not request.app[STATE_KEY].ready:
+    """``GET /healthz``: ready once the first pod list has reached the ring, and while
+    the pod watch is healthy (e.g. not when RBAC forbids the watch: the ring would never
+    change again). The probe's failureThreshold absorbs a reconnect's brief blip."""
+    state = request.app[STATE_KEY]
+    if not state.ready:
         raise web.HTTPServiceUnavailable(text="waiting for the first pod list\n")
+    if not is_ready(state):
+        reason = state.kg.last_error if state.kg is not None else None
+        raise web.HTTPServiceUnavailable(text=f"peer discovery is failing: {reason}\n")
     return web.Response(text="ok\n")
 
 
@@ -121,7 +133,7 @@ async def handle_stats(request: web.Request) -> web.Response:
     body: dict[str, Any] = {
         "self": state.pool.self_url,
         "peers": state.pool.peers,
-        "ready": state.ready,
+        "ready": is_ready(state),
         "group": dataclasses.asdict(state.group.stats()),
         "backend_calls": dict(request.app[BACKEND_KEY].calls),
         "kubegroup": dataclasses.asdict(state.kg.stats()) if state.kg is not None else None,
