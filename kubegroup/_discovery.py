@@ -194,6 +194,16 @@ class KubeGroup:
         return self._watcher.healthy and not self._closed
 
     @property
+    def unhealthy_seconds(self) -> float:
+        """Seconds the API requests have been failing in a row; 0.0 while healthy.
+
+        A readiness check can allow a grace period with it, so that a short API outage
+        (an API server restart during a control-plane upgrade) does not take every pod
+        out of its Service while the last-known ring keeps serving.
+        """
+        return 0.0 if self._closed else self._watcher.unhealthy_seconds
+
+    @property
     def last_error(self) -> KubeGroupError | None:
         """The most recent API error, kept after recovery; None if there was none."""
         return self._watcher.last_error
@@ -216,6 +226,7 @@ class KubeGroup:
             relists=w["relists"],
             watches=w["watches"],
             healthy=self.healthy,
+            unhealthy_seconds=self.unhealthy_seconds,
         )
 
     async def wait_synced(self) -> None:

@@ -111,6 +111,7 @@ class PodWatcher:
         self._bookmarks_seen = False  # the server sends bookmarks (silence is abnormal)
         self._synced = False  # a list has been applied at least once
         self._healthy = False
+        self._failing_since: float | None = None  # monotonic: first failure of this streak
         self._last_error: KubeGroupError | None = None
         self._resp: urllib3.BaseHTTPResponse | None = None  # the response being read
         self.counts = {"lists": 0, "watches": 0, "events": 0, "errors": 0, "relists": 0}
@@ -156,9 +157,19 @@ class PodWatcher:
         return self._healthy
 
     @property
+    def unhealthy_seconds(self) -> float:
+        """Seconds since the first of the requests that have failed in a row (0 if none)."""
+        since = self._failing_since
+        return 0.0 if since is None else time.monotonic() - since
+
+    @property
     def last_error(self) -> KubeGroupError | None:
         """The most recent error (kept after recovery), or None."""
         return self._last_error
+
+    def _succeeded(self) -> None:
+        self._succeeded()
+        self._failing_since = None
 
     @property
     def resource_version(self) -> str | None:
@@ -212,6 +223,8 @@ class PodWatcher:
 
     def _failed(self, err: KubeGroupError) -> None:
         self._healthy = False
+        if self._failing_since is None:
+            self._failing_since = time.monotonic()
         self._last_error = err
         with self._lock:
             self.counts["errors"] += 1
@@ -275,7 +288,7 @@ class PodWatcher:
             self._pods, self._rv, self._synced = pods, rv, True
             self._last_rv, self._rv_unavailable = rv, False
             self.counts["lists"] += 1
-        self._healthy = True  # the backoff is not reset: a watch event or time does that
+        self._succeeded()  # the backoff is not reset: a watch event or time does that
         if relist and (gone or new):
             log.info("kubegroup: relisted pods: %d new, %d gone", len(new), len(gone))
         self._on_change()
@@ -296,7 +309,7 @@ class PodWatcher:
             _preload_content=False,
             _request_timeout=(s.request_timeout, read),
         )
-        self._healthy = True
+        self._succeeded()
         with self._lock:
             self.counts["watches"] += 1
         with self._reading(cast("urllib3.BaseHTTPResponse", resp)) as r:

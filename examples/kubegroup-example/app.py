@@ -15,7 +15,8 @@ SIGTERM (or SIGINT) stops the watch, then the app server, then the peer server.
 
 Environment: ``POD_IP``, ``POD_NAME`` and ``POD_NAMESPACE`` (downward API), ``APP_PORT``,
 ``GROUPCACHE_PORT``, ``LABEL_SELECTOR``, ``LISTEN_HOST`` (default ``0.0.0.0``; the test
-binds each instance to its own loopback address), ``BACKEND_DELAY`` (seconds, 0.2).
+binds each instance to its own loopback address), ``BACKEND_DELAY`` (seconds, 0.2),
+``DISCOVERY_GRACE`` (seconds discovery may fail before the pod is unready, 60).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class Config:
     label_selector: str = LABEL_SELECTOR
     listen_host: str = "0.0.0.0"
     backend_delay: float = 0.2
+    discovery_grace: float = 60.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Config:
@@ -64,6 +66,7 @@ class Config:
             label_selector=environ.get("LABEL_SELECTOR", LABEL_SELECTOR),
             listen_host=environ.get("LISTEN_HOST", "0.0.0.0"),
             backend_delay=float(environ.get("BACKEND_DELAY", "0.2")),
+            discovery_grace=float(environ.get("DISCOVERY_GRACE", "60")),
         )
 
 
@@ -91,6 +94,7 @@ class State:
     pool: groupcache.HTTPPool
     kg: kubegroup.KubeGroup | None = None
     ready: bool = False
+    discovery_grace: float = 60.0
 
 
 BACKEND_KEY: web.AppKey[SlowBackend] = web.AppKey("backend", SlowBackend)
@@ -110,8 +114,14 @@ async def handle_get(request: web.Request) -> web.Response:
 
 
 def is_ready(state: State) -> bool:
-    """Synced once, and discovery still working (a frozen ring is not ready)."""
-    return state.ready and state.kg is not None and state.kg.healthy
+    """Synced once, and discovery working or failing for less than ``DISCOVERY_GRACE``.
+
+    A ring that stopped following the pods (RBAC forbids the watch, a revoked token) is
+    not ready; an API outage shorter than the grace (an API server restart) leaves every
+    pod in the Service, serving with the last-known ring.
+    """
+    kg = state.kg
+    return state.ready and kg is not None and kg.unhealthy_seconds < state.discovery_grace
 
 
 async def handle_healthz(request: web.Request) -> web.Response:
@@ -170,7 +180,7 @@ async def run(config: Config) -> None:
         backend = SlowBackend(config.backend_delay, self_url)
         group = groupcache.Group(GROUP_NAME, backend.load, CACHE_BYTES, workspace=ws)
         pool = groupcache.HTTPPool(self_url, workspace=ws)
-        state = State(group, pool)
+        state = State(group, pool, discovery_grace=config.discovery_grace)
         runner = web.AppRunner(make_app(state, backend), access_log=None, handle_signals=False)
         synced: asyncio.Task[None] | None = None
         try:

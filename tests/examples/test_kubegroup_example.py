@@ -453,7 +453,7 @@ class Cluster:
     groupcache_port: int = field(default_factory=free_port)
     instances: dict[str, Instance] = field(default_factory=dict)
 
-    def start(self, ip: str) -> Instance:
+    def start(self, ip: str, **extra_env: str) -> Instance:
         env = {
             **os.environ,
             "POD_IP": ip,
@@ -466,6 +466,7 @@ class Cluster:
             "BACKEND_DELAY": "0.2",
         }
         env.pop("LABEL_SELECTOR", None)  # the app's default, as in the manifests
+        env.update(extra_env)
         log = self.tmp / f"{ip}.log"
         with log.open("wb") as out:
             proc = subprocess.Popen(
@@ -627,10 +628,11 @@ async def test_readiness_follows_discovery_health_not_only_the_first_sync(
     cluster: Cluster, labels: dict[str, str]
 ) -> None:
     """A Role that allows list but not watch: synced once, then the ring would be frozen
-    for ever; the pod must leave the Service (readiness 503), with the reason."""
+    for ever; once the failures outlast DISCOVERY_GRACE the pod must leave the Service
+    (readiness 503), with the reason."""
     ip = "127.0.0.24"
     cluster.api.start_pod("kubegroup-example-1", labels=labels, ip=ip)
-    cluster.start(ip)
+    cluster.start(ip, DISCOVERY_GRACE="0.5")
     await cluster.wait_ready(ip)
     cluster.api.deny_namespace("default", verbs=("watch",))
     cluster.api.cut_watches()  # the next watch is refused: 403
@@ -643,3 +645,23 @@ async def test_readiness_follows_discovery_health_not_only_the_first_sync(
     stats = await cluster.stats(ip)
     assert stats["kubegroup"]["healthy"] is False
     assert stats["ready"] is False
+
+
+async def test_readiness_outlives_an_api_outage_shorter_than_the_grace(
+    cluster: Cluster, labels: dict[str, str]
+) -> None:
+    """An API outage (an API server restart) must not take every pod out of the Service:
+    with the default 60 s grace, readiness stays 200 while discovery fails."""
+    ip = "127.0.0.25"
+    cluster.api.start_pod("kubegroup-example-1", labels=labels, ip=ip)
+    cluster.start(ip)
+    await cluster.wait_ready(ip)
+    cluster.api.deny_namespace("default", verbs=("watch",))
+    cluster.api.cut_watches()
+    async with asyncio.timeout(WAIT):
+        while (await cluster.stats(ip))["kubegroup"]["healthy"]:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)  # another process's state: poll it
+    assert await cluster.get(ip, "/healthz") == (200, b"ok\n")
+    stats = await cluster.stats(ip)
+    assert stats["ready"] is True
+    assert stats["kubegroup"]["unhealthy_seconds"] > 0

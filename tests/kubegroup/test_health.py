@@ -70,3 +70,26 @@ async def test_an_invalid_request_is_a_configuration_error_retried_slowly(
     assert not [r for r in caplog.records if r.levelno == logging.WARNING]
     await peers_become(pool)  # once the server accepts it
     assert kg.healthy
+
+
+async def test_unhealthy_seconds_counts_a_failing_streak_and_resets_on_success(
+    fake: FakeKubeAPI, start_group: StartGroup
+) -> None:
+    fake.start_pod("a", labels=WEB, ip="10.0.0.1")
+    registry = CollectorRegistry()
+    kg, pool = await start_group(registry=registry, backoff_initial=0.01, backoff_max=0.05)
+    await peers_become(pool, "10.0.0.1")
+    await until(lambda: kg.healthy)
+    assert kg.unhealthy_seconds == 0.0
+    fake.deny_namespace("ns1", verbs=("watch",))
+    fake.cut_watches()
+    await until(lambda: kg.unhealthy_seconds > 0.0)
+    first = kg.unhealthy_seconds
+    await in_thread(lambda: fake.wait_for_requests(lambda _: forbidden_watches(fake) >= 3))
+    assert kg.unhealthy_seconds > first  # one streak: measured from its first failure
+    assert kg.stats().unhealthy_seconds > 0.0
+    assert (registry.get_sample_value("kubegroup_unhealthy_seconds") or 0.0) > 0.0
+    fake.deny_namespace("ns1", False)
+    await until(lambda: kg.healthy)
+    assert kg.unhealthy_seconds == 0.0
+    assert registry.get_sample_value("kubegroup_unhealthy_seconds") == 0.0
