@@ -168,7 +168,7 @@ class PodWatcher:
         return self._last_error
 
     def _succeeded(self) -> None:
-        self._succeeded()
+        self._healthy = True
         self._failing_since = None
 
     @property
