@@ -18,7 +18,7 @@ import pytest
 import groupcache
 
 from .gopeer import GoPeerGetError, GoPeerUnsupportedError, GoPeerWriteError
-from .mixed import Cluster, PyNode, ms_from_now, same_instant, start_cluster
+from .mixed import Cluster, ms_from_now, same_instant, start_cluster
 from .variants import Variant
 
 pytestmark = [pytest.mark.interop, pytest.mark.mixed_cluster]
@@ -235,10 +235,8 @@ async def test_remove_keys_from_go_reaches_python_owners(
     no hot copy on the caller (groupcache-go#27), so those copies stay.
     """
     go = cluster.go[0]
-    owners = [cluster.py[0], cluster.py[1], cluster.go[1]]
-    keys = [await cluster.find_key(cluster.py[0].url, "rk-")]
-    keys.append(await cluster.find_key(cluster.py[1].url, "rk-"))
-    keys.append(await cluster.find_key(cluster.go[1].url, "rk-"))
+    owners = [cluster.py[0].url, cluster.py[1].url, cluster.go[1].url]
+    keys = [await cluster.find_key(owner, "rk-") for owner in owners]
     for key in keys:
         await cluster.everyone_gets(key)
     if not variant.remove_keys:
@@ -248,11 +246,11 @@ async def test_remove_keys_from_go_reaches_python_owners(
 
     await go.remove_keys(keys)
 
+    getters = cluster.getters()
     for owner, key in zip(owners, keys, strict=True):
-        get = owner.group.get if isinstance(owner, PyNode) else owner.get
-        assert await get(key) == cluster.prefix(owner.url) + key.encode()
+        assert await getters[owner](key) == cluster.prefix(owner) + key.encode()
     loaders = await cluster.loads()
-    assert [loaders[key] for key in keys] == [[o.url] * 2 for o in owners]
+    assert [loaders[key] for key in keys] == [[owner] * 2 for owner in owners]
     stats = await go.stats()
     assert (stats["RemoveKeysRequests"], stats["RemovedKeys"]) == (1, 3)
 
