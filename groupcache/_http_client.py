@@ -243,8 +243,9 @@ class HTTPPeer:
         groupcache-go v3 sends, in as few requests as ``max_body_bytes`` allows.
 
         A Go v1/v2 peer serves that POST as a Get of the key ``_remove-keys/``: a protobuf
-        reply, or the error its getter gives that key (404, 500 or 503). Such a peer gets
-        one DELETE per key, now and from then on, unless a POST worked on it before.
+        reply, or the error its getter gives that key (404, 500 or 503), or (modernprogram,
+        which reads a Get's body as a ``GetRequest``) 400. Such a peer gets one DELETE per
+        key, now and from then on, unless a POST worked on it before.
         """
         if self._remove_keys_ok is False:
             for key in keys:
@@ -272,8 +273,11 @@ class HTTPPeer:
         if resp.status == 200 and resp.headers.get("content-type", "").startswith(CONTENT_TYPE):
             self._remove_keys_ok = False  # a GetResponse: served as a Get by a Go v2 peer
             return False
-        if self._remove_keys_ok is None and _getter_refused(resp):
-            self._remove_keys_ok = False  # served as a Get, and the getter said no
+        if self._remove_keys_ok is None and (_getter_refused(resp) or resp.status == 400):
+            # Served as a Get, and the getter said no; or modernprogram, which decodes the
+            # body of a Get as its GetRequest, rejected our JSON. The DELETEs that follow
+            # are checked one by one, so a peer that did mean the 400 still fails loudly.
+            self._remove_keys_ok = False
             return False
         self.check(resp, "POST", group)
         self._remove_keys_ok = True

@@ -158,3 +158,30 @@ async def test_remove_keys_to_a_v2_peer_whose_getter_rejects_the_path_falls_back
             assert seen == ["DELETE", "DELETE"]
     finally:
         await runner.cleanup()
+
+
+async def test_remove_keys_to_a_modernprogram_peer_rejecting_the_body_falls_back_to_deletes() -> (
+    None
+):
+    """modernprogram v2 serves the POST as a Get whose body it decodes as a ``GetRequest``
+    (its ctx1/ctx2 extension): our JSON does not decode, so it answers 400. One DELETE
+    per key then, remembered (found against modernprogram v2.7.14 and v2.7.23)."""
+    seen: list[str] = []
+
+    async def modernprogram(request: web.Request) -> web.Response:
+        seen.append(request.method)
+        if request.method == "DELETE":
+            return web.Response()
+        return web.Response(status=400, text="proto: cannot parse invalid wire-format data\n")
+
+    runner, url = await serve_peer_handler(modernprogram)
+    try:
+        async with cluster(1) as (node,):
+            node.pool.set_peers(node.url, url)
+            await node.group.remove_keys(["a", "b", "c"])
+            assert seen == ["POST", "DELETE", "DELETE", "DELETE"]
+            seen.clear()
+            await node.group.remove_keys(["d", "e"])
+            assert seen == ["DELETE", "DELETE"]
+    finally:
+        await runner.cleanup()
