@@ -3,8 +3,8 @@
 Usage: .venv/bin/python benchmarks/bench_go_peer.py [--seconds S] [--concurrency 1,32]
        [--quick] [--no-record]
 
-A Go peer (tests/interop/gopeer: golang/groupcache from Debian's packages, built in
-GOPATH mode; Go is installed with apt-get when missing) owns every key, so the server is
+A Go peer (tests/interop/gopeers/golang: the golang/groupcache module, built with the
+Go toolchain through the module proxy) owns every key, so the server is
 fast and the client is what is measured. Series, each the best of 3 runs per point:
 
 * groupcache: ``await group.get(key)`` of a node with ``HTTPPool(ring="golang",
@@ -15,7 +15,7 @@ fast and the client is what is measured. Series, each the best of 3 runs per poi
   client the issue found to be the bottleneck).
 
 Prints req/s, p50, p99 and client CPU per request, and groupcache's ratio to aiohttp.
-Without apt-get and Go, says so and records nothing.
+Without Go, says so and records nothing.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from _common import ROOT, Report, add_common_args, percentile
 import groupcache
 
 sys.path.insert(0, str(ROOT))
-from tests.interop.gopeer import (  # the repository root is on the path now
+from tests.interop.gobuild import (  # the repository root is on the path now
     GoToolchainUnavailableError,
     build_gopeer,
 )

@@ -17,6 +17,7 @@ from ._errors import (
     NotFoundError,
     PeerError,
     RemoteCallError,
+    UnsupportedWriteError,
 )
 from ._group import Group
 from ._keys import DEFAULT_MAX_KEY_BYTES
@@ -51,6 +52,7 @@ __all__ = [
     "PeerGetter",
     "PeerPicker",
     "RemoteCallError",
+    "UnsupportedWriteError",
     "Value",
     "Workspace",
     "default_workspace",

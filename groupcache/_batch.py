@@ -3,7 +3,10 @@
 While ``max_in_flight`` batches to a peer are on the wire, further gets wait in a queue;
 each time a batch completes, everything queued (up to ``max_keys``) goes out as the next
 one. A lone get goes out at once, so batching adds no latency when there is no load, and
-under load one request carries many keys. At most ``max_pending`` gets wait in the queue
+under load one request carries many keys. A batch is bounded by bytes as well as keys
+(its keys' ``cost`` adds up to ``max_bytes`` at most, the peer's body limit); a key that
+alone costs more goes out alone (the sender sends a one-key batch as a plain GET).
+At most ``max_pending`` gets wait in the queue
 beyond what the free batch slots take at once: one more fails at once with
 :class:`PeerError`, and the group loads it locally.
 """
@@ -28,10 +31,14 @@ class Batcher:
         max_in_flight: Batches on the wire at once.
         max_keys: Most keys in one batch.
         max_pending: Most gets waiting for a batch (``None``: no bound).
+        max_bytes: Most bytes the keys of one batch may cost (``None``: no bound).
+        cost: The bytes one key costs in a batch.
     """
 
     __slots__ = (
+        "_cost",
         "_in_flight",
+        "_max_bytes",
         "_max_in_flight",
         "_max_keys",
         "_max_pending",
@@ -48,8 +55,12 @@ class Batcher:
         max_in_flight: int,
         max_keys: int,
         max_pending: int | None = None,
+        max_bytes: int | None = None,
+        cost: Callable[[str], int] = len,
     ) -> None:
         self._send = send
+        self._max_bytes = max_bytes
+        self._cost = cost
         self._max_in_flight = max_in_flight
         self._max_keys = max_keys
         self._max_pending = max_pending
@@ -86,13 +97,31 @@ class Batcher:
             # batch while this node handles the previous answer (no lock-step).
             free = self._max_in_flight - self._in_flight
             size = min(self._max_keys, -(-len(self._pending) // free))
-            batch = [(k, f) for k, f in self._pending[:size] if not f.done()]
-            del self._pending[:size]
+            batch = self._take(size)
             if batch:
                 self._in_flight += 1
                 task = asyncio.get_running_loop().create_task(self._run(batch))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
+
+    def _take(self, size: int) -> list[tuple[str, asyncio.Future[Value]]]:
+        """Take up to ``size`` gets off the queue, and no more than ``max_bytes`` allows
+        (at least one); the cancelled ones are dropped."""
+        limit = self._max_bytes
+        batch: list[tuple[str, asyncio.Future[Value]]] = []
+        taken = nbytes = 0
+        for key, future in self._pending:
+            if taken == size:
+                break
+            if not future.done():
+                if limit is not None:
+                    nbytes += self._cost(key)
+                    if batch and nbytes > limit:
+                        break
+                batch.append((key, future))
+            taken += 1
+        del self._pending[:taken]
+        return batch
 
     async def _run(self, batch: list[tuple[str, asyncio.Future[Value]]]) -> None:
         try:

@@ -20,9 +20,10 @@ from urllib.parse import urlsplit
 import aiohttp
 from yarl import URL
 
-from ._errors import GroupcacheError, NotFoundError, PeerError, RemoteCallError
+from ._errors import GroupcacheError, PeerError, RemoteCallError
 from ._http_server import CLIENT_HEADER
 from ._pool import DEFAULT_BASE_PATH, DEFAULT_TIMEOUT, normalize_url
+from ._status import Headers, error_message, not_found_error
 from ._value import Value
 from ._wire import WireError, decode_get_response, path_escape
 
@@ -76,9 +77,11 @@ class Client:
         """Return the value of ``key`` in ``group``.
 
         Raises:
-            NotFoundError: no such group, or the value does not exist.
+            GroupNotFoundError: the node has no such group (a :class:`NotFoundError`).
+            NotFoundError: the value does not exist.
             RemoteCallError: the getter failed.
-            PeerError: the node could not be reached or answered garbage.
+            PeerError: the node could not be reached or answered garbage, or a 404 from
+                outside the protocol (no node at this URL and ``base_path``).
         """
         return (await self.get_value(group, key)).data
 
@@ -93,7 +96,8 @@ class Client:
             async with self._session.get(
                 URL(self._path(group, key), encoded=True), headers=self._headers
             ) as resp:
-                return _decode(resp.status, await resp.read(), self.url)
+                body = await resp.read()
+                return self._decode(resp.status, resp.headers, body, group)
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise PeerError(f"{self.url}: {type(exc).__name__}: {exc}") from exc
 
@@ -118,7 +122,24 @@ class Client:
             raise PeerError(f"{self.url}: {type(exc).__name__}: {exc}") from exc
         finally:
             _DEADLINE.reset(deadline)
-        return _decode(resp.status, body, self.url).data
+        return self._decode(resp.status, resp.headers, body, group).data
+
+    def _decode(self, status: int, headers: Headers, body: bytes, group: str) -> Value:
+        url = self.url
+        if status == 200:
+            try:
+                return decode_get_response(body)
+            except WireError as exc:
+                raise PeerError(f"{url}: {exc}") from exc
+        message = error_message(body)
+        if status == 404:
+            path = urlsplit(self._base).path
+            raise not_found_error(headers, message, url=url, group=group, path=path)
+        if status == 503:
+            raise RemoteCallError(message)
+        if status in (401, 403):
+            raise GroupcacheError(f"{url}: {message} (status {status})")
+        raise PeerError(f"{url}: server returned status {status}: {message}")
 
     def _connect(self) -> _Connection:
         parts = urlsplit(self.url)
@@ -239,19 +260,3 @@ class _Connection(http.client.HTTPConnection):
             self.sock.settimeout(_remaining())  # the whole handshake gets what is left
             self.sock = self._tls.wrap_socket(self.sock, server_hostname=self.host)
         self.sock.settimeout(_remaining())
-
-
-def _decode(status: int, body: bytes, url: str) -> Value:
-    if status == 200:
-        try:
-            return decode_get_response(body)
-        except WireError as exc:
-            raise PeerError(f"{url}: {exc}") from exc
-    message = body.decode("utf-8", "replace").rstrip("\n")
-    if status == 404:
-        raise NotFoundError(message)
-    if status == 503:
-        raise RemoteCallError(message)
-    if status in (401, 403):
-        raise GroupcacheError(f"{url}: {message} (status {status})")
-    raise PeerError(f"{url}: server returned status {status}: {message}")

@@ -12,7 +12,8 @@ class GroupcacheError(Exception):
 
 
 class InvalidKeyError(GroupcacheError, ValueError):
-    """A key is not a ``str`` or is longer than the group's key limit."""
+    """A key is not a ``str`` or is longer than the group's key limit, or a Set's key is
+    not valid UTF-8 (HTTP 400 on the wire)."""
 
 
 class InvalidValueError(GroupcacheError, TypeError):
@@ -23,15 +24,20 @@ class DuplicateGroupError(GroupcacheError):
     """A group with this name already exists in the workspace."""
 
 
-class GroupNotFoundError(GroupcacheError, LookupError):
-    """No group with this name exists (locally, or on the peer that was asked)."""
-
-
 class NotFoundError(GroupcacheError, LookupError):
     """The value does not exist.
 
     A getter raises it to say so. It crosses the wire as HTTP 404 (mailgun's
     ``ErrNotFound``) and is returned to the caller without a local retry.
+    """
+
+
+class GroupNotFoundError(NotFoundError):
+    """The node that was asked has no group of this name (HTTP 404 "no such group").
+
+    :meth:`Client.get <groupcache.Client.get>` raises it. A :class:`Group` whose owning
+    peer lacks the group (a rolling deploy that adds a group) treats it as a peer error
+    and loads the key locally: unlike its base class, it says nothing about the value.
     """
 
 
@@ -46,9 +52,23 @@ class PeerError(GroupcacheError):
     """
 
 
+class UnsupportedWriteError(PeerError):
+    """A peer cannot take Set or Remove: it served the PUT or DELETE as a Get (200 with a
+    value), as golang/groupcache does. Nothing changed on that peer."""
+
+
 class MultiError(GroupcacheError):
     """Several peers failed during a broadcast (Set or Remove); ``errors`` has them all."""
 
     def __init__(self, errors: list[BaseException]) -> None:
         self.errors = list(errors)
         super().__init__("\n".join(str(e) for e in self.errors))
+
+
+class PeerAuthError(PeerError):
+    """A peer refused our token (HTTP 401 or 403): the nodes' ``token=`` differ."""
+
+
+class ForeignReplyError(PeerError):
+    """A peer's 404 did not come from the groupcache protocol: nothing is served at the
+    request's path there (a ``base_path`` or URL that differs between the nodes)."""

@@ -10,28 +10,24 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
-import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Literal, TypeAlias
 
+from ._bridge import foreign_get, on_home_loop, on_home_thread, read_hit
 from ._cache import Cache, CacheStats, populate
-from ._errors import (
-    GroupcacheError,
-    InvalidKeyError,
-    NotFoundError,
-    RemoteCallError,
-)
+from ._errors import GroupcacheError, InvalidKeyError, PeerError
 from ._getter import Getter, GetterCaller
-from ._keys import DEFAULT_MAX_KEY_BYTES, check_key
+from ._keys import DEFAULT_MAX_KEY_BYTES, check_key, check_set_key
+from ._peer_errors import PeerErrorReporter, is_final
 from ._peers import PeerGetter, broadcast, broadcast_keys, check_set_everywhere
 from ._singleflight import Flight, SingleFlight
 from ._stats import GroupStats, Stats, SyncHitCounters
 from ._value import Value
 from ._workspace import Workspace, default_workspace
 
-logger = logging.getLogger("groupcache")
+_running_loop = asyncio.get_running_loop
 
 HotCachePolicy: TypeAlias = Literal["always", "golang", "never"]
 
@@ -51,7 +47,7 @@ class Group:
             (default, as mailgun and groupcache-go v3), ``"golang"`` (1 in 10, as
             golang/groupcache) or ``"never"``.
         rng: Random source of the ``"golang"`` policy.
-        clock: Wall clock in Unix seconds, for expiry.
+        clock: Wall clock in Unix seconds, for expiry (of values from peers too).
         max_key_bytes: Longest accepted key, in UTF-8 bytes.
         executor: Where plain-function getters run (default: the loop's executor).
 
@@ -90,6 +86,7 @@ class Group:
         self._hot = Cache(clock)
         self._main_od = self._main._od  # read directly on the hit path of get()
         self._stats = Stats()
+        self._peer_errors = PeerErrorReporter(self._stats)
         self._sync_hits = SyncHitCounters()
         self._fast_key_len = max_key_bytes // 4  # shorter keys cannot exceed the limit
         self._local_flights: SingleFlight[Value] = SingleFlight()
@@ -108,6 +105,8 @@ class Group:
             RemoteCallError: the owning peer's getter failed.
             Exception: the getter's own exception, unchanged.
         """
+        if _running_loop() is not self.workspace._loop:
+            return await foreign_get(self, key)  # off the home loop: only reads here
         stats = self._stats
         stats.gets += 1
         if type(key) is not str or len(key) > self._fast_key_len:
@@ -128,6 +127,7 @@ class Group:
                 return data
         return (await self._load(key, False)).data
 
+    @on_home_loop
     async def get_value(self, key: str, *, from_peer: bool = False) -> Value:
         """Return ``key`` as a :class:`Value`, with its expiry.
 
@@ -143,6 +143,7 @@ class Group:
             return value
         return await self._load(key, from_peer)
 
+    @on_home_loop
     async def get_values(
         self, keys: Sequence[str], *, from_peer: bool = False
     ) -> list[Value | BaseException]:
@@ -178,29 +179,14 @@ class Group:
             GroupcacheError: called from a thread that runs an event loop.
             TimeoutError: no answer within ``timeout`` seconds (the wait is cancelled).
         """
-        if type(key) is str and len(key) <= self._fast_key_len:
-            # A hit needs no trip to the loop: read the caches directly, thread-safely.
-            entry = self._main_od.get(key)
-            if entry.__class__ is bytes:  # never expires: the common case, inlined
-                try:  # noqa: SIM105 - contextlib.suppress costs ~10x more here
-                    self._main_od.move_to_end(key)
-                except KeyError:  # removed by the loop meanwhile: still a valid read
-                    pass
-                self._sync_hits.mine().main += 1
-                return entry
-            if self.size > 0:
-                data = self._main.get_threadsafe(key)
-                if data is not None:
-                    self._sync_hits.mine().main += 1
-                    return data
-                data = self._hot.get_threadsafe(key)
-                if data is not None:
-                    self._sync_hits.mine().hot += 1
-                    return data
+        data = read_hit(self, key)  # a hit needs no trip to the loop
+        if data is not None:
+            return data
         return self.workspace.run_sync(self.get(key), timeout)
 
     # -- writing ------------------------------------------------------------------
 
+    @on_home_loop
     async def set(self, key: str, value: bytes, *, expire: float | None = None) -> None:
         """Store ``value`` under ``key``: on the owner first, then here and on every peer.
 
@@ -212,10 +198,10 @@ class Group:
         Raises:
             InvalidValueError: a peer could not accept the value (over its request size
                 limit); nothing was changed anywhere.
-            PeerError: the owner could not store it (nothing else was changed).
-            MultiError: the owner and this node have it, but some other peers failed.
+            PeerError: the owner failed (named); this node and the other peers have it.
+            MultiError: other peers failed too, or alone; each error names its peer.
         """
-        self._check_key(key)
+        check_set_key(key, self.max_key_bytes)
         stored = Value(value, expire)
         check_set_everywhere(self.workspace.peer_picker, self.name, key, stored)
         await broadcast(
@@ -225,12 +211,13 @@ class Group:
             lambda: self.local_set(key, stored),
         )
 
+    @on_home_loop
     async def remove(self, key: str) -> None:
         """Remove ``key`` from the owner first, then from this node and every peer.
 
         Raises:
-            PeerError: the owner could not remove it (nothing else was changed).
-            MultiError: removed on the owner and here, but some other peers failed.
+            PeerError: the owner failed (named); removed here and on the other peers.
+            MultiError: other peers failed too, or alone; each error names its peer.
         """
         self._check_key(key)
         await broadcast(
@@ -240,14 +227,15 @@ class Group:
             lambda: self.local_remove(key),
         )
 
+    @on_home_loop
     async def remove_keys(self, keys: Iterable[str]) -> None:
         """Remove many keys: from their owners first, then here and from every peer, one
         request per peer (groupcache-go v3's ``RemoveKeys``; peers without the batch
         endpoint get one Remove per key).
 
         Raises:
-            MultiError: some owners failed (nothing else was changed), or the owners and
-                this node removed the keys but some other peers failed.
+            MultiError: some peers failed, owners or not, each error naming its peer;
+                this node and every other peer removed the keys.
         """
         keys = list(keys)
         for key in keys:
@@ -262,6 +250,7 @@ class Group:
         """Blocking :meth:`remove` for threads outside the event loop."""
         self.workspace.run_sync(self.remove(key), None)
 
+    @on_home_thread
     def local_set(self, key: str, value: Value) -> None:
         """Store ``value`` in this node's main cache only (what a peer's Set does here)."""
         self._local_flights.forget(key)
@@ -270,6 +259,7 @@ class Group:
         self._main.remove(key)  # also when the new value is too large to be cached
         self._populate(key, value, self._main)
 
+    @on_home_thread
     def local_remove(self, key: str) -> None:
         """Remove ``key`` from this node's caches only (what a peer's Remove does here)."""
         self._local_flights.forget(key)
@@ -277,6 +267,7 @@ class Group:
         self._main.remove(key)
         self._hot.remove(key)
 
+    @on_home_thread
     def clear(self) -> None:
         """Drop every cached value of this node and detach the flights in progress."""
         self._reset_flights()
@@ -296,6 +287,7 @@ class Group:
         cache = self._main if which == "main" else self._hot
         return self._sync_hits.add_to_cache(which, cache.stats())
 
+    @on_home_thread
     def count_server_request(self) -> None:
         """Count one request from a peer for this group (called by transports)."""
         self._stats.server_requests += 1
@@ -316,15 +308,7 @@ class Group:
         self._local_flights.forget_all()
         self._peer_flights.forget_all()
 
-    async def _load(self, key: str, from_peer: bool) -> Value:
-        loop = asyncio.get_running_loop()
-        home = self.workspace.loop
-        if home is not loop:
-            live = self.workspace.live_loop()
-            if live is not None:  # the group lives on a loop in another thread
-                fut = asyncio.run_coroutine_threadsafe(self._load(key, from_peer), live)
-                return await asyncio.wrap_future(fut)
-            self.workspace.bind_loop(loop)
+    async def _load(self, key: str, from_peer: bool) -> Value:  # on the home loop
         if not key.isascii():
             self._check_key(key)  # only the long ones were checked on the hit path
         self._stats.loads += 1
@@ -360,19 +344,13 @@ class Group:
         started = time.perf_counter()
         try:
             value = await peer.get(self.name, key)
-        except (NotFoundError, RemoteCallError):
-            self._stats.record_peer_latency(started)
-            raise
+            if value.expired(self._clock()):  # as mailgun: expired on the way, by our clock
+                raise PeerError(f"{peer.url}: peer returned expired value")
         except Exception as exc:
             self._stats.record_peer_latency(started)
-            self._stats.peer_errors += 1
-            logger.warning(
-                "groupcache: peer %s failed for %s/%r, loading locally: %s",
-                peer.url,
-                self.name,
-                key,
-                exc,
-            )
+            if is_final(exc):
+                raise
+            self._peer_errors.record(peer.url, self.name, key, exc)
             return await self._call_getter(flight)
         self._stats.peer_loads += 1
         self._stats.record_peer_latency(started)

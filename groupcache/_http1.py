@@ -15,7 +15,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import cast
 
-__all__ = ["ClosedError", "Connection", "Response", "TransportError"]
+__all__ = ["ClosedError", "Connection", "ReplyTooLargeError", "Response", "TransportError"]
 
 MAX_HEADER_BYTES = 64 * 1024
 _MAX_HEADERS = 100
@@ -26,6 +26,10 @@ _HEAD, _LENGTH, _CHUNKED, _UNTIL_CLOSE, _IDLE = range(5)
 
 class TransportError(Exception):
     """The request failed below HTTP semantics: connect, send, framing, size or time."""
+
+
+class ReplyTooLargeError(TransportError):
+    """The reply's body is over ``max_body``: not read (the connection is closed)."""
 
 
 class ClosedError(ConnectionError):
@@ -146,7 +150,7 @@ class Connection(asyncio.Protocol):
                 except ValueError as exc:
                     raise TransportError("bad Content-Length") from exc
                 if length < 0 or length > self._max_body:
-                    raise TransportError(
+                    raise ReplyTooLargeError(
                         f"reply of {length} bytes is over the limit of {self._max_body}"
                     )
                 self._mode, self._length = _LENGTH, length
@@ -160,7 +164,7 @@ class Connection(asyncio.Protocol):
         elif self._mode == _CHUNKED:
             self._parse_chunks()
         elif self._mode == _UNTIL_CLOSE and len(buf) > self._max_body:
-            raise TransportError(f"reply is over the limit of {self._max_body} bytes")
+            raise ReplyTooLargeError(f"reply is over the limit of {self._max_body} bytes")
 
     def _parse_chunks(self) -> None:
         buf = self._buf
@@ -189,7 +193,7 @@ class Connection(asyncio.Protocol):
                     continue
                 self._length += size
                 if self._length > self._max_body:
-                    raise TransportError(f"reply is over the limit of {self._max_body} bytes")
+                    raise ReplyTooLargeError(f"reply is over the limit of {self._max_body} bytes")
                 self._chunk = size
             else:
                 size = self._chunk

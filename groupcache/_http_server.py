@@ -19,13 +19,19 @@ from aiohttp import web
 
 from ._errors import InvalidKeyError, NotFoundError
 from ._group import Group
+from ._keys import check_set_key
 from ._value import Value
 from ._wire import (
     BATCH_HEADER,
     CONTENT_TYPE,
+    ERROR_HEADER,
     GET_KEYS_SUFFIX,
+    NO_SUCH_GROUP,
+    NOT_FOUND,
     REMOVE_KEYS_SUFFIX,
+    REPLY_LIMIT_HEADER,
     BatchItem,
+    ExpiryField,
     WireError,
     decode_batch_request,
     decode_remove_keys,
@@ -64,15 +70,27 @@ async def _get_batch(group: Group, keys: list[str]) -> list[BatchItem]:
     return items
 
 
-def error_response(status: int, message: str) -> web.Response:
-    """Return an error as Go's ``http.Error`` writes it."""
+def error_response(status: int, message: str, missing: str | None = None) -> web.Response:
+    """Return an error as Go's ``http.Error`` writes it; a 404 of the protocol says what
+    is ``missing`` (:data:`~._wire.NOT_FOUND` or :data:`~._wire.NO_SUCH_GROUP`)."""
+    headers = {"X-Content-Type-Options": "nosniff"}
+    if missing is not None:
+        headers[ERROR_HEADER] = missing
     return web.Response(
         status=status,
         text=message + "\n",
         content_type="text/plain",
         charset="utf-8",
-        headers={"X-Content-Type-Options": "nosniff"},
+        headers=headers,
     )
+
+
+def reply_limit(request: web.Request, default: int | None) -> int | None:
+    """The largest batch reply the requester accepts: its header, else ``default``."""
+    given = request.headers.get(REPLY_LIMIT_HEADER, "")
+    if given.isascii() and given.isdigit() and 0 < len(given) <= 18 and int(given) > 0:
+        return int(given)
+    return default  # none, or garbage (left to the default rather than refused)
 
 
 class PeerHandler:
@@ -85,6 +103,10 @@ class PeerHandler:
             (401 without it, 403 with a wrong one).
         allow_anonymous_get: With a token, still serve GETs without it (for Go peers,
             which cannot send one); writes always need the token.
+        expiry_field: Which ``GetResponse`` field carries the expiry (see
+            :func:`~groupcache._wire.encode_get_response`).
+        max_body_bytes: The size of a batch reply when the request does not say how
+            large one its sender accepts (``None``: no bound).
     """
 
     def __init__(
@@ -94,8 +116,12 @@ class PeerHandler:
         *,
         token: str | None = None,
         allow_anonymous_get: bool = False,
+        max_body_bytes: int | None = None,
+        expiry_field: ExpiryField = 3,
     ) -> None:
         self._workspace = workspace
+        self._max_body = max_body_bytes
+        self._expiry_field: ExpiryField = expiry_field
         self._base = base_path
         self._token = None if token is None else f"Bearer {token}".encode()
         self._anonymous_get = allow_anonymous_get
@@ -134,7 +160,7 @@ class PeerHandler:
             return error_response(400, str(exc))
         group = self._workspace.get_group(group_name)
         if group is None:
-            return error_response(404, f"no such group: {group_name}")
+            return error_response(404, f"no such group: {group_name}", NO_SUCH_GROUP)
         group.count_server_request()
         method = request.method
         try:
@@ -143,12 +169,13 @@ class PeerHandler:
                 routed = request.headers.get(CLIENT_HEADER) == "1"
                 value = await group.get_value(key, from_peer=not routed)
                 return web.Response(
-                    body=encode_get_response(value),
+                    body=encode_get_response(value, self._expiry_field),
                     content_type=CONTENT_TYPE,
                     headers=_BATCH_OK,
                 )
             if method == "PUT":
                 _, set_key, stored = decode_set_request(await request.read())
+                check_set_key(set_key, group.max_key_bytes)
                 group.local_set(set_key, stored)
                 return web.Response()
             if method == "DELETE":
@@ -158,8 +185,9 @@ class PeerHandler:
                 if key == GET_KEYS_SUFFIX:
                     keys = decode_batch_request(await request.read())
                     items = await _get_batch(group, keys)
+                    limit = reply_limit(request, self._max_body)
                     return web.Response(
-                        body=encode_batch_response(items),
+                        body=encode_batch_response(items, limit),
                         content_type=CONTENT_TYPE,
                         headers=_BATCH_OK,
                     )
@@ -172,7 +200,7 @@ class PeerHandler:
         except (WireError, InvalidKeyError) as exc:
             return error_response(400, str(exc))
         except NotFoundError as exc:
-            return error_response(404, str(exc))
+            return error_response(404, str(exc), NOT_FOUND)
         except web.HTTPException:
             raise  # e.g. 413 from aiohttp's body size limit
         except Exception as exc:

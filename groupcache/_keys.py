@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ._errors import InvalidKeyError
 
-__all__ = ["DEFAULT_MAX_KEY_BYTES", "check_key", "key_size"]
+__all__ = ["DEFAULT_MAX_KEY_BYTES", "check_key", "check_set_key", "key_size"]
 
 DEFAULT_MAX_KEY_BYTES = 64 * 1024
 """Keys longer than this many UTF-8 bytes are rejected (``max_key_bytes``)."""
@@ -35,3 +35,24 @@ def check_key(key: object, max_key_bytes: int) -> None:
         raise InvalidKeyError(f"key is not encodable as UTF-8: {exc.reason}") from exc
     if size > max_key_bytes:
         raise InvalidKeyError(f"key is {size} bytes, over the limit of {max_key_bytes}")
+
+
+def check_set_key(key: object, max_key_bytes: int) -> None:
+    """Check a key for a Set: as :func:`check_key`, and it must be valid UTF-8.
+
+    A ``SetRequest`` carries the key as a protobuf string, so a key that holds raw bytes
+    (``surrogateescape``, as keys of Go peers' GETs may) can be got and removed, not set.
+
+    Raises:
+        InvalidKeyError: it is not.
+    """
+    check_key(key, max_key_bytes)
+    assert isinstance(key, str)  # checked above
+    if not key.isascii():
+        try:
+            key.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InvalidKeyError(
+                f"key {key[:64]!r} is not valid UTF-8 ({exc.reason}): a Set carries it as a "
+                "protobuf string (get and remove take any key)"
+            ) from exc

@@ -7,10 +7,10 @@ one peer. Groups depend on these protocols only, never on a transport.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol, runtime_checkable
 
-from ._errors import MultiError
+from ._errors import MultiError, PeerError, UnsupportedWriteError
 from ._value import Value
 
 
@@ -28,6 +28,8 @@ class PeerGetter(Protocol):
         Raises:
             NotFoundError: the peer's getter said the value does not exist (HTTP 404).
             RemoteCallError: the peer's getter failed (HTTP 503).
+            GroupNotFoundError: the peer has no such group; unlike the two above, the
+                group loads the key locally (a peer error).
             PeerError: the peer could not be reached or answered garbage.
         """
         ...
@@ -82,31 +84,6 @@ async def _remove_keys(peer: PeerGetter, group: str, keys: Sequence[str]) -> Non
             await peer.remove(group, key)
 
 
-async def broadcast_keys(
-    picker: PeerPicker, group: str, keys: Sequence[str], local: Callable[[str], None]
-) -> None:
-    """Remove ``keys`` from their owners, then here and from every other peer.
-
-    Raises:
-        MultiError: owners failed (nothing else was changed), or other peers failed.
-    """
-    if not keys:
-        return
-    owners = {id(p): p for p in map(picker.pick_peer, keys) if p is not None}
-    await _gather_errors(_remove_keys(p, group, keys) for p in owners.values())
-    for key in keys:
-        local(key)
-    others = [p for p in picker.remote_peers() if id(p) not in owners]
-    await _gather_errors(_remove_keys(p, group, keys) for p in others)
-
-
-async def _gather_errors(calls: Iterable[Awaitable[None]]) -> None:
-    results = await asyncio.gather(*calls, return_exceptions=True)
-    errors = [r for r in results if isinstance(r, BaseException)]
-    if errors:
-        raise MultiError(errors)
-
-
 class PeerPicker(Protocol):
     """Chooses the owner of a key among the current peers."""
 
@@ -134,20 +111,129 @@ class NoPeers:
         return "<NoPeers>"
 
 
+DEFAULT_WRITE_GRACE = 1.0
+"""Seconds a write waits for the owner of a key before it updates everyone else anyway,
+for pickers that do not say (:class:`WriteGrace`)."""
+
+
+@runtime_checkable
+class WriteGrace(Protocol):
+    """Optional for a :class:`PeerPicker`: how long a write waits for the owner."""
+
+    @property
+    def write_grace(self) -> float:
+        """Return the seconds a Set or Remove waits for the key's owner before it
+        updates this node and the other peers."""
+        ...
+
+
 async def broadcast(
     picker: PeerPicker,
     key: str,
     call: Callable[[PeerGetter], Awaitable[None]],
     local: Callable[[], None],
 ) -> None:
-    """Apply a write (Set or Remove) to ``key``'s owner, then here, then every other peer.
+    """Apply a write (Set or Remove) to ``key``'s owner, then here and every other peer.
 
     Raises:
-        Exception: the owner's error; nothing else was changed.
-        MultiError: the owner and this node have the write, but other peers failed.
+        UnsupportedWriteError: the owner refused within the grace: it cannot take writes
+            (golang/groupcache). Nothing was changed anywhere, so every node still agrees.
+        PeerError: only the owner failed (naming it); here and every other peer have
+            the write.
+        MultiError: other peers failed (and maybe the owner), each error naming its peer.
     """
     owner = picker.pick_peer(key)
-    if owner is not None:
-        await call(owner)
-    local()
-    await _gather_errors(call(p) for p in picker.remote_peers() if p is not owner)
+    owners = [] if owner is None else [owner]
+    owner_errors, errors = await _write(owners, picker, call, local, final=UnsupportedWriteError)
+    if owner_errors and not errors:
+        raise owner_errors[0]
+    if errors:
+        raise MultiError(owner_errors + errors)
+
+
+async def broadcast_keys(
+    picker: PeerPicker, group: str, keys: Sequence[str], local: Callable[[str], None]
+) -> None:
+    """Remove ``keys`` from their owners, then here and from every other peer.
+
+    Raises:
+        MultiError: some peers failed, owners or not (each error names its peer); every
+            other peer and this node have removed the keys, unless an owner refused
+            within the grace (:class:`UnsupportedWriteError`): then nothing else was.
+    """
+    if not keys:
+        return
+    owners = list({id(p): p for p in map(picker.pick_peer, keys) if p is not None}.values())
+
+    def remove_here() -> None:
+        for key in keys:
+            local(key)
+
+    owner_errors, errors = await _write(
+        owners,
+        picker,
+        lambda p: _remove_keys(p, group, keys),
+        remove_here,
+        final=UnsupportedWriteError,  # nothing removed here, nor from the other peers
+    )
+    if owner_errors or errors:
+        raise MultiError(owner_errors + errors)
+
+
+async def _write(
+    owners: Sequence[PeerGetter],
+    picker: PeerPicker,
+    call: Callable[[PeerGetter], Awaitable[None]],
+    local: Callable[[], None],
+    *,
+    final: type[BaseException] | None = None,
+) -> tuple[list[BaseException], list[BaseException]]:
+    """Write to the owners, then, once they answered or the grace is over, here and to
+    the other peers. An owner that took the write after the others got it may have
+    served them the old value meanwhile: everyone that has the write gets it again.
+    An owner error of type ``final`` within the grace ends the write there, with
+    nothing else written. Return the owners' errors and the other peers' errors."""
+    tasks = [asyncio.ensure_future(_attempt(p, call)) for p in owners]
+    try:
+        late = False
+        if tasks:
+            grace = picker.write_grace if isinstance(picker, WriteGrace) else DEFAULT_WRITE_GRACE
+            done, pending = await asyncio.wait(tasks, timeout=grace)
+            late = bool(pending)
+            refused = [e for e in (t.result() for t in done) if final and isinstance(e, final)]
+            if refused:
+                return refused, []
+        local()
+        others = [p for p in picker.remote_peers() if all(p is not o for o in owners)]
+        other_errors = await asyncio.gather(*(_attempt(p, call) for p in others))
+        owner_errors = await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+    written = [
+        p
+        for p, e in zip([*owners, *others], [*owner_errors, *other_errors], strict=True)
+        if e is None
+    ]
+    errors = [e for e in other_errors if e is not None]
+    if late and any(e is None for e in owner_errors):
+        local()
+        again = await asyncio.gather(*(_attempt(p, call) for p in written))
+        errors += [e for e in again if e is not None]
+    return [e for e in owner_errors if e is not None], errors
+
+
+async def _attempt(
+    peer: PeerGetter, call: Callable[[PeerGetter], Awaitable[None]]
+) -> BaseException | None:
+    """Return ``call(peer)``'s error, or ``None``. An error that does not name the peer
+    becomes a :class:`PeerError` that does, caused by it."""
+    try:
+        await call(peer)
+    except Exception as exc:
+        if peer.url in str(exc):
+            return exc
+        named = PeerError(f"{peer.url}: {exc}")
+        named.__cause__ = exc
+        return named
+    return None

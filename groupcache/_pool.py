@@ -14,13 +14,14 @@ from urllib.parse import urlsplit, urlunsplit
 from aiohttp import web
 
 from ._errors import GroupcacheError
-from ._http_client import FORWARDED_HEADER, HTTPPeer
+from ._http_client import HTTPPeer
 from ._http_server import PeerHandler
 from ._keys import DEFAULT_MAX_KEY_BYTES
 from ._peers import NoPeers, PeerGetter
 from ._ring import DEFAULT_REPLICAS, HashFn, HashRing, RingPreset, resolve_preset
 from ._transport import ConnectionPool
 from ._value import Value
+from ._wire import EXPIRY_FIELDS, ExpiryField
 from ._workspace import Workspace, default_workspace
 
 DEFAULT_BASE_PATH = "/_groupcache/"
@@ -97,6 +98,10 @@ class HTTPPool:
         batch: Coalesce concurrent misses for one owner into one request, with peers that
             serve batches (ours say so in a reply header; Go peers keep getting plain GETs).
         batches_in_flight: Batch requests on the wire to one peer at once.
+        expiry_field: Which field of the ``GetResponse`` this node serves carries the
+            expiry: 3 (mailgun v2, modernprogram <= v2.7.21, groupcache-go v3, our
+            nodes), 2 (modernprogram >= v2.7.22) or ``"both"`` (every variant, e.g. a
+            cluster in the middle of that upgrade). Replies are read with either.
     """
 
     def __init__(
@@ -119,9 +124,12 @@ class HTTPPool:
         shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
         batch: bool = True,
         batches_in_flight: int = DEFAULT_BATCHES_IN_FLIGHT,
+        expiry_field: ExpiryField = 3,
     ) -> None:
         if not (base_path.startswith("/") and base_path.endswith("/")):
             raise GroupcacheError(f"base_path must start and end with '/': {base_path!r}")
+        if not any(type(expiry_field) is type(f) and expiry_field == f for f in EXPIRY_FIELDS):
+            raise GroupcacheError(f"expiry_field must be 3, 2 or 'both', not {expiry_field!r}")
         normalized = normalize_url(self_url)  # raises on a bad URL
         if ssl is not None and normalized.startswith("http:"):
             raise GroupcacheError(
@@ -143,11 +151,11 @@ class HTTPPool:
         self._max_body = max_body_bytes
         self._max_conns = max_connections_per_peer
         self._max_queued = max_queued_per_peer
-        headers = f"{FORWARDED_HEADER}: 1\r\n"
+        headers = ""
         if token is not None:
             if any(c in token for c in "\r\n") or not token.isprintable():
                 raise GroupcacheError("token must be printable, without line breaks")
-            headers += f"Authorization: Bearer {token}\r\n"
+            headers = f"Authorization: Bearer {token}\r\n"
         self._headers = headers.encode()
         self._ssl = ssl
         self._shutdown_timeout = shutdown_timeout
@@ -157,7 +165,12 @@ class HTTPPool:
         self.app = web.Application(client_max_size=max_body_bytes)
         """The aiohttp application serving the protocol, to mount in an existing server."""
         self._handler = handler = PeerHandler(
-            self.workspace, base_path, token=token, allow_anonymous_get=allow_anonymous_get
+            self.workspace,
+            base_path,
+            token=token,
+            allow_anonymous_get=allow_anonymous_get,
+            max_body_bytes=max_body_bytes,
+            expiry_field=expiry_field,
         )
         self.app.middlewares.append(handler.middleware)
         self.app.router.add_route(
@@ -245,6 +258,12 @@ class HTTPPool:
     def remote_peers(self) -> Sequence[PeerGetter]:
         """Return a client for every peer but this node."""
         return list(self._peers.values())
+
+    @property
+    def write_grace(self) -> float:
+        """Return the seconds a Set or Remove waits for the key's owner before it updates
+        this node and the other peers anyway: a quarter of ``timeout``."""
+        return self._timeout / 4
 
     def check_set(self, group: str, key: str, value: Value) -> None:
         """Raise :class:`~groupcache.InvalidValueError` if the peers would refuse a Set of

@@ -63,15 +63,26 @@ def url_member(url: str) -> str:
 
 
 def host_port_member(url: str) -> str:
-    """Return ``host:port`` of ``url``, as groupcache-go v3 hashes ``peer.Info.Address``."""
+    """Return ``host:port`` of ``url``, as groupcache-go v3 hashes ``peer.Info.Address``.
+
+    Host and port are kept as written (v3 hashes the address byte for byte, upper case
+    included); only a missing port is made explicit.
+
+    Raises:
+        GroupcacheError: the URL has no host, or an invalid port.
+    """
     parts = urlsplit(url if "//" in url else "//" + url)
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise GroupcacheError(f"invalid peer URL {url!r}: {exc}") from exc
     if parts.hostname is None:
         raise GroupcacheError(f"peer URL has no host: {url!r}")
-    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    port = parts.port
-    if port is None:
-        port = 443 if parts.scheme == "https" else 80
-    return f"{host}:{port}"
+    address = parts.netloc.rpartition("@")[2]  # hostname, unlike netloc, is lower-cased
+    if port is not None:
+        return address
+    default = 443 if parts.scheme == "https" else 80
+    return f"{address.removesuffix(':')}:{default}"  # "http://h:" has an empty port
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,10 +1,11 @@
 """Per-key call deduplication for asyncio (port of golang/groupcache singleflight).
 
-Unlike Go's, every waiter may give up on its own: the work runs in its own task behind
-``asyncio.shield``, a cancelled or timed-out waiter only stops waiting, and the task is
-cancelled only when its last waiter is gone (mailgun#30). A flight that is *forgotten*
-(because a Remove or Set overtook it) keeps serving the waiters it has, while new callers
-start a new flight; its ``forgotten`` flag tells the work not to publish a stale result.
+Unlike Go's, every waiter may give up on its own: the work runs in a task of its own,
+each waiter awaits a future of its own, a cancelled or timed-out waiter only stops
+waiting, and the task is cancelled only when its last waiter is gone (mailgun#30).
+A flight that is *forgotten* (because a Remove or Set overtook it) keeps serving the
+waiters it has, while new callers start a new flight; its ``forgotten`` flag tells the
+work not to publish a stale result.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ class SingleFlight(Generic[T]):
     The outcome, value or exception, is delivered to every waiter unchanged and never
     kept after the call ends. Only the event loop that created it may use an instance.
     Each waiter awaits a future of its own, which the call's task resolves as its last
-    step: one loop turn fewer than ``asyncio.shield`` and a done callback would take.
+    step (rather than awaiting the task itself, which would cancel it with the waiter).
     """
 
     __slots__ = ("_flights",)

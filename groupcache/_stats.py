@@ -27,6 +27,8 @@ class GroupStats:
         server_requests: requests from peers handled for this group.
         peer_latency_max_ms: the slowest peer fetch so far (failed ones too), in milliseconds
             (mailgun's oddly named ``GetFromPeersLatencyLower``).
+        peer_auth_errors: peer fetches refused for the token (HTTP 401/403; the nodes'
+            ``token=`` differ), counted in ``peer_errors`` too.
     """
 
     gets: int = 0
@@ -39,6 +41,7 @@ class GroupStats:
     local_load_errs: int = 0
     server_requests: int = 0
     peer_latency_max_ms: float = 0.0
+    peer_auth_errors: int = 0
 
 
 class Stats:
@@ -60,6 +63,7 @@ class Stats:
     local_load_errs: int
     server_requests: int
     peer_latency_max_ms: float
+    peer_auth_errors: int
 
     def record_peer_latency(self, started: float) -> None:
         """Keep the slowest peer fetch that began at ``started`` (``time.perf_counter``)."""

@@ -9,6 +9,10 @@ from ._errors import InvalidValueError
 
 _BYTES_LIKE = (bytes, bytearray, memoryview)
 
+MAX_EXPIRE_AT = 2**63 / 1e9
+"""The latest expiry the wire can carry (int64 Unix nanoseconds): 2262-04-11T23:47:16Z.
+``-MAX_EXPIRE_AT`` is the earliest; a value's ``expire_at`` must lie between them."""
+
 
 @dataclass(frozen=True, slots=True)
 class Value:
@@ -35,6 +39,11 @@ class Value:
         ):
             raise InvalidValueError(
                 f"expire_at must be Unix seconds (float) or None, not {type(expire_at).__name__}"
+            )
+        if expire_at is not None and not -MAX_EXPIRE_AT <= expire_at <= MAX_EXPIRE_AT:
+            raise InvalidValueError(  # also NaN, for which every comparison is false
+                f"expire_at must be Unix seconds between {-MAX_EXPIRE_AT} and {MAX_EXPIRE_AT} "
+                f"(int64 nanoseconds on the wire), not {expire_at!r}; use None for never"
             )
 
     def expired(self, now: float) -> bool:

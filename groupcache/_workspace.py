@@ -26,9 +26,10 @@ class Workspace:
     """Holds groups by name, the peer picker they share, and the event loop they live on.
 
     A workspace's groups run on one event loop: the loop of the first ``await group.get``
-    or of the pool that serves them. ``group.get_sync`` and gets awaited on another loop
-    are handed to that loop; when there is none, a background loop thread is started and
-    owned by the workspace until :meth:`close`.
+    or of the pool that serves them. Every method of a group called on another loop or
+    thread runs on that loop (cache hits are read where the caller is, thread-safely);
+    when there is none, ``get_sync`` starts a background loop thread, owned by the
+    workspace until :meth:`close`.
     """
 
     def __init__(self) -> None:

@@ -2,7 +2,8 @@
 
 Nothing runs on the hot path: :class:`GroupcacheCollector` reads every group's counters
 when Prometheus scrapes. Names and labels are those of mailgun/groupcache's promexporter,
-so existing dashboards keep working (``<namespace>_`` is prefixed when given):
+so existing dashboards keep working (``<namespace>_`` is prefixed when given), plus
+``peer_auth_errors_total``, which mailgun does not have:
 
 =================================================  =======  ===============
 metric                                             type     labels
@@ -17,6 +18,7 @@ metric                                             type     labels
 ``groupcache_local_loads_total``                   counter  group
 ``groupcache_local_load_errs_total``               counter  group
 ``groupcache_server_requests_total``               counter  group
+``groupcache_peer_auth_errors_total``              counter  group
 ``groupcache_cache_bytes``                         gauge    group, type
 ``groupcache_cache_items``                         gauge    group, type
 ``groupcache_cache_gets_total``                    counter  group, type
@@ -56,6 +58,11 @@ _GROUP_COUNTERS = (
     ("local_loads_total", "local_loads", "Count of loads from local cache"),
     ("local_load_errs_total", "local_load_errs", "Count of load errors from local cache"),
     ("server_requests_total", "server_requests", "Count of gets received from peers"),
+    (
+        "peer_auth_errors_total",
+        "peer_auth_errors",
+        "Count of peer fetches refused for the token (401/403), also in peer errors",
+    ),
 )
 _CACHE_METRICS = (
     ("cache_bytes", "bytes", "Gauge of current bytes in use", False),

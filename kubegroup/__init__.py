@@ -8,9 +8,10 @@ a fake API server for tests is in :mod:`kubegroup.testing`.
 
 from ._address import find_my_address, find_my_url
 from ._config import DEFAULT_SERVICE_ACCOUNT_DIR
-from ._discovery import KubeGroup, PeerSetter, update_peers
+from ._discovery import KubeGroup, PeerSetter
 from ._errors import KubeAPIError, KubeConfigError, KubeConnectionError, KubeGroupError
 from ._stats import KubeGroupStats
+from ._update import update_peers
 
 __all__ = [
     "DEFAULT_SERVICE_ACCOUNT_DIR",

@@ -1,11 +1,11 @@
 """KubeGroup: feeds the ready pods of a label selector into a pool's ring, continuously.
 
-Port of kubegroup ``UpdatePeers``/``onUpdate``. The watch runs in one thread
-(:mod:`kubegroup._watch`); every change is handed to the event loop, debounced there, and
-turned into a sorted peer list for ``pool.set_peers``. The pool is only ever called on
-the loop's thread, never after ``close()`` has returned, and never with a list emptied
-by an API error. A ``set_peers`` that raises is retried after a backoff delay, also
-when no further pod change arrives.
+Port of kubegroup ``onUpdate`` (``UpdatePeers`` is :mod:`kubegroup._update`). The watch
+runs in one thread (:mod:`kubegroup._watch`); every change is handed to the event loop,
+debounced there, and turned into a sorted peer list for ``pool.set_peers``. The pool is
+only ever called on the loop's thread, never after ``close()`` has returned, and never
+with a list emptied by an API error. A ``set_peers`` that raises is retried after a
+backoff delay, also when no further pod change arrives.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import threading
 from collections.abc import Callable
 from types import TracebackType
@@ -21,17 +20,16 @@ from typing import Protocol
 
 from kubernetes import client as k8s
 
-from . import _config
-from ._address import check_scheme, find_my_url, parse_port
+from ._address import check_scheme, peer_url
 from ._backoff import Backoff
 from ._debounce import Debouncer
-from ._errors import KubeConfigError, KubeGroupError
-from ._pods import peer_urls
+from ._errors import KubeGroupError
+from ._pods import PodInfo, find_self, peer_urls
 from ._stats import KubeGroupStats
 from ._watch import PodWatcher, WatchSettings
 from .metrics import KubeGroupCollector, Registry
 
-__all__ = ["KubeGroup", "PeerSetter", "update_peers"]
+__all__ = ["KubeGroup", "PeerSetter"]
 
 log = logging.getLogger("kubegroup")
 
@@ -59,12 +57,17 @@ class KubeGroup:
         my_url: str,
         debounce: float,
         scheme: str = "http",
+        pod_name: str | None = None,
+        close_timeout: float = 5.0,
     ) -> None:
         self._pool = pool
         self._api_client = api_client  # ours: closed by close()
         self._port = port
         self._scheme = check_scheme(scheme)
         self.my_url = my_url
+        self.pod_name = pod_name or None
+        self._close_timeout = close_timeout
+        self._warned_self: str | None = None
         self.namespace = settings.namespace
         self.label_selector = settings.label_selector
         self._loop = asyncio.get_running_loop()
@@ -124,7 +127,14 @@ class KubeGroup:
             if self._retry is not None:  # this call is the retry, or makes it moot
                 self._retry.cancel()
                 self._retry = None
-            urls = peer_urls(pods, port=self._port, my_url=self.my_url, scheme=self._scheme)
+            urls = peer_urls(
+                pods,
+                port=self._port,
+                my_url=self.my_url,
+                scheme=self._scheme,
+                my_name=self.pod_name,
+            )
+            self._check_self(pods)
             self._counts["pods"] = len(pods)
             self._counts["updates"] += 1
             if urls != self._peers or not self._delivered:
@@ -148,6 +158,24 @@ class KubeGroup:
                 self._synced = True
                 self._settled.set()
 
+    def _check_self(self, pods: tuple[PodInfo, ...]) -> None:
+        """Warn once when this pod's listed IP is not the one in ``my_url``."""
+        me = find_self(pods, self.pod_name)
+        if me is None or me.ip == self._warned_self:
+            return
+        url = peer_url(me.ip, self._port, scheme=self._scheme)
+        if url != self.my_url:
+            self._warned_self = me.ip
+            log.warning(
+                "kubegroup: this pod (%s) has status.podIP %s, but my_url is %s (set POD_IP "
+                "from status.podIP with the downward API); the ring lists it once, as %s, "
+                "which a pool created with my_url does not recognise as itself",
+                self.pod_name,
+                me.ip,
+                self.my_url,
+                url,
+            )
+
     # --- public API -----------------------------------------------------------------
 
     @property
@@ -164,6 +192,16 @@ class KubeGroup:
     def healthy(self) -> bool:
         """Whether the last Kubernetes API request succeeded."""
         return self._watcher.healthy and not self._closed
+
+    @property
+    def unhealthy_seconds(self) -> float:
+        """Seconds the API requests have been failing in a row; 0.0 while healthy.
+
+        A readiness check can allow a grace period with it, so that a short API outage
+        (an API server restart during a control-plane upgrade) does not take every pod
+        out of its Service while the last-known ring keeps serving.
+        """
+        return 0.0 if self._closed else self._watcher.unhealthy_seconds
 
     @property
     def last_error(self) -> KubeGroupError | None:
@@ -188,6 +226,7 @@ class KubeGroup:
             relists=w["relists"],
             watches=w["watches"],
             healthy=self.healthy,
+            unhealthy_seconds=self.unhealthy_seconds,
         )
 
     async def wait_synced(self) -> None:
@@ -203,29 +242,37 @@ class KubeGroup:
             raise KubeGroupError("kubegroup closed before its first sync")
 
     def close(self) -> None:
-        """Stop watching and join the watch thread (idempotent).
+        """Stop watching and join the watch thread (idempotent), for ``close_timeout`` at most.
 
         Once it returns, the pool is not called again. The pool keeps its last peers.
         """
         if not self._begin_close():
             return
-        if not self._watcher.join(timeout=self._watcher.settings.request_timeout + 5):
-            log.warning("kubegroup: the watch thread did not stop in time")
+        if not self._watcher.join(timeout=self._close_timeout):
+            self._not_stopped()
         self._finish_close()
 
     async def aclose(self) -> None:
-        """Stop watching and wait for the watch thread without blocking the loop."""
+        """Like :meth:`close`, without blocking the loop; returns within ``close_timeout``."""
         if not self._begin_close():
             return
         if self._watcher.thread.ident is not None:
-            timeout = self._watcher.settings.request_timeout + 5
             try:
-                async with asyncio.timeout(timeout):
+                async with asyncio.timeout(self._close_timeout):
                     await asyncio.shield(self._exited)
             except TimeoutError:
-                log.warning("kubegroup: the watch thread did not stop in time")
-        self._watcher.join(timeout=1.0)
+                self._not_stopped()
+            else:
+                self._watcher.join(timeout=1.0)  # it has ended: this is immediate
         self._finish_close()
+
+    def _not_stopped(self) -> None:
+        log.warning(
+            "kubegroup: the watch thread did not stop within %.1f s: a request the API "
+            "server does not answer cannot be interrupted; the daemon thread ends when "
+            "it times out, and never calls the pool again",
+            self._close_timeout,
+        )
 
     def _begin_close(self) -> bool:
         with self._lock:  # waits for a set_peers call in progress
@@ -271,79 +318,3 @@ class KubeGroup:
         return (
             f"<KubeGroup {self.namespace}/{self.label_selector!r} {state} peers={len(self._peers)}>"
         )
-
-
-async def update_peers(
-    pool: PeerSetter,
-    *,
-    label_selector: str,
-    port: int | str,
-    namespace: str | None = None,
-    api_client: k8s.ApiClient | None = None,
-    debounce: float = 2.0,
-    registry: Registry | None = None,
-    metrics_namespace: str = "",
-    my_url: str | None = None,
-    service_account_dir: str | os.PathLike[str] = _config.DEFAULT_SERVICE_ACCOUNT_DIR,
-    watch_timeout: int = 300,
-    request_timeout: float = 30.0,
-    read_timeout: float | None = None,
-    backoff_initial: float = 0.8,
-    backoff_max: float = 30.0,
-    scheme: str = "http",
-) -> KubeGroup:
-    """Watch the pods matching ``label_selector`` and keep ``pool``'s peers in step.
-
-    Returns at once, before the first list (see :meth:`KubeGroup.wait_synced`).
-
-    Args:
-        pool: Receives ``set_peers(*urls)`` on the running loop's thread.
-        label_selector: Required Kubernetes label selector, e.g. ``"app=myapp"``.
-        port: The groupcache port of every pod: ``5000``, ``"5000"`` or ``":5000"``.
-        namespace: Defaults to ``$POD_NAMESPACE``, then the service-account namespace.
-        api_client: Defaults to in-cluster config, then kubeconfig. A given client is
-            copied (configuration and default headers, urllib3 retries off), not used.
-        debounce: Seconds between updates under churn; the first change applies at once.
-        registry: If given, register a :class:`~kubegroup.metrics.KubeGroupCollector`.
-        metrics_namespace: Prefix of the metric names.
-        my_url: This pod's URL; defaults to :func:`find_my_url` of ``port``.
-        service_account_dir: Where the token, CA and namespace files are mounted.
-        watch_timeout: Server-side watch duration (seconds; each watch picks T..2T).
-        request_timeout: Connect timeout, and read timeout of list requests.
-        read_timeout: Watch inactivity limit; default: the watch duration + 30 s.
-        backoff_initial: First retry delay after an error (doubling, jittered).
-        backoff_max: Longest retry delay; 401/403 are retried near this. A server's
-            ``Retry-After`` is honoured up to this long.
-        scheme: ``"http"``, or ``"https"`` when the pool serves TLS (peer URLs and, by
-            default, ``my_url`` use it).
-
-    Raises:
-        KubeConfigError: bad selector, port, scheme, namespace, address or credentials.
-    """
-    selector = _config.check_selector(label_selector)
-    port_n = parse_port(port)
-    check_scheme(scheme)
-    if debounce < 0 or watch_timeout < 1 or request_timeout <= 0 or backoff_initial <= 0:
-        raise KubeConfigError("debounce >= 0, watch_timeout >= 1, timeouts and backoff > 0")
-    if backoff_max < backoff_initial or (read_timeout is not None and read_timeout <= 0):
-        raise KubeConfigError("need backoff_max >= backoff_initial and read_timeout > 0")
-    ns = _config.resolve_namespace(
-        namespace, service_account_dir=service_account_dir, environ=os.environ
-    )
-    me = my_url or find_my_url(port_n, scheme=scheme)
-    if api_client is None:
-        client = _config.load_api_client(
-            service_account_dir=service_account_dir, environ=os.environ
-        )
-    else:
-        client = _config.watch_client(api_client)
-    settings = WatchSettings(
-        ns, selector, watch_timeout, request_timeout, read_timeout, backoff_initial, backoff_max
-    )
-    kg = KubeGroup(pool, client, settings, port=port_n, my_url=me, debounce=debounce, scheme=scheme)
-    try:
-        kg._start(registry, metrics_namespace)
-    except Exception:
-        kg.close()
-        raise
-    return kg

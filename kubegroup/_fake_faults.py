@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["ErrorReply", "Faults", "status_reason"]
+__all__ = ["VERBS", "ErrorReply", "Faults", "status_reason"]
+
+VERBS = ("get", "list", "watch")
+"""The verbs on pods the fake serves (and RBAC can forbid)."""
 
 _REASONS = {
     400: "BadRequest",
@@ -55,7 +59,8 @@ class Faults:
         self._errors: deque[ErrorReply] = deque()  # for the next API requests, in order
         self._expire_watches = 0  # next N watches answer with a 410 ERROR event
         self._stall_watches = 0  # next N watches send headers, then nothing
-        self._denied: set[str] = set()  # namespaces where listing pods is forbidden
+        self._denied: dict[str, frozenset[str]] = {}  # namespace -> forbidden verbs
+        self._hang_requests = 0  # next N API requests are never answered
 
     def fail_requests(self, reply: ErrorReply, count: int) -> None:
         """Answer the next ``count`` API requests with ``reply``."""
@@ -93,15 +98,30 @@ class Faults:
                 return True
             return False
 
-    def deny(self, namespace: str, denied: bool) -> None:
-        """Forbid (or allow again) listing and watching pods in ``namespace``."""
+    def hang_requests(self, count: int) -> None:
+        """Never answer the next ``count`` API requests."""
+        with self._lock:
+            self._hang_requests += count
+
+    def take_hang(self) -> bool:
+        """Consume one scripted hang; return whether there was one."""
+        with self._lock:
+            if self._hang_requests:
+                self._hang_requests -= 1
+                return True
+            return False
+
+    def deny(self, namespace: str, denied: bool, verbs: Iterable[str] = VERBS) -> None:
+        """Forbid (or allow again) ``verbs`` on pods in ``namespace``."""
         with self._lock:
             if denied:
-                self._denied.add(namespace)
+                self._denied[namespace] = frozenset(verbs)
             else:
-                self._denied.discard(namespace)
+                self._denied.pop(namespace, None)
 
-    def is_denied(self, namespace: str | None) -> bool:
-        """Return whether pods in ``namespace`` (None = all namespaces) are forbidden."""
+    def is_denied(self, namespace: str | None, verb: str = "list") -> bool:
+        """Return whether ``verb`` on pods in ``namespace`` (None = all) is forbidden."""
         with self._lock:
-            return bool(self._denied) if namespace is None else namespace in self._denied
+            if namespace is None:
+                return any(verb in verbs for verbs in self._denied.values())
+            return verb in self._denied.get(namespace, frozenset())

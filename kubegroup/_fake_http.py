@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from ._fake_faults import ErrorReply, Faults, status_reason
-from ._fake_log import GO_TRUE, RecordedRequest, RequestLog
-from ._fake_pods import Pod
+from ._fake_faults import ErrorReply, Faults
+from ._fake_list import BadRequest, go_bool, list_pods, revision, status_object
+from ._fake_log import RecordedRequest, RequestLog
 from ._fake_store import Expired, PodStore, Watcher, WatchFilter, WatchItem
 from ._selector import FieldSelector, LabelSelector, SelectorError
 
@@ -33,16 +33,7 @@ __all__ = ["FakeServer", "ServerSettings"]
 
 log = logging.getLogger("kubegroup.testing")
 
-_TRUE = GO_TRUE
-_FALSE = {"0", "f", "F", "FALSE", "false", "False"}
 _POLL = 0.1  # how often an idle watch checks whether its client went away (seconds)
-
-
-class _BadRequest(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 @dataclass(slots=True)
@@ -58,43 +49,6 @@ class ServerSettings:
     ssl_context: ssl.SSLContext | None = None
     connections: set[socket.socket] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)  # protects connections
-
-
-def _status(code: int, message: str, *, reason: str | None = None) -> dict[str, Any]:
-    return {
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Failure",
-        "message": message,
-        "reason": reason or status_reason(code),
-        "details": {"kind": "pods"},
-        "code": code,
-    }
-
-
-def _bool(query: Mapping[str, str], name: str) -> bool:
-    value = query.get(name)
-    if value is None or value == "":
-        return False
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise _BadRequest(400, f"{name}: invalid boolean {value!r}")
-
-
-def _revision(value: str | None) -> int | None:
-    """None for unset or "0" ("any"), else the integer revision."""
-    if value is None or value in ("", "0"):
-        return None
-    if not value.isdigit():
-        raise _BadRequest(400, f"resourceVersion: invalid value {value!r}")
-    return int(value)
-
-
-def _list_item(pod: Pod) -> Pod:
-    return {k: v for k, v in pod.items() if k not in ("kind", "apiVersion")}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -129,7 +83,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send_error(self, reply: ErrorReply) -> None:
         extra = {"Retry-After": str(reply.retry_after)} if reply.retry_after is not None else {}
-        self._send_json(reply.status, _status(reply.status, reply.message), extra=extra)
+        self._send_json(reply.status, status_object(reply.status, reply.message), extra=extra)
 
     def _start_stream(self) -> None:
         self._record(200)
@@ -155,10 +109,10 @@ class _Handler(BaseHTTPRequestHandler):
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
 
-    def _client_gone(self) -> bool:
+    def _client_gone(self, wait: float = 0.0) -> bool:
         """The client never sends more on a watch, so readable means EOF or reset."""
         try:
-            readable, _, _ = select.select([self.connection], [], [], 0)
+            readable, _, _ = select.select([self.connection], [], [], wait)
         except (OSError, ValueError):
             return True
         return bool(readable)
@@ -169,21 +123,34 @@ class _Handler(BaseHTTPRequestHandler):
         settings = self.server.settings
         try:
             if settings.token is not None and not self._authorized(settings.token):
-                self._send_json(401, _status(401, "Unauthorized"))
+                self._send_json(401, status_object(401, "Unauthorized"))
+                return
+            if settings.faults.take_hang():
+                self._hang()
                 return
             reply = settings.faults.take_error()
             if reply is not None:
                 self._send_error(reply)
                 return
             self._route()
-        except _BadRequest as exc:
-            self._send_json(exc.status, _status(exc.status, exc.message))
+        except BadRequest as exc:
+            self._send_json(exc.status, status_object(exc.status, exc.message))
         except OSError as exc:  # the client went away mid-response
             log.debug("fake kube api: connection error: %s", exc)
             self.close_connection = True
 
+    def _hang(self) -> None:
+        """Never answer (a server queueing the request); stop once the client has gone.
+
+        Logged at once with status 0: no answer was sent.
+        """
+        self._record(0)
+        while not self._client_gone(_POLL):
+            pass
+        self.close_connection = True
+
     def _not_allowed(self) -> None:
-        self._send_json(405, _status(405, f"method {self.command} is not supported"))
+        self._send_json(405, status_object(405, f"method {self.command} is not supported"))
 
     do_POST = do_PUT = do_PATCH = do_DELETE = _not_allowed
 
@@ -199,14 +166,16 @@ class _Handler(BaseHTTPRequestHandler):
             return
         m = re.fullmatch(r"/api/v1(?:/namespaces/([^/]+))?/pods(?:/([^/]+))?", url.path)
         if m is None:
-            self._send_json(404, _status(404, "the server could not find the requested resource"))
+            missing = "the server could not find the requested resource"
+            self._send_json(404, status_object(404, missing))
             return
         namespace, name = m.groups()
-        if self.server.settings.faults.is_denied(namespace):
+        verb = "get" if name is not None else "watch" if go_bool(query, "watch") else "list"
+        if self.server.settings.faults.is_denied(namespace, verb):
             user = "system:serviceaccount:" + (namespace or "default") + ":default"
             where = f' in the namespace "{namespace}"' if namespace else " at the cluster scope"
-            msg = f'pods is forbidden: User "{user}" cannot list resource "pods" in API group ""'
-            self._send_json(403, _status(403, msg + where))
+            msg = f'pods is forbidden: User "{user}" cannot {verb} resource "pods" in API group ""'
+            self._send_json(403, status_object(403, msg + where))
             return
         if name is not None:
             self._get(namespace or "", name)
@@ -215,8 +184,8 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             flt = WatchFilter(namespace, LabelSelector.parse(labels), FieldSelector.parse(fields))
         except SelectorError as exc:
-            raise _BadRequest(400, f"unable to parse requirement: {exc}") from exc
-        if _bool(query, "watch"):
+            raise BadRequest(400, f"unable to parse requirement: {exc}") from exc
+        if verb == "watch":
             self._watch(flt, query)
         else:
             self._list(flt, query)
@@ -224,54 +193,30 @@ class _Handler(BaseHTTPRequestHandler):
     def _get(self, namespace: str, name: str) -> None:
         pod = self.server.settings.store.get(namespace, name)
         if pod is None:
-            self._send_json(404, _status(404, f'pods "{name}" not found', reason="NotFound"))
+            missing = f'pods "{name}" not found'
+            self._send_json(404, status_object(404, missing, reason="NotFound"))
         else:
             self._send_json(200, pod)
 
     def _list(self, flt: WatchFilter, query: Mapping[str, str]) -> None:
-        if _bool(query, "sendInitialEvents"):
-            raise _BadRequest(422, "sendInitialEvents is forbidden for list")
-        match = query.get("resourceVersionMatch")
-        rv = _revision(query.get("resourceVersion"))
-        if match not in (None, "", "NotOlderThan", "Exact"):
-            raise _BadRequest(422, f"resourceVersionMatch: unsupported value {match!r}")
-        if match and query.get("resourceVersion") in (None, ""):
-            raise _BadRequest(
-                422, "resourceVersionMatch is forbidden unless resourceVersion is set"
-            )
-        if match == "Exact" and rv is None:
-            raise _BadRequest(422, 'resourceVersionMatch "Exact" is forbidden for "0"')
-        try:
-            revision, pods = self.server.settings.store.list_pods(
-                flt, exact=rv if match == "Exact" else None
-            )
-        except Expired as exc:
-            self._send_json(410, _status(410, str(exc)))
-            return
-        doc = {
-            "kind": "PodList",
-            "apiVersion": "v1",
-            "metadata": {"resourceVersion": str(revision)},
-            "items": [_list_item(p) for p in pods],
-        }
-        self._send_json(200, doc)
+        self._send_json(200, list_pods(self.server.settings.store, flt, query))
 
     def _watch(self, flt: WatchFilter, query: Mapping[str, str]) -> None:
         settings = self.server.settings
-        initial = _bool(query, "sendInitialEvents")
+        initial = go_bool(query, "sendInitialEvents")
         match = query.get("resourceVersionMatch")
         if match and not initial:
-            raise _BadRequest(422, "resourceVersionMatch is forbidden for watch")
+            raise BadRequest(422, "resourceVersionMatch is forbidden for watch")
         if initial and match != "NotOlderThan":
-            raise _BadRequest(
+            raise BadRequest(
                 422, "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"
             )
-        since = None if initial else _revision(query.get("resourceVersion"))
+        since = None if initial else revision(query.get("resourceVersion"))
         raw_timeout = query.get("timeoutSeconds") or "0"
         if not raw_timeout.isdigit():
-            raise _BadRequest(400, f"timeoutSeconds: invalid value {raw_timeout!r}")
+            raise BadRequest(400, f"timeoutSeconds: invalid value {raw_timeout!r}")
         timeout = int(raw_timeout) or settings.default_watch_timeout
-        bookmarks = _bool(query, "allowWatchBookmarks")
+        bookmarks = go_bool(query, "allowWatchBookmarks")
         store = settings.store
         try:
             if settings.faults.take_expiry():
@@ -281,7 +226,7 @@ class _Handler(BaseHTTPRequestHandler):
             )
         except Expired as exc:
             self._start_stream()
-            self._chunk({"type": "ERROR", "object": _status(410, str(exc))})
+            self._chunk({"type": "ERROR", "object": status_object(410, str(exc))})
             self._end_stream()
             return
         try:
@@ -299,7 +244,7 @@ class _Handler(BaseHTTPRequestHandler):
         if kind == "event":
             self._chunk({"type": item[1], "object": item[2]})
         elif kind == "error":
-            self._chunk({"type": "ERROR", "object": _status(item[1], item[2])})
+            self._chunk({"type": "ERROR", "object": status_object(item[1], item[2])})
         elif kind == "raw":
             self._write_chunk(item[1])
         else:

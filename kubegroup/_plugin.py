@@ -7,7 +7,8 @@ importing kubegroup.
 from __future__ import annotations
 
 from ._address import find_my_url
-from ._discovery import KubeGroup, PeerSetter, update_peers
+from ._discovery import KubeGroup, PeerSetter
+from ._update import update_peers
 
 
 def my_url(port: int) -> str:

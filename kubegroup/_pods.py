@@ -2,7 +2,7 @@
 
 A pod is a peer when its Ready condition is ``"True"``, it has an IP and it is not
 terminating. Go kubegroup checks only Ready; dropping terminating pods at once is what
-the endpoints controller does too (kubegroup.md §1.13).
+the Kubernetes endpoints controller does too.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 from ._address import peer_url
 
-__all__ = ["PodInfo", "peer_urls", "pod_info"]
+__all__ = ["PodInfo", "find_self", "peer_urls", "pod_info"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,15 +61,34 @@ def pod_info(obj: Mapping[str, Any]) -> PodInfo:
     )
 
 
+def find_self(pods: Iterable[PodInfo], my_name: str | None) -> PodInfo | None:
+    """Return this pod's own entry (by name, from ``POD_NAME``/``HOSTNAME``) if it has an IP."""
+    if not my_name:
+        return None
+    return next((p for p in pods if p.name == my_name and p.ip), None)
+
+
 def peer_urls(
-    pods: Iterable[PodInfo], *, port: int, my_url: str | None, scheme: str = "http"
+    pods: Iterable[PodInfo],
+    *,
+    port: int,
+    my_url: str | None,
+    scheme: str = "http",
+    my_name: str | None = None,
 ) -> tuple[str, ...]:
-    """Return the sorted, de-duplicated peer URLs: every peer pod, plus ``my_url``.
+    """Return the sorted, de-duplicated peer URLs: every peer pod, plus this pod.
 
     Self is always included, also while its own pod is not (yet) Ready, so the local
-    pool always finds itself in the ring. ``scheme`` is ``"http"`` or ``"https"``.
+    pool always finds itself in the ring. When the pod named ``my_name`` is listed, self
+    is the URL of its ``status.podIP`` (what the other pods use), and ``my_url`` is not
+    added: a guessed address that differs (dual stack, ``127.0.1.1``) never makes a
+    second entry. Otherwise self is ``my_url``. ``scheme`` is ``"http"`` or ``"https"``.
     """
+    pods = list(pods)
     urls = {peer_url(p.ip, port, scheme=scheme) for p in pods if p.is_peer}
-    if my_url:
+    me = find_self(pods, my_name)
+    if me is not None:
+        urls.add(peer_url(me.ip, port, scheme=scheme))
+    elif my_url:
         urls.add(my_url)
     return tuple(sorted(urls))

@@ -21,6 +21,8 @@ class KubeGroupStats:
         relists: Relists forced by an expired (410) watch.
         watches: Watch requests the server accepted.
         healthy: Whether the last API request succeeded.
+        unhealthy_seconds: How long API requests have been failing in a row (0.0 while
+            healthy).
     """
 
     pods: int = 0
@@ -32,3 +34,4 @@ class KubeGroupStats:
     relists: int = 0
     watches: int = 0
     healthy: bool = False
+    unhealthy_seconds: float = 0.0

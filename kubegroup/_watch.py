@@ -1,11 +1,14 @@
-"""The pod list/watch loop, in one background thread (kubegroup.md §4.9).
+"""The pod list/watch loop, in one background thread.
 
-List, then watch from the list's resourceVersion with bookmarks; resume from the last
-revision after a clean close or a quiet read timeout; relist on 410 (an ``ERROR`` event
-or an HTTP status), backing off from the second expiry in a row without events; back
-off with jitter on errors, honouring ``Retry-After`` up to ``backoff_max`` and retrying
-401/403 slowly. The backoff starts over after a watch event, or once no delay was
-needed for ``backoff_reset`` seconds. The pod map survives every error: only the API can
+List (from the watch cache, paged: :mod:`kubegroup._listing`), then watch from the
+list's resourceVersion with bookmarks; resume from the last revision after a clean
+close or when nothing arrived for ``read_timeout`` (90 s by default, while the server
+sends a bookmark about every 60 s: the connection is presumed dead); relist on 410 (an
+``ERROR`` event or an HTTP status), backing off from the second expiry in a row without
+events; back off with jitter on errors, honouring ``Retry-After`` up to ``backoff_max``
+and retrying configuration errors (401/403/400/422, :mod:`kubegroup._failures`) slowly.
+The backoff starts over after a watch event, or once no delay was needed for
+``backoff_reset`` seconds. The pod map survives every error: only the API can
 remove a pod from it. The watch is parsed from the raw response
 (``_preload_content=False``), so no client model code is involved and both the 36.x and
 37.x clients work.
@@ -28,6 +31,8 @@ from kubernetes import client as k8s
 
 from ._backoff import Backoff
 from ._errors import KubeAPIError, KubeGroupError, api_error_from_status, status_code
+from ._failures import describe_failure
+from ._listing import list_all
 from ._pods import PodInfo, pod_info
 from ._stream import MAX_LINE, lines, shutdown
 from ._stream import wrap_error as wrap_error
@@ -37,6 +42,10 @@ __all__ = ["PodWatcher", "WatchSettings"]
 log = logging.getLogger("kubegroup")
 
 _SHORT_WATCH = 1.0  # a watch that ends this fast without events is treated like a failure
+DEAD_LINK_TIMEOUT = 90.0
+"""Default watch inactivity bound: 1.5 bookmark periods of the apiserver's watch cache."""
+LIST_PAGE_SIZE = 500
+"""Default ``limit`` of a paged list (client-go's)."""
 
 
 class _Expired(Exception):
@@ -51,11 +60,12 @@ class WatchSettings:
     label_selector: str
     watch_timeout: int = 300  # server-side timeoutSeconds; each watch picks [T, 2T]
     request_timeout: float = 30.0  # connect timeout, and read timeout of the list
-    read_timeout: float | None = None  # watch inactivity limit; None: its duration + 30 s
+    read_timeout: float | None = None  # watch inactivity bound; None: DEAD_LINK_TIMEOUT
     backoff_initial: float = 0.8
     backoff_max: float = 30.0  # also the cap of a server's Retry-After
     max_line: int = MAX_LINE  # longest watch line (bytes); longer is an error
     backoff_reset: float = 120.0  # the backoff starts over after this long without a delay
+    list_page_size: int = LIST_PAGE_SIZE  # limit of a paged list; 0: never paged
 
 
 class PodWatcher:
@@ -95,8 +105,13 @@ class PodWatcher:
         self._lock = threading.Lock()
         self._pods: dict[str, PodInfo] = {}
         self._rv: str | None = None  # None: the next step is a (re)list
+        self._last_rv: str | None = None  # the last revision seen, kept across a relist
+        self._rv_unavailable = False  # a list at _last_rv got 410: the next one is quorum
+        self._phase = "list"  # the request in progress or last made: "list" or "watch"
+        self._bookmarks_seen = False  # the server sends bookmarks (silence is abnormal)
         self._synced = False  # a list has been applied at least once
         self._healthy = False
+        self._failing_since: float | None = None  # monotonic: first failure of this streak
         self._last_error: KubeGroupError | None = None
         self._resp: urllib3.BaseHTTPResponse | None = None  # the response being read
         self.counts = {"lists": 0, "watches": 0, "events": 0, "errors": 0, "relists": 0}
@@ -142,9 +157,19 @@ class PodWatcher:
         return self._healthy
 
     @property
+    def unhealthy_seconds(self) -> float:
+        """Seconds since the first of the requests that have failed in a row (0 if none)."""
+        since = self._failing_since
+        return 0.0 if since is None else time.monotonic() - since
+
+    @property
     def last_error(self) -> KubeGroupError | None:
         """The most recent error (kept after recovery), or None."""
         return self._last_error
+
+    def _succeeded(self) -> None:
+        self._healthy = True
+        self._failing_since = None
 
     @property
     def resource_version(self) -> str | None:
@@ -173,9 +198,16 @@ class PodWatcher:
             self._on_exit()
 
     def _expired(self, why: str) -> None:
-        """Forget the revision so the next step relists; rate-limit repeated expiries."""
+        """Forget the revision so the next step relists; rate-limit repeated expiries.
+
+        Like client-go: after a watch expired, relist "not older than" the last revision
+        seen (from the watch cache); after a list expired, relist with a quorum read.
+        """
         with self._lock:
+            self._last_rv = self._rv or self._last_rv
             self._rv = None
+            if self._phase == "list":
+                self._rv_unavailable = True
             self.counts["relists"] += 1
         if not self._expired_quietly:
             log.info("kubegroup: watch expired (%s), relisting pods", why)
@@ -191,38 +223,20 @@ class PodWatcher:
 
     def _failed(self, err: KubeGroupError) -> None:
         self._healthy = False
+        if self._failing_since is None:
+            self._failing_since = time.monotonic()
         self._last_error = err
         with self._lock:
             self.counts["errors"] += 1
         where = f"namespace {self.settings.namespace!r}"
-        status = err.status if isinstance(err, KubeAPIError) else 0
-        if status == 401:
+        failure = describe_failure(err, where=where, phase=self._phase, listed=self._synced)
+        if failure.config_error:
             delay = self._backoff.slow_delay()
-            log.error(
-                "kubegroup: the API server rejected our credentials for pods in %s (%s); "
-                "check the service-account token (mounted, not expired, of this cluster) "
-                "or the kubeconfig user. Retrying in %.1f s.",
-                where,
-                err,
-                delay,
-            )
-        elif status == 403:
-            delay = self._backoff.slow_delay()
-            log.error(
-                "kubegroup: not allowed to list/watch pods in %s (%s); grant 'list' and "
-                "'watch' on pods to this pod's service account (Role + RoleBinding). "
-                "Retrying in %.1f s.",
-                where,
-                err,
-                delay,
-            )
         else:
             retry_after = err.retry_after if isinstance(err, KubeAPIError) else None
             at_least = min(retry_after or 0.0, self.settings.backoff_max)  # never a day
             delay = self._backoff.next_delay(at_least=at_least)
-            log.warning(
-                "kubegroup: pod list/watch in %s failed: %s; retrying in %.1f s", where, err, delay
-            )
+        log.log(failure.level, failure.message, delay)
         self._wait(delay)
 
     @contextlib.contextmanager
@@ -240,40 +254,50 @@ class PodWatcher:
             resp.close()
             resp.release_conn()
 
-    def _list(self) -> None:
+    def _fetch_page(self, resource_version: str, limit: int, token: str) -> Any:
         s = self.settings
+        options: dict[str, Any] = {}
+        if resource_version:
+            options["resource_version"] = resource_version
+        if limit:
+            options["limit"] = limit
+        if token:
+            options["_continue"] = token
         resp = self._core.list_namespaced_pod(
             s.namespace,
             label_selector=s.label_selector,
             _preload_content=False,
             _request_timeout=(s.request_timeout, s.request_timeout),
+            **options,
         )
         with self._reading(cast("urllib3.BaseHTTPResponse", resp)) as r:
-            doc = _loads(r.data)
-        meta = doc.get("metadata") if isinstance(doc, dict) else None
-        rv = meta.get("resourceVersion") if isinstance(meta, dict) else None
-        if not rv:
-            raise ValueError("a pod list without metadata.resourceVersion")
-        rv = str(rv)
-        items = doc.get("items") or []
-        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-            raise ValueError("a pod list whose items are not pod objects")
+            return _loads(r.data)
+
+    def _list(self) -> None:
+        self._phase = "list"
+        with self._lock:
+            since = "" if self._rv_unavailable else (self._last_rv or "0")
+        rv, items = list_all(
+            self._fetch_page, resource_version=since, page_size=self.settings.list_page_size
+        )
         pods = {p.name: p for p in map(pod_info, items)}
         with self._lock:
             gone = self._pods.keys() - pods.keys()
             new = pods.keys() - self._pods.keys()
             relist = self._synced
             self._pods, self._rv, self._synced = pods, rv, True
+            self._last_rv, self._rv_unavailable = rv, False
             self.counts["lists"] += 1
-        self._healthy = True  # the backoff is not reset: a watch event or time does that
+        self._succeeded()  # the backoff is not reset: a watch event or time does that
         if relist and (gone or new):
             log.info("kubegroup: relisted pods: %d new, %d gone", len(new), len(gone))
         self._on_change()
 
     def _watch(self) -> None:
         s = self.settings
+        self._phase = "watch"
         duration = self._rng.randint(s.watch_timeout, 2 * s.watch_timeout)
-        read = s.read_timeout if s.read_timeout is not None else duration + 30.0
+        read = s.read_timeout if s.read_timeout is not None else DEAD_LINK_TIMEOUT
         started, events = time.monotonic(), 0
         resp = self._core.list_namespaced_pod(
             s.namespace,
@@ -285,7 +309,7 @@ class PodWatcher:
             _preload_content=False,
             _request_timeout=(s.request_timeout, read),
         )
-        self._healthy = True
+        self._succeeded()
         with self._lock:
             self.counts["watches"] += 1
         with self._reading(cast("urllib3.BaseHTTPResponse", resp)) as r:
@@ -296,8 +320,16 @@ class PodWatcher:
             except urllib3.exceptions.ReadTimeoutError:
                 if self._stopping.is_set():
                     return
-                # A quiet stream, or a dead one: not an error, resume from the last revision.
-                log.debug("kubegroup: watch read timed out after %d events, resuming", events)
+                # Bookmarks were asked for: silence this long means a dead link (or a
+                # server that sends none). Not an error: resume from the last revision.
+                log.log(
+                    logging.WARNING if self._bookmarks_seen else logging.INFO,
+                    "kubegroup: nothing received on the pod watch for %.1f s (bookmarks "
+                    "come about every 60 s): connection presumed dead, reconnecting from "
+                    "revision %s",
+                    read,
+                    self.resource_version,
+                )
         if not events and time.monotonic() - started < _SHORT_WATCH:
             # Like client-go: a watch closed at once is not progress; don't spin on it.
             self._wait(self._backoff.next_delay())
@@ -329,7 +361,9 @@ class PodWatcher:
                 else:
                     self._pods[pod.name] = pod
                     changed = old != pod
-            elif kind != "BOOKMARK":
+            elif kind == "BOOKMARK":
+                self._bookmarks_seen = True
+            else:
                 log.debug("kubegroup: ignoring watch event of type %r", kind)
         self._backoff.reset()
         self._expired_quietly = False

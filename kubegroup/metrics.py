@@ -11,6 +11,8 @@ Series (``<namespace>_`` prefixed when a metrics namespace is given):
   (prometheus_client always adds ``_total`` to counters).
 - ``kubegroup_errors_total`` (counter): failed API requests and ``set_peers`` calls.
 - ``kubegroup_healthy`` (gauge): 1 when the last API request succeeded, else 0.
+- ``kubegroup_unhealthy_seconds`` (gauge): how long API requests have been failing in a
+  row (0 while healthy): alert on it rather than on one failed request.
 """
 
 from __future__ import annotations
@@ -70,4 +72,9 @@ class KubeGroupCollector(Collector):
             p + "kubegroup_healthy",
             "Whether the last Kubernetes API request succeeded.",
             value=value(int(s.healthy)),
+        )
+        yield GaugeMetricFamily(
+            p + "kubegroup_unhealthy_seconds",
+            "Seconds the Kubernetes API requests have been failing in a row.",
+            value=value(s.unhealthy_seconds),
         )

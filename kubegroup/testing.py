@@ -12,7 +12,6 @@ watches pods with the official client, not only kubegroup::
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import itertools
 import ssl
@@ -24,11 +23,12 @@ from types import TracebackType
 from kubernetes import client as k8s
 
 from . import _fake_pods as pods
-from ._fake_faults import ErrorReply, Faults, status_reason
+from ._fake_faults import VERBS, ErrorReply, Faults, status_reason
 from ._fake_http import FakeServer, ServerSettings
 from ._fake_log import RecordedRequest, RequestLog
 from ._fake_pods import Pod
 from ._fake_store import PodStore
+from ._recording import RecordingPool
 
 __all__ = ["FakeKubeAPI", "Pod", "RecordedRequest", "RecordingPool"]
 
@@ -326,9 +326,22 @@ class FakeKubeAPI:
         """Send a BOOKMARK now to every watch that allows them; return how many."""
         return self._store.bookmark()
 
-    def deny_namespace(self, namespace: str, denied: bool = True) -> None:
-        """Answer pod requests in ``namespace`` with 403 Forbidden (RBAC) until allowed."""
-        self._faults.deny(namespace, denied)
+    def deny_namespace(
+        self, namespace: str, denied: bool = True, *, verbs: Iterable[str] = VERBS
+    ) -> None:
+        """Answer pod requests in ``namespace`` with 403 Forbidden (RBAC) until allowed.
+
+        ``verbs`` limits the denial, e.g. ``("watch",)`` for a Role with ``list`` only.
+        """
+        self._faults.deny(namespace, denied, verbs)
+
+    def hang_next_requests(self, count: int = 1) -> None:
+        """Never answer the next ``count`` requests (a server queueing them, or stuck).
+
+        Each is logged at once with status 0; it ends when the client gives up or the
+        server closes.
+        """
+        self._faults.hang_requests(count)
 
     # --- observation ----------------------------------------------------------------
 
@@ -352,32 +365,3 @@ class FakeKubeAPI:
         """Block until at least ``count`` watches are open; raise TimeoutError otherwise."""
         if not self._store.wait_for_watches(count, timeout):
             raise TimeoutError(f"{count} open watch(es) not reached in {timeout} s")
-
-
-class RecordingPool:
-    """A peer pool stand-in: records every ``set_peers`` call (use on the event loop)."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, ...]] = []
-        self._changed = asyncio.Event()
-
-    def set_peers(self, *urls: str) -> None:
-        """Record the new peer list."""
-        self.calls.append(urls)
-        self._changed.set()
-
-    @property
-    def peers(self) -> tuple[str, ...] | None:
-        """The latest peer list, or None before the first call."""
-        return self.calls[-1] if self.calls else None
-
-    async def wait_until(self, predicate: Callable[[RecordingPool], bool]) -> None:
-        """Wait until ``predicate(self)`` holds (wrap in ``asyncio.timeout``)."""
-        while not predicate(self):
-            self._changed.clear()
-            await self._changed.wait()
-
-    async def wait_for_peers(self, urls: Iterable[str]) -> None:
-        """Wait until the latest peer list equals ``urls`` (in order)."""
-        expected = tuple(urls)
-        await self.wait_until(lambda pool: pool.peers == expected)

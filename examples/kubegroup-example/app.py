@@ -7,14 +7,16 @@ Port of udhos/kubegroup's ``examples/kubegroup-example``. Every pod runs:
 - a pod watch (``kubegroup.update_peers``) that keeps the ring equal to the Ready pods
   matching ``LABEL_SELECTOR``;
 - the app on ``APP_PORT`` (8080): ``GET /get?key=K`` (the value, loaded by one pod of the
-  cluster only), ``GET /healthz`` (200 once the first pod list reached the ring: the
-  readiness probe) and ``GET /stats`` (peers, group stats and backend calls, as JSON).
+  cluster only), ``GET /healthz`` (the readiness probe: 200 once the first pod list
+  reached the ring and while discovery is healthy) and ``GET /stats`` (peers, group
+  stats and backend calls, as JSON).
 
 SIGTERM (or SIGINT) stops the watch, then the app server, then the peer server.
 
-Environment: ``POD_IP`` and ``POD_NAMESPACE`` (downward API), ``APP_PORT``,
+Environment: ``POD_IP``, ``POD_NAME`` and ``POD_NAMESPACE`` (downward API), ``APP_PORT``,
 ``GROUPCACHE_PORT``, ``LABEL_SELECTOR``, ``LISTEN_HOST`` (default ``0.0.0.0``; the test
-binds each instance to its own loopback address), ``BACKEND_DELAY`` (seconds, 0.2).
+binds each instance to its own loopback address), ``BACKEND_DELAY`` (seconds, 0.2),
+``DISCOVERY_GRACE`` (seconds discovery may fail before the pod is unready, 60).
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class Config:
     label_selector: str = LABEL_SELECTOR
     listen_host: str = "0.0.0.0"
     backend_delay: float = 0.2
+    discovery_grace: float = 60.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Config:
@@ -63,6 +66,7 @@ class Config:
             label_selector=environ.get("LABEL_SELECTOR", LABEL_SELECTOR),
             listen_host=environ.get("LISTEN_HOST", "0.0.0.0"),
             backend_delay=float(environ.get("BACKEND_DELAY", "0.2")),
+            discovery_grace=float(environ.get("DISCOVERY_GRACE", "60")),
         )
 
 
@@ -90,6 +94,7 @@ class State:
     pool: groupcache.HTTPPool
     kg: kubegroup.KubeGroup | None = None
     ready: bool = False
+    discovery_grace: float = 60.0
 
 
 BACKEND_KEY: web.AppKey[SlowBackend] = web.AppKey("backend", SlowBackend)
@@ -108,10 +113,27 @@ async def handle_get(request: web.Request) -> web.Response:
     return web.Response(body=value, content_type="text/plain")
 
 
+def is_ready(state: State) -> bool:
+    """Synced once, and discovery working or failing for less than ``DISCOVERY_GRACE``.
+
+    A ring that stopped following the pods (RBAC forbids the watch, a revoked token) is
+    not ready; an API outage shorter than the grace (an API server restart) leaves every
+    pod in the Service, serving with the last-known ring.
+    """
+    kg = state.kg
+    return state.ready and kg is not None and kg.unhealthy_seconds < state.discovery_grace
+
+
 async def handle_healthz(request: web.Request) -> web.Response:
-    """``GET /healthz``: ready once the first pod list has reached the ring."""
-    if not request.app[STATE_KEY].ready:
+    """``GET /healthz``: ready once the first pod list has reached the ring, and while
+    the pod watch is healthy (e.g. not when RBAC forbids the watch: the ring would never
+    change again). The probe's failureThreshold absorbs a reconnect's brief blip."""
+    state = request.app[STATE_KEY]
+    if not state.ready:
         raise web.HTTPServiceUnavailable(text="waiting for the first pod list\n")
+    if not is_ready(state):
+        reason = state.kg.last_error if state.kg is not None else None
+        raise web.HTTPServiceUnavailable(text=f"peer discovery is failing: {reason}\n")
     return web.Response(text="ok\n")
 
 
@@ -121,7 +143,7 @@ async def handle_stats(request: web.Request) -> web.Response:
     body: dict[str, Any] = {
         "self": state.pool.self_url,
         "peers": state.pool.peers,
-        "ready": state.ready,
+        "ready": is_ready(state),
         "group": dataclasses.asdict(state.group.stats()),
         "backend_calls": dict(request.app[BACKEND_KEY].calls),
         "kubegroup": dataclasses.asdict(state.kg.stats()) if state.kg is not None else None,
@@ -158,7 +180,7 @@ async def run(config: Config) -> None:
         backend = SlowBackend(config.backend_delay, self_url)
         group = groupcache.Group(GROUP_NAME, backend.load, CACHE_BYTES, workspace=ws)
         pool = groupcache.HTTPPool(self_url, workspace=ws)
-        state = State(group, pool)
+        state = State(group, pool, discovery_grace=config.discovery_grace)
         runner = web.AppRunner(make_app(state, backend), access_log=None, handle_signals=False)
         synced: asyncio.Task[None] | None = None
         try:

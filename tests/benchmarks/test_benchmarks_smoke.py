@@ -122,7 +122,7 @@ def test_record_goes_to_the_scratch_file_and_finish_appends_one_section(tmp_path
     assert "### ring" in text
 
 
-@pytest.mark.timeout(900)  # as the interop tests: on a fresh machine apt-get installs Go
+@pytest.mark.timeout(900)  # as the interop tests: a cold module download and build
 def test_go_peer() -> None:
     """Builds the interop Go peer if needed; a few seconds once it is built."""
     out = bench("go_peer", "--no-record", timeout=880)

@@ -129,6 +129,7 @@ def test_deployment_env_ports_and_probe_match_the_app(docs: dict[str, dict[str, 
     env = env_of(docs)
     assert env["POD_IP"]["valueFrom"] == {"fieldRef": {"fieldPath": "status.podIP"}}
     assert env["POD_NAMESPACE"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
+    assert env["POD_NAME"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
     app_port = int(env["APP_PORT"]["value"])
     groupcache_port = int(env["GROUPCACHE_PORT"]["value"])
     assert (app_port, groupcache_port) == (defaults.app_port, defaults.groupcache_port)
@@ -145,6 +146,83 @@ def test_deployment_env_ports_and_probe_match_the_app(docs: dict[str, dict[str, 
     probe = container(docs)["readinessProbe"]["httpGet"]
     assert probe["path"] == "/healthz"
     assert container_port(docs, probe["port"]) == app_port
+
+
+def pod_security_restricted_violations(pod_spec: dict[str, Any]) -> list[str]:
+    """What Pod Security "restricted" (v1.25+) would reject in ``pod_spec``; [] if none.
+
+    The checks of the Pod Security Standards page: no host namespaces or ports, no
+    privileged containers, allowPrivilegeEscalation false, capabilities dropping ALL and
+    adding at most NET_BIND_SERVICE, runAsNonRoot true (pod or every container), no
+    runAsUser 0, seccompProfile RuntimeDefault or Localhost (pod or every container),
+    and only the allowed volume types.
+    """
+    bad: list[str] = []
+    pod_sc = pod_spec.get("securityContext") or {}
+    for key in ("hostNetwork", "hostPID", "hostIPC"):
+        if pod_spec.get(key):
+            bad.append(key)
+    allowed_volumes = {
+        "configMap", "csi", "downwardAPI", "emptyDir", "ephemeral",
+        "persistentVolumeClaim", "projected", "secret",
+    }  # fmt: skip
+    for volume in pod_spec.get("volumes") or []:
+        kinds = set(volume) - {"name"}
+        if not kinds <= allowed_volumes:
+            bad.append(f"volume {volume['name']}: {sorted(kinds)}")
+    seccomp_ok = {"RuntimeDefault", "Localhost"}
+    pod_seccomp = (pod_sc.get("seccompProfile") or {}).get("type")
+    if pod_seccomp is not None and pod_seccomp not in seccomp_ok:
+        bad.append(f"pod seccompProfile {pod_seccomp}")
+    if pod_sc.get("runAsUser") == 0:
+        bad.append("pod runAsUser 0")
+    containers = [
+        *pod_spec.get("initContainers", []),
+        *pod_spec.get("containers", []),
+        *pod_spec.get("ephemeralContainers", []),
+    ]
+    for c in containers:
+        sc, name = c.get("securityContext") or {}, c["name"]
+        if sc.get("privileged"):
+            bad.append(f"{name}: privileged")
+        if sc.get("allowPrivilegeEscalation") is not False:
+            bad.append(f"{name}: allowPrivilegeEscalation not false")
+        caps = sc.get("capabilities") or {}
+        if "ALL" not in (caps.get("drop") or []):
+            bad.append(f"{name}: capabilities do not drop ALL")
+        if set(caps.get("add") or []) - {"NET_BIND_SERVICE"}:
+            bad.append(f"{name}: adds capabilities {caps['add']}")
+        non_root = sc.get("runAsNonRoot", pod_sc.get("runAsNonRoot"))
+        if non_root is not True:
+            bad.append(f"{name}: runAsNonRoot not true")
+        if sc.get("runAsUser") == 0:
+            bad.append(f"{name}: runAsUser 0")
+        seccomp = (sc.get("seccompProfile") or {}).get("type", pod_seccomp)
+        if seccomp not in seccomp_ok:
+            bad.append(f"{name}: seccompProfile {seccomp}")
+        for port in c.get("ports") or []:
+            if port.get("hostPort"):
+                bad.append(f"{name}: hostPort")
+    return bad
+
+
+def test_the_pod_template_passes_pod_security_restricted(
+    docs: dict[str, dict[str, Any]],
+) -> None:
+    pod_spec = docs["Deployment"]["spec"]["template"]["spec"]
+    assert pod_security_restricted_violations(pod_spec) == []
+    assert pod_spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert pod_spec["securityContext"]["runAsNonRoot"] is True
+    for c in pod_spec["containers"]:
+        assert c["securityContext"]["allowPrivilegeEscalation"] is False
+        assert c["securityContext"]["capabilities"]["drop"] == ["ALL"]
+
+
+def test_the_restricted_check_catches_what_it_should() -> None:
+    base = {"containers": [{"name": "app"}]}
+    assert len(pod_security_restricted_violations(base)) == 4  # escalation, caps, root, seccomp
+    privileged = {"hostNetwork": True, "volumes": [{"name": "h", "hostPath": {"path": "/"}}]}
+    assert len(pod_security_restricted_violations({**base, **privileged})) == 6
 
 
 def test_service_exposes_only_the_app_port(docs: dict[str, dict[str, Any]]) -> None:
@@ -375,7 +453,7 @@ class Cluster:
     groupcache_port: int = field(default_factory=free_port)
     instances: dict[str, Instance] = field(default_factory=dict)
 
-    def start(self, ip: str) -> Instance:
+    def start(self, ip: str, **extra_env: str) -> Instance:
         env = {
             **os.environ,
             "POD_IP": ip,
@@ -388,6 +466,7 @@ class Cluster:
             "BACKEND_DELAY": "0.2",
         }
         env.pop("LABEL_SELECTOR", None)  # the app's default, as in the manifests
+        env.update(extra_env)
         log = self.tmp / f"{ip}.log"
         with log.open("wb") as out:
             proc = subprocess.Popen(
@@ -543,3 +622,46 @@ async def test_not_ready_until_the_first_pod_list_arrives(
     stats = await cluster.stats(ip)
     assert stats["ready"] is True
     assert stats["peers"] == [f"http://{ip}:{cluster.groupcache_port}"]
+
+
+async def test_readiness_follows_discovery_health_not_only_the_first_sync(
+    cluster: Cluster, labels: dict[str, str]
+) -> None:
+    """A Role that allows list but not watch: synced once, then the ring would be frozen
+    for ever; once the failures outlast DISCOVERY_GRACE the pod must leave the Service
+    (readiness 503), with the reason."""
+    ip = "127.0.0.24"
+    cluster.api.start_pod("kubegroup-example-1", labels=labels, ip=ip)
+    cluster.start(ip, DISCOVERY_GRACE="0.5")
+    await cluster.wait_ready(ip)
+    cluster.api.deny_namespace("default", verbs=("watch",))
+    cluster.api.cut_watches()  # the next watch is refused: 403
+    async with asyncio.timeout(WAIT):
+        while b"403" not in (answer := await cluster.get(ip, "/healthz"))[1]:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)  # another process's state: poll it
+    status, body = answer
+    assert status == 503
+    assert body.startswith(b"peer discovery is failing: 403 Forbidden")
+    stats = await cluster.stats(ip)
+    assert stats["kubegroup"]["healthy"] is False
+    assert stats["ready"] is False
+
+
+async def test_readiness_outlives_an_api_outage_shorter_than_the_grace(
+    cluster: Cluster, labels: dict[str, str]
+) -> None:
+    """An API outage (an API server restart) must not take every pod out of the Service:
+    with the default 60 s grace, readiness stays 200 while discovery fails."""
+    ip = "127.0.0.25"
+    cluster.api.start_pod("kubegroup-example-1", labels=labels, ip=ip)
+    cluster.start(ip)
+    await cluster.wait_ready(ip)
+    cluster.api.deny_namespace("default", verbs=("watch",))
+    cluster.api.cut_watches()
+    async with asyncio.timeout(WAIT):
+        while (await cluster.stats(ip))["kubegroup"]["healthy"]:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)  # another process's state: poll it
+    assert await cluster.get(ip, "/healthz") == (200, b"ok\n")
+    stats = await cluster.stats(ip)
+    assert stats["ready"] is True
+    assert stats["kubegroup"]["unhealthy_seconds"] > 0

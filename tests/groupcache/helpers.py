@@ -96,3 +96,16 @@ async def serve_peer_handler(
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     return runner, f"http://127.0.0.1:{runner.addresses[0][1]}"
+
+
+def method_counter(counts: Counter[str]) -> Callable[..., Awaitable[web.StreamResponse]]:
+    """Return an aiohttp middleware that counts the requests it sees by method."""
+
+    @web.middleware
+    async def count(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        counts[request.method] += 1
+        return await handler(request)
+
+    return count

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Awaitable, Callable
 
 import pytest
 from aiohttp import web
@@ -22,7 +21,7 @@ from groupcache._batch import Batcher
 from groupcache._http_client import HTTPPeer
 from groupcache._wire import encode_get_response
 from tests.groupcache.cluster import cluster
-from tests.groupcache.helpers import CountingGetter, serve_peer_handler, until
+from tests.groupcache.helpers import CountingGetter, method_counter, serve_peer_handler, until
 
 
 class FakeSend:
@@ -114,17 +113,6 @@ async def test_close_fails_queued_gets_and_cancels_batches_on_the_wire() -> None
         with pytest.raises(PeerError):
             await task
     assert "queued=0" in repr(b)
-
-
-def method_counter(counts: Counter[str]) -> Callable[..., Awaitable[web.StreamResponse]]:
-    @web.middleware
-    async def count(
-        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-    ) -> web.StreamResponse:
-        counts[request.method] += 1
-        return await handler(request)
-
-    return count
 
 
 async def test_concurrent_misses_for_one_owner_share_requests() -> None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
+
 from groupcache import Value
-from groupcache._cache import Cache, CacheStats
+from groupcache._cache import Cache, CacheStats, entry_size, populate
 from groupcache._keys import key_size
 
 
@@ -120,3 +124,22 @@ def test_an_empty_value_is_a_hit_not_a_miss() -> None:
     assert c.get_data("empty") == b""
     assert c.get_threadsafe("empty") == b""
     assert c.stats().hits == 1
+
+
+@pytest.mark.timeout(5)
+@pytest.mark.parametrize("drifted", ["main", "hot"])
+def test_eviction_ends_and_recounts_when_a_byte_count_has_drifted(
+    drifted: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Counts over the budget with nothing left to evict: the empty cache's count is
+    reset to its true size (0) and logged, rather than evicting nothing forever."""
+    main, hot = Cache(), Cache()
+    populate(main, hot, 100, "a", Value(b"1"), main)
+    populate(main, hot, 100, "b", Value(b"2"), hot)
+    (main if drifted == "main" else hot).nbytes += 10_000
+    with caplog.at_level(logging.WARNING, logger="groupcache"):
+        populate(main, hot, 100, "c", Value(b"3"), main)
+    assert "byte count" in caplog.text
+    for cache in (main, hot):
+        assert cache.nbytes == sum(key_size(k) + entry_size(e) for k, e in cache._od.items())
+    assert main.nbytes + hot.nbytes <= 100

@@ -472,9 +472,11 @@ async def test_remove_keys_asks_the_owners_first_then_everyone(ws: Workspace) ->
     peers[1].fail = True
     owned = [k for k in keys if ws.peer_picker.pick_peer(k) is peers[1]]
     assert owned
-    with pytest.raises(MultiError):
+    with pytest.raises(MultiError, match="fake://peer1"):
         await g.remove_keys(keys)
-    assert all(k in g._main for k in keys)  # an owner failed: nothing else changed
+    assert not any(k in g._main for k in keys)  # an owner failed: everyone else removed
+    for key in keys:
+        g.local_set(key, Value(b"x"))
     peers[1].fail = False
     await g.remove_keys(keys)
     assert not any(k in g._main for k in keys)
@@ -502,9 +504,15 @@ async def test_broadcast_failures_are_collected_after_owner_and_local_succeed(
     assert "k" in g._main
     ws.set_peer_picker(OwnerFirst([down1]))
     owner.fail = True
-    with pytest.raises(PeerError):
+    with pytest.raises(MultiError) as info:
         await g.remove("k")
-    assert "k" in g._main  # the owner refused: nothing else changed
+    assert [str(e) for e in info.value.errors] == ["fake://peer0 is down", "fake://peer1 is down"]
+    assert "k" not in g._main  # the owner refused: still removed here
+    ws.set_peer_picker(OwnerFirst([]))
+    g.local_set("k", Value(b"x"))
+    with pytest.raises(PeerError, match="fake://peer0"):  # the owner alone failed
+        await g.remove("k")
+    assert "k" not in g._main
 
 
 async def test_stats_snapshot_is_frozen_and_repr_is_informative(ws: Workspace) -> None:

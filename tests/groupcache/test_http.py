@@ -519,3 +519,24 @@ async def test_aclose_does_not_wait_long_for_a_hung_getter() -> None:
                 await pool.aclose()
             with pytest.raises(aiohttp.ClientError):
                 await request
+
+
+@pytest.mark.parametrize("now", [500.0, 5e9])
+async def test_a_peer_reply_expiry_is_judged_by_the_group_clock(now: float) -> None:
+    """Both nodes run on a fake clock: at 500 a value expiring at 1000 is live (though
+    the real time is past it), at 5e9 one expiring in 2100 is stale. Plain and batched."""
+    expire_at = 1000.0 if now == 500.0 else 4102444800.0
+
+    async def expiring(key: str) -> Value:
+        return Value(b"owner's", expire_at=expire_at)
+
+    async with cluster(2, join=False, group_kwargs={"clock": lambda: now}) as (a, b):
+        b.ws.remove_group("g")
+        Group("g", expiring, 1 << 20, workspace=b.ws, clock=lambda: now)
+        a.pool.set_peers(b.url)
+        keys = ["k1", "k2", "k3", "k4"]
+        first = await a.group.get(keys[0])  # a plain GET; b then says it serves batches
+        rest = await asyncio.gather(*(a.group.get(k) for k in keys[1:]))
+        live = now < expire_at
+        assert [first, *rest] == [b"owner's" if live else b"n0:" + k.encode() for k in keys]
+        assert a.group.stats().peer_errors == (0 if live else 4)

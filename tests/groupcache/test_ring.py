@@ -1,7 +1,8 @@
 """Consistent-hash rings (ports consistenthash_test.go of golang, mailgun and v3).
 
 Every preset is checked against ../shared/reference/ring-vectors.json; the golang vectors
-there were verified against a running Go peer.
+there were verified against a running Go peer. tests/interop/ring-vectors.json is a copy of
+it plus vectors of our own (the upper-case v3 one was printed by groupcache-go v3 itself).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared" / "reference" / "ring-vectors.json"
 VECTORS_FILE = SHARED if SHARED.exists() else ROOT / "tests" / "interop" / "ring-vectors.json"
 VECTORS: dict[str, Any] = json.loads(VECTORS_FILE.read_text())
+OUR_VECTORS: dict[str, Any] = json.loads((ROOT / "tests/interop/ring-vectors.json").read_text())
 
 
 def ring_for(preset: str, members: list[str], replicas: int = 50) -> HashRing:
@@ -45,6 +47,17 @@ def test_every_preset_matches_the_shared_vectors(
     ring = ring_for(preset, data[members], data["replicas"])
     expected: dict[str, str] = data[owners]
     assert {key: ring.get(key) for key in expected} == expected
+
+
+def test_our_copy_of_the_vectors_keeps_every_reference_vector() -> None:
+    assert {k: OUR_VECTORS[k] for k in VECTORS} == VECTORS
+
+
+def test_groupcache_go_ring_hashes_host_names_as_given() -> None:
+    """v3 hashes ``peer.Info.Address`` byte for byte: no lower-casing of host names."""
+    data = OUR_VECTORS["groupcache-go-v3-upper-case"]
+    ring = ring_for("groupcache-go", [f"http://{m}" for m in data["members"]], data["replicas"])
+    assert {key: ring.get(key) for key in data["owners"]} == data["owners"]
 
 
 def test_mailgun_hashing_vectors() -> None:
@@ -100,7 +113,8 @@ def test_adding_a_member_moves_only_keys_it_now_owns() -> None:
 
 
 def test_mmh3_spreads_sequential_keys_evenly() -> None:
-    """Unlike FNV-1 (groupcache-family §2.5), sequential keys do not cluster on mmh3."""
+    """Unlike FNV-1, which XORs the last byte in after its last multiply (so keys that
+    differ in their last characters hash side by side), mmh3 spreads sequential keys."""
     members = [f"http://10.0.0.{i}:8080" for i in range(1, 4)]
     ring = ring_for("mmh3", members)
     counts = {m: 0 for m in members}
@@ -130,7 +144,7 @@ GOLDEN_MMH3 = {
 
 def test_fnv1_reference_values() -> None:
     assert fnv1_64(b"") == 14695981039346656037
-    assert fnv1_64(b"foo") == 15621798640163566899  # groupcache-family §2.3
+    assert fnv1_64(b"foo") == 15621798640163566899  # 0xd8cbc7186ba13533, Go's fnv.New64
 
 
 def test_host_port_members_follow_v3() -> None:
@@ -138,6 +152,9 @@ def test_host_port_members_follow_v3() -> None:
     assert host_port_member("https://node") == "node:443"
     assert host_port_member("http://[::1]:80/") == "[::1]:80"
     assert host_port_member("10.0.0.1:8080") == "10.0.0.1:8080"
+    assert host_port_member("http://Node-A.Example:8080/") == "Node-A.Example:8080"
+    assert host_port_member("https://user@NODE") == "NODE:443"
+    assert host_port_member("http://[FE80::1]:80") == "[FE80::1]:80"
     with pytest.raises(GroupcacheError, match="no host"):
         host_port_member("http://:80")
 

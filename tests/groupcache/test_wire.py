@@ -1,10 +1,14 @@
-"""The wire format: golden bytes from groupcache-family §1.4 and Go's path escaping."""
+"""The wire format: golden bytes of the groupcachepb messages (proto2, as protobuf-go
+encodes them) and Go's url.PathEscape."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
-from groupcache import Value
+from groupcache import InvalidKeyError, InvalidValueError, Value
+from groupcache import _groupcache_pb2 as pb
 from groupcache._wire import (
     WireError,
     decode_get_response,
@@ -104,3 +108,57 @@ def test_remove_keys_json_matches_groupcache_go() -> None:
     for bad in (b"nope", b"[1]", b'{"keys": "a"}', b'{"keys": [1]}', b"\xff"):
         with pytest.raises(WireError, match="invalid request"):
             decode_remove_keys(bad)
+
+
+INT64_MAX_SECONDS = (2**63 - 1) / 1e9  # 2262-04-11T23:47:16.854775807Z: the wire's limit
+
+
+@pytest.mark.parametrize(
+    "expire_at",
+    [math.inf, -math.inf, math.nan, INT64_MAX_SECONDS + 1, -INT64_MAX_SECONDS - 1, 10**400],
+)
+def test_expiries_the_wire_cannot_carry_are_rejected_where_the_value_is_made(
+    expire_at: float,
+) -> None:
+    with pytest.raises(InvalidValueError, match="expire_at"):
+        Value(b"x", expire_at)
+
+
+@pytest.mark.parametrize("ns", [2**63 - 1, -(2**63), 1, -1])
+def test_every_int64_expiry_from_a_peer_decodes_and_goes_out_again(ns: int) -> None:
+    for body in (
+        bytes.fromhex("0a0178") + pb.GetResponse(expire=ns).SerializeToString(),
+        bytes.fromhex("0a0178") + b"\x10" + _varint(ns % 2**64),  # modernprogram field 2
+    ):
+        value = decode_get_response(body)
+        assert value.expire_at == ns / 1e9
+        assert decode_get_response(encode_get_response(value)) == value
+    _, _, stored = decode_set_request(encode_set_request("g", "k", Value(b"x", ns / 1e9)))
+    assert stored.expire_at == ns / 1e9
+
+
+def test_an_expiry_at_the_epoch_is_not_sent_as_never() -> None:
+    """0 on the wire means "never expires": a value that expired in 1970 must stay expired."""
+    for expire_at in (0.0, 0, 1e-12, -1e-12):
+        assert decode_get_response(encode_get_response(Value(b"x", expire_at))).expire_at
+        _, _, stored = decode_set_request(encode_set_request("g", "k", Value(b"x", expire_at)))
+        assert stored.expire_at is not None
+        assert stored.expired(0.5)
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while n > 0x7F:
+        out.append(n & 0x7F | 0x80)
+        n >>= 7
+    return bytes([*out, n])
+
+
+def test_a_set_request_key_that_is_not_utf8_is_a_key_error() -> None:
+    body = b"\x0a\x01g\x12\x02\xff\xfe\x1a\x01v"  # Go may send any bytes in a proto2 string
+    with pytest.raises(WireError, match="not valid UTF-8") as info:
+        decode_set_request(body)
+    assert isinstance(info.value, InvalidKeyError)
+    assert decode_set_request(b"\x0a\x01\xff\x12\x01k")[:2] == ("\udcff", "k")
+    with pytest.raises(InvalidKeyError, match="UTF-8"):
+        encode_set_request("g", "k\udcff", Value(b"v"))

@@ -1,48 +1,26 @@
-"""Build and drive ``gopeer``, a golang/groupcache peer used by the interoperability tests.
+"""Drive one Go test peer (any variant, see :mod:`.variants`) through its admin API.
 
-The Go side is built from Debian packages only, in GOPATH mode, without a module
-proxy or any network access:
-
-* :func:`build_gopeer` installs ``golang-go``, ``golang-github-golang-groupcache-dev``
-  and ``golang-goprotobuf-dev`` with apt-get when they are missing, then compiles
-  ``gopeer/main.go`` into ``.build/gopeer`` (rebuilt only when the source is newer).
-* :class:`GoPeer` runs one such binary on a kernel-chosen loopback port and talks to
-  its admin API (``/admin/...``) with aiohttp.
+:class:`GoPeer` runs a binary built by :mod:`.gobuild` on a kernel-chosen loopback port
+and talks to the admin API of ``gopeers/front`` (``/admin/...``) with aiohttp.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import json
 import os
 import re
-import shutil
 import signal
-import subprocess
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import ClassVar, Self, TypedDict, cast
+from typing import ClassVar, NotRequired, Self, TypedDict, cast
 from urllib.parse import quote, urlencode
 
 import aiohttp
 from yarl import URL
 
-HERE = Path(__file__).resolve().parent
-SOURCE_DIR = HERE / "gopeer"
-SOURCE = SOURCE_DIR / "main.go"
-BUILD_DIR = HERE / ".build"
-BINARY = BUILD_DIR / "gopeer"
-
-APT_PACKAGES = ("golang-go", "golang-github-golang-groupcache-dev", "golang-goprotobuf-dev")
-GOCODE = Path("/usr/share/gocode")
-GROUPCACHE_SRC = GOCODE / "src/github.com/golang/groupcache"
-PROTOBUF_SRC = GOCODE / "src/github.com/golang/protobuf/proto"
-
-APT_TIMEOUT = 900.0  # seconds, for update + install together
-GO_BUILD_TIMEOUT = 300.0
 STARTUP_TIMEOUT = 15.0  # seconds to wait for the LISTEN line
 STOP_TIMEOUT = 10.0  # seconds between SIGTERM and SIGKILL
 ADMIN_TIMEOUT = 30.0  # seconds per admin HTTP call
@@ -50,24 +28,12 @@ ADMIN_TIMEOUT = 30.0  # seconds per admin HTTP call
 _LISTEN_RE = re.compile(r"LISTEN (http://127\.0\.0\.1:[0-9]+)")
 
 
-class GoToolchainUnavailableError(Exception):
-    """The Go toolchain or packages are missing and apt-get cannot install them."""
-
-
-class GoBuildError(Exception):
-    """``go build`` of the peer failed (a real error, never a reason to skip)."""
-
-
-class AptError(Exception):
-    """apt-get exists but could not install the Go packages: an error, not a skip."""
-
-
 class GoPeerStartError(Exception):
     """The peer process exited or stayed silent before printing its LISTEN line."""
 
 
 class GoPeerGetError(Exception):
-    """``/admin/get`` answered with an error: the Go ``group.Get`` failed."""
+    """``/admin/get`` answered with an error: the Go group's Get failed."""
 
     def __init__(self, status: int, message: str) -> None:
         self.status = status
@@ -75,8 +41,16 @@ class GoPeerGetError(Exception):
         super().__init__(f"gopeer /admin/get answered {status}: {message}")
 
 
+class GoPeerWriteError(Exception):
+    """A Set, Remove or RemoveKeys of the Go group returned an error (HTTP 500)."""
+
+
+class GoPeerUnsupportedError(GoPeerWriteError):
+    """The variant has no such call (HTTP 501), e.g. golang/groupcache's Set."""
+
+
 class GoStats(TypedDict):
-    """``groupcache.Stats`` of the peer's group, with Go's field names."""
+    """The group's stats, with Go's field names (only those the variant has)."""
 
     Gets: int
     CacheHits: int
@@ -86,126 +60,19 @@ class GoStats(TypedDict):
     LoadsDeduped: int
     LocalLoads: int
     LocalLoadErrs: int
-    ServerRequests: int
+    ServerRequests: NotRequired[int]  # all but groupcache-go v3
+    CrosstalkRefusals: NotRequired[int]  # modernprogram
+    RemoveKeysRequests: NotRequired[int]  # groupcache-go v3
+    RemovedKeys: NotRequired[int]  # groupcache-go v3
 
 
-# --------------------------------------------------------------------------- toolchain
+class GoVariantInfo(TypedDict):
+    """``/admin/variant``: what the binary is, from its Go build info."""
 
-
-def find_go() -> str | None:
-    """Return the path of the ``go`` command, or None."""
-    return shutil.which("go") or (
-        "/usr/lib/go/bin/go" if os.access("/usr/lib/go/bin/go", os.X_OK) else None
-    )
-
-
-def toolchain_present() -> bool:
-    """Whether ``go`` and the Debian groupcache/protobuf sources are installed."""
-    return find_go() is not None and GROUPCACHE_SRC.is_dir() and PROTOBUF_SRC.is_dir()
-
-
-def binary_is_current() -> bool:
-    """Whether ``.build/gopeer`` exists and is not older than ``main.go``."""
-    try:
-        return BINARY.stat().st_mtime >= SOURCE.stat().st_mtime
-    except FileNotFoundError:
-        return False
-
-
-def _run_apt(args: Sequence[str]) -> None:
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    try:
-        done = subprocess.run(
-            ["apt-get", *args],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=APT_TIMEOUT,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise AptError(f"apt-get {' '.join(args)}: {exc}") from exc
-    if done.returncode != 0:
-        tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-5:])
-        raise AptError(f"apt-get {' '.join(args)} exited with {done.returncode}: {tail}")
-
-
-def ensure_toolchain() -> str:
-    """Install the Go packages with apt-get if needed; return the ``go`` command.
-
-    Raises:
-        GoToolchainUnavailableError: apt-get is missing, so the Go side cannot exist on
-            this machine (the one reason the interop tests may skip).
-        AptError: apt-get is there but failed; the tests then fail, not skip.
-    """
-    if not toolchain_present():
-        if shutil.which("apt-get") is None:
-            raise GoToolchainUnavailableError(
-                "the Go toolchain is not installed and apt-get is not available"
-            )
-        _run_apt(["update"])
-        _run_apt(["install", "-y", *APT_PACKAGES])
-        if not toolchain_present():
-            raise AptError(
-                f"apt-get installed {' '.join(APT_PACKAGES)} but go or "
-                f"{GROUPCACHE_SRC} is still missing"
-            )
-    go = find_go()
-    assert go is not None
-    return go
-
-
-@contextlib.contextmanager
-def _build_lock() -> Iterator[None]:
-    BUILD_DIR.mkdir(parents=True, exist_ok=True)
-    with (BUILD_DIR / ".lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def build_gopeer() -> Path:
-    """Make sure ``.build/gopeer`` is built from the current ``main.go``; return its path.
-
-    Raises:
-        GoToolchainUnavailableError: see :func:`ensure_toolchain`.
-        GoBuildError: the compiler rejected the program.
-    """
-    with _build_lock():
-        if binary_is_current() and toolchain_present():
-            return BINARY
-        go = ensure_toolchain()
-        env = {
-            **os.environ,
-            "GOPATH": f"{BUILD_DIR / 'gopath'}:{GOCODE}",
-            "GO111MODULE": "off",  # GOPATH mode: imports come from /usr/share/gocode
-            "GOFLAGS": "",
-            "GOPROXY": "off",  # never touch the network
-            "GOTOOLCHAIN": "local",
-            "GOCACHE": str(BUILD_DIR / "go-cache"),
-            "CGO_ENABLED": "0",  # no C compiler needed; loopback IPs only
-        }
-        partial = BUILD_DIR / f"gopeer.{os.getpid()}.tmp"
-        try:
-            done = subprocess.run(
-                [go, "build", "-o", str(partial), "."],
-                cwd=SOURCE_DIR,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                timeout=GO_BUILD_TIMEOUT,
-                check=False,
-            )
-            if done.returncode != 0:
-                raise GoBuildError(f"go build failed ({done.returncode}):\n{done.stderr}")
-            partial.replace(BINARY)
-        finally:
-            partial.unlink(missing_ok=True)
-        return BINARY
+    variant: str
+    module: str
+    version: str
+    go: str
 
 
 # --------------------------------------------------------------------------- the peer
@@ -227,14 +94,16 @@ class GoPeer:
 
     def __init__(
         self,
-        binary: Path = BINARY,
+        binary: Path,
         *,
         group: str = "interop",
         size: int = 1 << 20,
         base: str = "/_groupcache/",
         replicas: int = 50,
+        ttl: float = 3600.0,
     ) -> None:
         self.binary = binary
+        self.ttl = ttl
         self.group = group
         self.size = size
         self.base = base
@@ -282,6 +151,8 @@ class GoPeer:
             self.base,
             "-replicas",
             str(self.replicas),
+            "-ttl",
+            f"{self.ttl}s",
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=None,  # inherited: pytest captures it per test
@@ -381,14 +252,48 @@ class GoPeer:
         Raises:
             GoPeerGetError: Go's ``group.Get`` returned an error.
         """
+        return (await self.get_with_expiry(key))[0]
+
+    async def get_with_expiry(self, key: str) -> tuple[bytes, int]:
+        """As :meth:`get`, with the value's expiry in Unix nanoseconds (0: none)."""
         async with self._client().get(self._admin("get", _query(key=key))) as resp:
             body = await resp.read()
             if resp.status != 200:
                 raise GoPeerGetError(resp.status, body.decode(errors="replace").strip())
-            return body
+            return body, int(resp.headers["X-Expire"])
+
+    async def _write(self, path: str, query: str, body: bytes) -> None:
+        async with self._client().post(self._admin(path, query), data=body) as resp:
+            text = (await resp.text()).strip()
+            if resp.status == 501:
+                raise GoPeerUnsupportedError(text)
+            if resp.status != 200:
+                raise GoPeerWriteError(f"gopeer /admin/{path} answered {resp.status}: {text}")
+
+    async def set(self, key: str, value: bytes, expire_ns: int = 0) -> None:
+        """``group.Set(key, value, expire, hotCache=false)`` on the Go node.
+
+        Raises:
+            GoPeerUnsupportedError: the variant has no Set.
+            GoPeerWriteError: the Set returned an error.
+        """
+        await self._write("set", _query(key=key, expire=str(expire_ns)), value)
+
+    async def remove(self, key: str) -> None:
+        """``group.Remove(key)`` on the Go node (errors as :meth:`set`)."""
+        await self._write("remove", _query(key=key), b"")
+
+    async def remove_keys(self, keys: Sequence[str]) -> None:
+        """``group.RemoveKeys(keys...)`` on the Go node (errors as :meth:`set`)."""
+        await self._write("remove-keys", "", json.dumps(list(keys)).encode())
+
+    async def variant(self) -> GoVariantInfo:
+        """Which module and version the binary links, and its Go version."""
+        async with self._client().get(self._admin("variant")) as resp:
+            return cast(GoVariantInfo, json.loads(await self._text(resp)))
 
     async def owner(self, key: str, peers: Sequence[str] | None = None) -> str:
-        """The owner of ``key`` on the golang ring (crc32, ``replicas`` points per member).
+        """The owner URL of ``key`` on the variant's ring (``replicas`` points per member).
 
         With ``peers``, the ring holds exactly those members, in that order, and
         nothing is contacted; without, it is the ring of the last :meth:`set_peers`.
@@ -423,9 +328,10 @@ async def start_go_peers(
     *,
     group: str = "interop",
     base: str = "/_groupcache/",
+    ttl: float = 3600.0,
 ) -> list[GoPeer]:
     """Start ``n`` peers, closed by ``stack``; they are not told about each other yet."""
-    peers = [GoPeer(binary, group=group, base=base) for _ in range(n)]
+    peers = [GoPeer(binary, group=group, base=base, ttl=ttl) for _ in range(n)]
     for peer in peers:
         stack.push_async_callback(peer.aclose)
     await asyncio.gather(*(peer.start() for peer in peers))

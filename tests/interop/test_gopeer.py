@@ -1,7 +1,7 @@
 """The Go side on its own: golang/groupcache peers on loopback, their ring and their wire.
 
-These pin down what a real golang/groupcache (Debian's
-golang-github-golang-groupcache-dev) does, so the Python port can be held to it.
+These pin down what a real golang/groupcache (the newest module version, see
+:data:`.variants.GOLANG`) does, so the Python port can be held to it.
 """
 
 from __future__ import annotations
@@ -26,9 +26,7 @@ from .gopeer import GoPeer, GoPeerGetError, start_go_peers
 
 pytestmark = pytest.mark.interop
 
-VECTORS = Path(__file__).with_name(
-    "ring-vectors.json"
-)  # copy of shared/reference/ring-vectors.json
+VECTORS = Path(__file__).with_name("ring-vectors.json")  # copy of shared/reference/
 BASE = "/_groupcache/"
 GROUP = "interop"
 UNREACHABLE = "http://127.0.0.1:1"  # loopback, nothing listens: connection refused
@@ -50,7 +48,8 @@ def golang_get_response(value: bytes) -> bytes:
 
 
 def crc32_ring_owner(members: list[str], key: str, replicas: int = 50) -> str:
-    """The golang consistenthash, as in the reference (§2.2)."""
+    """golang/groupcache's consistenthash: points crc32(str(i) + member), the first point
+    at or after crc32(key) owns it, wrapping around."""
     points: dict[int, str] = {}
     for member in members:
         for i in range(replicas):
@@ -298,9 +297,9 @@ async def test_every_method_is_served_as_a_get(
 async def test_dot_segments_are_redirected_by_the_servemux(
     peer: GoPeer, http: aiohttp.ClientSession, escaped: str
 ) -> None:
-    """The pool sits behind http.ServeMux, which 301s unclean paths (Go clients never follow)."""
+    """http.ServeMux redirects unclean paths (307 since Go 1.22); Go clients never follow."""
     async with http.get(wire_url(peer, escaped), allow_redirects=False) as resp:
-        assert resp.status == 301
+        assert resp.status == 307
     assert await peer.loads() == {}
 
 
@@ -373,6 +372,7 @@ async def test_go_client_request_shape(peer: GoPeer) -> None:
         b"\x0a\x04fake\x18\x00",  # mailgun/v3: expire (field 3) always written
         b"\x0a\x04fake\x18\x80\x80\xe8\xef\x9e\xca\x9c\xc3\x18",  # a real expiry
         b"\x0a\x04fake\x10\x05",  # modernprogram >= 2.7.22: expire in field 2
+        b"\x0a\x04fake\x18\x05\x10\x05",  # HTTPPool(expiry_field="both")
     ],
 )
 async def test_go_client_ignores_fields_after_value(peer: GoPeer, body: bytes) -> None:

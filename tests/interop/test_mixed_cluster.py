@@ -243,3 +243,50 @@ async def test_space_key_from_python_client_round_trips(cluster: Cluster) -> Non
 
     assert await go.loads() == {key: 1}
     assert py.calls == Counter()
+
+
+async def _write(group: groupcache.Group, write: str, key: str) -> None:
+    if write == "set":
+        await group.set(key, b"new")
+    elif write == "remove":
+        await group.remove(key)
+    else:
+        await group.remove_keys([key])
+
+
+@pytest.mark.parametrize("write", ["set", "remove", "remove_keys"])
+async def test_a_write_to_a_golang_owner_is_an_error_and_changes_nothing(
+    cluster: Cluster, write: str
+) -> None:
+    """golang serves PUT, DELETE and the remove-keys POST as Gets: never a silent success."""
+    py, go = cluster.py[0], cluster.go[0]
+    key = await cluster.find_key(go.url, "w-")
+    assert await py.group.get(key) == b"go:" + key.encode()
+
+    with pytest.raises((groupcache.UnsupportedWriteError, groupcache.MultiError)) as info:
+        await _write(py.group, write, key)
+
+    error = info.value.errors[0] if isinstance(info.value, groupcache.MultiError) else info.value
+    assert isinstance(error, groupcache.UnsupportedWriteError)
+    assert go.url in str(error)
+    assert await py.group.get(key) == b"go:" + key.encode()  # nothing changed here either
+    assert await go.get(key) == b"go:" + key.encode()
+
+
+@pytest.mark.parametrize("write", ["set", "remove"])
+async def test_a_write_owned_by_python_names_the_golang_peers_that_missed_it(
+    cluster: Cluster, write: str
+) -> None:
+    a, b = cluster.py
+    key = await cluster.find_key(a.url, "w-")
+
+    with pytest.raises(groupcache.MultiError) as info:
+        await _write(b.group, write, key)
+
+    assert all(isinstance(e, groupcache.UnsupportedWriteError) for e in info.value.errors)
+    assert len(info.value.errors) == len(cluster.go)
+    for g in cluster.go:
+        assert sum(str(e).startswith(f"{g.url}: ") for e in info.value.errors) == 1
+    expected = b"new" if write == "set" else b"py:" + key.encode()
+    assert await a.group.get(key) == expected  # the owner and the other Python node have it
+    assert await b.group.get(key) == expected

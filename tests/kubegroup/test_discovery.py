@@ -1,6 +1,6 @@
 """KubeGroup end to end against FakeKubeAPI: pod lifecycles become peer lists; close is clean.
 
-Every lifecycle script of kubegroup.md §3.9 is checked through ``kg.peers`` and a
+Every lifecycle script of ``FakeKubeAPI`` is checked through ``kg.peers`` and a
 RecordingPool. API faults are in test_watch.py and test_watch_faults.py; configuration in
 test_config.py.
 """

@@ -1,6 +1,6 @@
 """FakeKubeAPI conformance: the official client is the oracle for list, watch and errors.
 
-Covers the HTTP protocol (kubegroup.md §3): selectors, revisions, replay, 410, bookmarks,
+Covers the HTTP protocol of the Kubernetes API: selectors, revisions, replay, 410, bookmarks,
 timeoutSeconds, Go booleans, chunked ND-JSON, Status bodies, auth, TLS and the stream
 faults. Pod lifecycle scripts are in test_testing.py.
 """

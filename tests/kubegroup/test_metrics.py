@@ -17,14 +17,17 @@ from .helpers import WAIT, peers_become
 
 def test_the_collector_exports_go_names_with_an_optional_prefix() -> None:
     registry = CollectorRegistry()
-    stats = KubeGroupStats(pods=3, peers=2, updates=5, errors=1, healthy=True)
+    stats = KubeGroupStats(
+        pods=3, peers=2, updates=5, errors=1, healthy=False, unhealthy_seconds=12.5
+    )
     registry.register(KubeGroupCollector(lambda: stats, namespace="app"))
     value = registry.get_sample_value
     assert value("app_kubegroup_peers") == 3
     assert value("app_kubegroup_ring_peers") == 2
     assert value("app_kubegroup_events_total") == 5
     assert value("app_kubegroup_errors_total") == 1
-    assert value("app_kubegroup_healthy") == 1
+    assert value("app_kubegroup_healthy") == 0
+    assert value("app_kubegroup_unhealthy_seconds") == 12.5
 
 
 async def test_a_running_group_is_exported_and_unregistered_on_close(

@@ -1,7 +1,7 @@
 """The public kubegroup.testing helpers: FakeKubeAPI's pod lifecycle scripts and RecordingPool.
 
 Each lifecycle step is observed through a watch with the official client, so the test
-also proves the objects deserialise into ``V1Pod`` at every step (kubegroup.md §3.9).
+also proves the objects deserialise into ``V1Pod`` at every step.
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ async def test_the_watch_starts_from_the_list_revision_with_bookmarks_and_timeou
     await synced_and_watching(fake, start_group, "10.0.0.1", watch_timeout=100)
     (listed,) = lists(fake)
     (watch,) = watches(fake)
-    assert listed.query == {"labelSelector": "app=web"}
+    assert listed.query == {"labelSelector": "app=web", "resourceVersion": "0", "limit": "500"}
     assert watch.query["resourceVersion"] == fake.resource_version
     assert watch.query["allowWatchBookmarks"] == "true"
     assert watch.query["labelSelector"] == "app=web"

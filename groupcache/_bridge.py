@@ -1,0 +1,133 @@
+"""Calls from other threads and event loops, handed to the loop a group lives on.
+
+A group's caches, flights and peer connections belong to its workspace's home loop. The
+async entry points called on another loop run on the home loop (the caller awaits the
+result, and cancelling the caller cancels the work there); the synchronous ones block
+their thread until the home loop has run them. Only cache hits are served where the
+caller is, through reads that are safe from any thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
+
+if TYPE_CHECKING:
+    from ._group import Group
+    from ._workspace import Workspace
+
+P = ParamSpec("P")
+T = TypeVar("T")
+G = TypeVar("G", bound="Group")
+
+_POLL = 0.5  # seconds between checks that the home loop still runs a handed-over call
+
+
+def elsewhere(workspace: Workspace) -> asyncio.AbstractEventLoop | None:
+    """Return the home loop if it runs and the caller's loop is another; else make the
+    caller's loop the home loop (when none runs) and return ``None``."""
+    loop = asyncio.get_running_loop()
+    if workspace.loop is loop:
+        return None
+    live = workspace.live_loop()
+    if live is not None and live is not loop:
+        return live
+    workspace.bind_loop(loop)
+    return None
+
+
+async def run_on(home: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` on ``home`` and await its result here (cancellation goes along)."""
+    return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, home))
+
+
+def on_home_loop(
+    method: Callable[Concatenate[G, P], Coroutine[Any, Any, T]],
+) -> Callable[Concatenate[G, P], Coroutine[Any, Any, T]]:
+    """Make an async method of a group run on the group's home loop."""
+
+    @functools.wraps(method)
+    async def wrapper(self: G, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        home = elsewhere(self.workspace)
+        if home is None:
+            return await method(self, *args, **kwargs)
+        return await run_on(home, method(self, *args, **kwargs))
+
+    return wrapper
+
+
+def on_home_thread(method: Callable[Concatenate[G, P], T]) -> Callable[Concatenate[G, P], T]:
+    """Make a synchronous method of a group run on the thread of its running home loop,
+    blocking the calling thread meanwhile."""
+
+    @functools.wraps(method)
+    def wrapper(self: G, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        home = self.workspace.live_loop()
+        if home is None or asyncio._get_running_loop() is home:
+            return method(self, *args, **kwargs)
+        return call_on(home, functools.partial(method, self, *args, **kwargs))
+
+    return wrapper
+
+
+def call_on(home: asyncio.AbstractEventLoop, fn: Callable[[], T]) -> T:
+    """Run ``fn`` on ``home``'s thread and wait for it; run it here if ``home`` has
+    stopped before running it (nothing then runs on that loop to race with)."""
+    fut: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+    def run() -> None:
+        if fut.set_running_or_notify_cancel():
+            try:
+                fut.set_result(fn())
+            except BaseException as exc:
+                fut.set_exception(exc)
+
+    try:
+        home.call_soon_threadsafe(run)
+    except RuntimeError:  # closed meanwhile
+        return fn()
+    while True:
+        try:
+            return fut.result(_POLL)
+        except concurrent.futures.TimeoutError:
+            if not home.is_running() and fut.cancel():
+                return fn()
+
+
+def read_hit(group: Group, key: str) -> bytes | None:
+    """Return the cached bytes of ``key`` from any thread, or ``None`` (a miss, or a key
+    that needs the full check). Counted in the calling thread's own hit counters."""
+    if type(key) is not str or len(key) > group._fast_key_len:
+        return None
+    entry = group._main_od.get(key)
+    if entry.__class__ is bytes:  # never expires: the common case, inlined
+        try:  # noqa: SIM105 - contextlib.suppress costs ~10x more here
+            group._main_od.move_to_end(key)
+        except KeyError:  # removed by the loop meanwhile: still a valid read
+            pass
+        group._sync_hits.mine().main += 1
+        return entry
+    if group.size > 0:
+        data = group._main.get_threadsafe(key)
+        if data is not None:
+            group._sync_hits.mine().main += 1
+            return data
+        data = group._hot.get_threadsafe(key)
+        if data is not None:
+            group._sync_hits.mine().hot += 1
+            return data
+    return None
+
+
+async def foreign_get(group: Group, key: str) -> bytes:
+    """:meth:`Group.get` called on a loop that is not the group's home loop."""
+    home = elsewhere(group.workspace)
+    if home is None:  # the caller's loop has just become the home loop
+        return await group.get(key)
+    data = read_hit(group, key)
+    if data is not None:
+        return data
+    return await run_on(home, group.get(key))

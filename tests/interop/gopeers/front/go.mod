@@ -1,0 +1,3 @@
+module interop.test/front
+
+go 1.24

@@ -1,0 +1,77 @@
+"""Which LISTs the loop sends, as client-go's reflector does (kubegroup.md §2.5): the first
+from the watch cache (``resourceVersion="0"``), paged with ``limit``/``continue``; after a
+watch 410 "not older than" the last revision seen; a quorum read only once that is gone.
+"""
+
+from __future__ import annotations
+
+from kubegroup.testing import FakeKubeAPI
+
+from .conftest import StartGroup
+from .helpers import WEB, in_thread, lists, peers_become, synced_and_watching
+
+
+async def test_the_first_list_is_served_from_the_watch_cache_and_paged(
+    fake: FakeKubeAPI, start_group: StartGroup
+) -> None:
+    await synced_and_watching(fake, start_group, "10.0.0.1")
+    (listed,) = lists(fake)
+    assert listed.query["resourceVersion"] == "0"
+    assert listed.query["limit"] == "500"
+
+
+async def test_a_large_namespace_is_listed_in_pages_at_one_revision(
+    fake: FakeKubeAPI, start_group: StartGroup
+) -> None:
+    ips = [f"10.0.0.{i}" for i in range(1, 8)]
+    kg, _pool = await synced_and_watching(fake, start_group, *ips, list_page_size=3)
+    pages = lists(fake)
+    assert len(pages) == 3  # 3 + 3 + 1 pods
+    assert [p.query.get("continue") is None for p in pages] == [True, False, False]
+    assert [p.query.get("resourceVersion") for p in pages] == ["0", None, None]
+    assert {p.query["limit"] for p in pages} == {"3"}
+    assert kg.stats().pods == 7
+    assert kg.stats().lists == 1  # one list, three requests
+
+
+async def test_a_relist_after_a_watch_410_asks_for_the_last_revision_seen(
+    fake: FakeKubeAPI, start_group: StartGroup
+) -> None:
+    kg, pool = await synced_and_watching(fake, start_group, "10.0.0.1")
+    fake.start_pod("b", labels=WEB, ip="10.0.0.2")
+    await peers_become(pool, "10.0.0.1", "10.0.0.2")
+    seen = fake.resource_version
+    fake.expire_next_watch()
+    fake.close_watches()
+    fake.start_pod("c", labels=WEB, ip="10.0.0.3")
+    await peers_become(pool, "10.0.0.1", "10.0.0.2", "10.0.0.3")
+    relist = lists(fake)[1]
+    assert relist.query["resourceVersion"] == seen  # not older than: from the watch cache
+    assert "limit" not in relist.query  # a paged list at N would be an exact etcd read
+    assert kg.stats().relists == 1
+
+
+async def test_only_a_relist_that_expired_too_falls_back_to_a_quorum_read(
+    fake: FakeKubeAPI, start_group: StartGroup
+) -> None:
+    kg, pool = await synced_and_watching(fake, start_group, "10.0.0.1")
+    seen = fake.resource_version
+    fake.fail_next_requests(410, count=2)  # the watch, then the relist at `seen`: gone
+    fake.cut_watches()
+    fake.start_pod("b", labels=WEB, ip="10.0.0.2")
+    await peers_become(pool, "10.0.0.1", "10.0.0.2")
+    await in_thread(lambda: fake.wait_for_watches(1))
+    expired = [r for r in fake.requests if r.status == 410]
+    assert [(r.is_watch, r.query.get("resourceVersion")) for r in expired] == [
+        (True, seen),
+        (False, seen),
+    ]
+    quorum = lists(fake)[1]
+    assert "resourceVersion" not in quorum.query  # a consistent read, paged
+    assert quorum.query["limit"] == "500"
+    fake.expire_next_watch()  # the next expiry: "not older than" again, not quorum
+    fake.close_watches()
+    fake.start_pod("c", labels=WEB, ip="10.0.0.3")
+    await peers_become(pool, "10.0.0.1", "10.0.0.2", "10.0.0.3")
+    assert "resourceVersion" in lists(fake)[2].query
+    assert kg.stats().relists == 3
