@@ -9,6 +9,7 @@ whose status the test writes, as a kubelet would.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,11 +20,13 @@ from kubernetes import client as k8s
 from kubegroup import KubeAPIError, KubeGroup, update_peers
 from kubegroup.testing import RecordingPool
 
+from ..kubegroup.proxy import BlackholeProxy
 from .cluster import RealKube
 from .test_example_manifests import apply, load
 
 LABELS = {"app": "kubegroup-example"}
 PORT = 5000
+DEAD_LINK_BOUND = 120.0  # seconds: the issue's bound for noticing a silent connection
 
 
 def url(i: int) -> str:
@@ -188,3 +191,66 @@ async def test_a_revoked_token_is_a_401_then_a_new_token_file_recovers(
         assert kg.healthy
     finally:
         await kg.aclose()
+
+
+@pytest.mark.realkube
+@pytest.mark.timeout(180)
+async def test_watch_removed_from_the_role_makes_the_group_unhealthy_with_rbac_advice(
+    world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.ERROR, logger="kubegroup")
+    rbac = k8s.RbacAuthorizationV1Api(world.kube.admin)
+    role = "kubegroup-example-pods"
+    kg = await world.start(monkeypatch, world.kube.server, watch_timeout=1)
+    try:
+        await world.pool.wait_for_peers([url(1), url(2), url(3)])
+        rule = {"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]}
+        rbac.patch_namespaced_role(role, world.namespace, {"rules": [rule]})
+        started = time.monotonic()
+        async with asyncio.timeout(60):
+            while not (  # noqa: ASYNC110 - the watch thread's state
+                isinstance(kg.last_error, KubeAPIError) and kg.last_error.status == 403
+            ):
+                await asyncio.sleep(0.05)
+        refused = time.monotonic() - started
+        assert kg.synced
+        assert not kg.healthy
+        assert "allowed but watching them is forbidden" in caplog.text
+        assert world.pool.peers == (url(1), url(2), url(3))
+
+        rule["verbs"] = ["list", "watch"]
+        rbac.patch_namespaced_role(role, world.namespace, {"rules": [rule]})
+        took = await converge(world, kg, 4)
+        print(
+            f"\n[real kube-apiserver] watch verb removed: 403 on the watch after "
+            f"{refused:.2f} s (unhealthy, RBAC advice logged); verb restored: a new pod "
+            f"reached the ring {took:.2f} s later"
+        )
+        assert world.ring_never_emptied()
+        assert kg.healthy
+    finally:
+        await kg.aclose()
+
+
+@pytest.mark.realkube
+@pytest.mark.timeout(240)
+async def test_a_blackholed_connection_is_detected_within_the_default_bound(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A proxy that keeps both sockets open and forwards nothing, between kubegroup and
+    the API server (TLS end to end): the default inactivity bound finds it in < 2 min."""
+    port = int(world.kube.server.rsplit(":", 1)[1])
+    async with BlackholeProxy("127.0.0.1", port) as proxy:
+        kg = await world.start(monkeypatch, f"https://127.0.0.1:{proxy.port}")
+        try:
+            await world.pool.wait_for_peers([url(1), url(2), url(3)])
+            assert proxy.blackhole() >= 1
+            took = await converge(world, kg, 4, within=DEAD_LINK_BOUND)
+            print(
+                f"\n[real kube-apiserver] blackholed watch connection: a pod created "
+                f"then reached the ring after {took:.1f} s (default bound "
+                f"{DEAD_LINK_BOUND:.0f} s)"
+            )
+            assert world.ring_never_emptied()
+        finally:
+            await kg.aclose()
