@@ -16,7 +16,12 @@ SIGTERM (or SIGINT) stops the watch, then the app server, then the peer server.
 Environment: ``POD_IP``, ``POD_NAME`` and ``POD_NAMESPACE`` (downward API), ``APP_PORT``,
 ``GROUPCACHE_PORT``, ``LABEL_SELECTOR``, ``LISTEN_HOST`` (default ``0.0.0.0``; the test
 binds each instance to its own loopback address), ``BACKEND_DELAY`` (seconds, 0.2),
-``DISCOVERY_GRACE`` (seconds discovery may fail before the pod is unready, 60).
+``DISCOVERY_GRACE`` (seconds discovery may fail before the pod is unready, 60),
+``GROUPCACHE_RING`` (the ring preset, one of :data:`RINGS`, default ``mmh3``) and
+``GROUPCACHE_GROUP`` (the group's name, default ``example``). To share one ring with
+udhos/kubegroup's Go examples, run with ``LABEL_SELECTOR=app=miniapi``,
+``GROUPCACHE_GROUP=files`` and ``GROUPCACHE_RING=mailgun`` (``kubegroup-example``,
+modernprogram v2) or ``groupcache-go`` (``kubegroup-example3``, groupcache-go v3).
 """
 
 from __future__ import annotations
@@ -44,6 +49,17 @@ LABEL_SELECTOR = "app=kubegroup-example"
 GROUP_NAME = "example"
 CACHE_BYTES = 1 << 20  # 1 MiB, as in the Go example
 TTL_SECONDS = 60.0  # as in the Go example
+RINGS = {
+    "mmh3": "Python peers only (the default)",
+    "mailgun": "mailgun/groupcache v2 and modernprogram v2 peers",
+    "groupcache-go": "groupcache-go v3 peers",
+    "golang": "golang/groupcache peers",
+}
+"""``GROUPCACHE_RING`` values: groupcache's ring presets, and whose Go peers each matches."""
+
+
+class ConfigError(ValueError):
+    """An environment variable has a value the app cannot run with."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,10 +72,23 @@ class Config:
     listen_host: str = "0.0.0.0"
     backend_delay: float = 0.2
     discovery_grace: float = 60.0
+    ring: str = "mmh3"
+    group_name: str = GROUP_NAME
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Config:
-        """Read ``APP_PORT``, ``GROUPCACHE_PORT``, ``LABEL_SELECTOR``, ``LISTEN_HOST``..."""
+        """Read ``APP_PORT``, ``GROUPCACHE_PORT``, ``LABEL_SELECTOR``, ``LISTEN_HOST``...
+
+        Raises:
+            ConfigError: ``GROUPCACHE_RING`` names no ring preset, or ``GROUPCACHE_GROUP``
+                is empty or holds a ``/``.
+        """
+        ring = environ.get("GROUPCACHE_RING", "mmh3")
+        if ring not in RINGS:
+            raise ConfigError(f"GROUPCACHE_RING={ring!r}: choose one of {', '.join(RINGS)}")
+        group_name = environ.get("GROUPCACHE_GROUP", GROUP_NAME)
+        if not group_name or "/" in group_name:
+            raise ConfigError(f"GROUPCACHE_GROUP={group_name!r}: a non-empty name without '/'")
         return cls(
             app_port=int(environ.get("APP_PORT", APP_PORT)),
             groupcache_port=int(environ.get("GROUPCACHE_PORT", GROUPCACHE_PORT)),
@@ -67,6 +96,8 @@ class Config:
             listen_host=environ.get("LISTEN_HOST", "0.0.0.0"),
             backend_delay=float(environ.get("BACKEND_DELAY", "0.2")),
             discovery_grace=float(environ.get("DISCOVERY_GRACE", "60")),
+            ring=ring,
+            group_name=group_name,
         )
 
 
@@ -178,8 +209,8 @@ async def run(config: Config) -> None:
     self_url = kubegroup.find_my_url(config.groupcache_port)  # http://$POD_IP:5000
     with groupcache.Workspace() as ws:
         backend = SlowBackend(config.backend_delay, self_url)
-        group = groupcache.Group(GROUP_NAME, backend.load, CACHE_BYTES, workspace=ws)
-        pool = groupcache.HTTPPool(self_url, workspace=ws)
+        group = groupcache.Group(config.group_name, backend.load, CACHE_BYTES, workspace=ws)
+        pool = groupcache.HTTPPool(self_url, workspace=ws, ring=config.ring)
         state = State(group, pool, discovery_grace=config.discovery_grace)
         runner = web.AppRunner(make_app(state, backend), access_log=None, handle_signals=False)
         synced: asyncio.Task[None] | None = None
@@ -193,10 +224,12 @@ async def run(config: Config) -> None:
             )
             synced = asyncio.create_task(_mark_ready(state, state.kg))
             log.info(
-                "serving: app on %s:%d, groupcache at %s, peers %r",
+                "serving: app on %s:%d, groupcache at %s (group %r, ring %s), peers %r",
                 config.listen_host,
                 config.app_port,
                 self_url,
+                config.group_name,
+                config.ring,
                 config.label_selector,
             )
             await stop.wait()
@@ -215,7 +248,11 @@ async def run(config: Config) -> None:
 def main() -> None:
     """Entry point: configure logging, read the environment, run."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    asyncio.run(run(Config.from_env()))
+    try:
+        config = Config.from_env()
+    except ValueError as exc:  # a ConfigError, or a number that does not parse
+        raise SystemExit(f"kubegroup-example: {exc}") from exc
+    asyncio.run(run(config))
 
 
 if __name__ == "__main__":
