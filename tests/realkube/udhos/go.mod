@@ -1,4 +1,9 @@
 // Builds udhos/kubegroup's two examples from the module proxy; see tests/realkube/udhos.py.
+// kubegroup v1.3.2, not v1.4.x: the proxy serves v1.4.0 (not v1.4.1-v1.4.3), but refuses
+// every kubepodinformer v1.1.x it needs, and v1.3.3/v1.3.4's v1.0.7/v1.0.8; v1.3.2 is the
+// newest kubegroup whose whole graph is served. Its code and examples are v1.4.0's but for
+// v1.4's DebounceDelay (2 s). modernprogram v2.7.14, groupcache-go v3.5.0 and client-go
+// v0.36.0 are raised to v1.4.0's pins.
 module kubegroup.test/udhos
 
 go 1.26.0
