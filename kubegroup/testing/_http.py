@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from ._fake_faults import ErrorReply, Faults
-from ._fake_list import BadRequest, go_bool, list_pods, revision, status_object
-from ._fake_log import RecordedRequest, RequestLog
-from ._fake_store import Expired, PodStore, Watcher, WatchFilter, WatchItem
-from ._selector import FieldSelector, LabelSelector, SelectorError
+from .._selector import FieldSelector, LabelSelector, SelectorError
+from ._faults import ErrorReply, Faults
+from ._listing import BadRequest, go_bool, list_pods, revision, status_object
+from ._log import RecordedRequest, RequestLog
+from ._store import Expired, PodStore, Watcher, WatchFilter, WatchItem
 
 __all__ = ["FakeServer", "ServerSettings"]
 

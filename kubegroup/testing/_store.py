@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ._fake_pods import Pod
-from ._selector import FieldSelector, LabelSelector
+from .._selector import FieldSelector, LabelSelector
+from ._pods import Pod
 
 __all__ = ["Change", "Expired", "PodStore", "WatchFilter", "WatchItem", "Watcher"]
 

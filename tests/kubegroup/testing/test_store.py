@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from kubegroup._fake_pods import make_pod, relabel
-from kubegroup._fake_store import Change, Expired, PodStore, WatchFilter
 from kubegroup._selector import FieldSelector, LabelSelector
+from kubegroup.testing._pods import make_pod, relabel
+from kubegroup.testing._store import Change, Expired, PodStore, WatchFilter
 
 
 def flt(labels: str = "", namespace: str | None = "ns") -> WatchFilter:

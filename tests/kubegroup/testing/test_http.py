@@ -17,7 +17,7 @@ from kubernetes.client.exceptions import ApiException
 
 from kubegroup.testing import FakeKubeAPI
 
-from .helpers import TLSFiles, drain, events, on_watch, status_body
+from ..helpers import TLSFiles, drain, events, on_watch, status_body
 
 
 def names(items: Any) -> list[str]:

@@ -1,4 +1,4 @@
-"""Test helpers: a Kubernetes-faithful fake API server and a recording peer pool.
+"""FakeKubeAPI, the facade of the fake API server: lifecycle, pod scripts, faults, observation.
 
 :class:`FakeKubeAPI` serves pod list/get/watch on loopback the way kube-apiserver does
 (revisions, history, 410, bookmarks, selector transitions, ``timeoutSeconds``), with a
@@ -22,15 +22,14 @@ from types import TracebackType
 
 from kubernetes import client as k8s
 
-from . import _fake_pods as pods
-from ._fake_faults import VERBS, ErrorReply, Faults, status_reason
-from ._fake_http import FakeServer, ServerSettings
-from ._fake_log import RecordedRequest, RequestLog
-from ._fake_pods import Pod
-from ._fake_store import PodStore
-from ._recording import RecordingPool
+from . import _pods as pods
+from ._faults import VERBS, ErrorReply, Faults, status_reason
+from ._http import FakeServer, ServerSettings
+from ._log import RecordedRequest, RequestLog
+from ._pods import Pod
+from ._store import PodStore
 
-__all__ = ["FakeKubeAPI", "Pod", "RecordedRequest", "RecordingPool"]
+__all__ = ["FakeKubeAPI"]
 
 
 class FakeKubeAPI:

@@ -15,7 +15,7 @@ from kubernetes import client as k8s
 
 from kubegroup.testing import FakeKubeAPI, RecordingPool
 
-from .helpers import events
+from ..helpers import events
 
 
 def replay(core: k8s.CoreV1Api, since: str, n: int, selector: str = "") -> list[tuple[str, Any]]:

@@ -20,10 +20,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ._fake_faults import status_reason
-from ._fake_log import GO_TRUE
-from ._fake_pods import Pod
-from ._fake_store import Expired, PodStore, WatchFilter
+from ._faults import status_reason
+from ._log import GO_TRUE
+from ._pods import Pod
+from ._store import Expired, PodStore, WatchFilter
 
 __all__ = ["BadRequest", "go_bool", "list_pods", "revision", "status_object"]
 
