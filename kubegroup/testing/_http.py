@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from .._selector import FieldSelector, LabelSelector, SelectorError
 from ._faults import ErrorReply, Faults
 from ._listing import BadRequest, go_bool, list_pods, revision, status_object
 from ._log import RecordedRequest, RequestLog
+from ._selector import FieldQuery, LabelQuery, QueryError
 from ._store import Expired, PodStore, Watcher, WatchFilter, WatchItem
 
 __all__ = ["FakeServer", "ServerSettings"]
@@ -182,9 +182,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         labels, fields = query.get("labelSelector", ""), query.get("fieldSelector", "")
         try:
-            flt = WatchFilter(namespace, LabelSelector.parse(labels), FieldSelector.parse(fields))
-        except SelectorError as exc:
-            raise BadRequest(400, f"unable to parse requirement: {exc}") from exc
+            flt = WatchFilter(namespace, LabelQuery.parse(labels), FieldQuery.parse(fields))
+        except QueryError as exc:
+            raise BadRequest(400, str(exc)) from exc
         if verb == "watch":
             self._watch(flt, query)
         else:

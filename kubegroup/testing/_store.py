@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .._selector import FieldSelector, LabelSelector
 from ._pods import Pod
+from ._selector import FieldQuery, LabelQuery
 
 __all__ = ["Change", "Expired", "PodStore", "WatchFilter", "WatchItem", "Watcher"]
 
@@ -47,8 +47,8 @@ class WatchFilter:
     """What a list or watch selects: a namespace (None = all), labels and fields."""
 
     namespace: str | None
-    labels: LabelSelector
-    fields: FieldSelector
+    labels: LabelQuery
+    fields: FieldQuery
 
     def matches(self, pod: Pod) -> bool:
         """Return whether ``pod`` is selected."""

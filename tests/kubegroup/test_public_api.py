@@ -96,6 +96,12 @@ def test_production_kubegroup_never_imports_its_test_helpers() -> None:
         assert not found, f"{path.name} imports {found}"
 
 
+def test_the_fakes_selector_is_its_own_not_the_code_it_judges() -> None:
+    """The oracle must not share kubegroup's selector parser (kubegroup/_selector.py)."""
+    for path in PACKAGE.joinpath("testing").rglob("*.py"):
+        assert "kubegroup._selector" not in imported_modules(path), path.name
+
+
 def test_every_private_module_has_a_test_module() -> None:
     """kubegroup/_x.py -> tests/kubegroup/test_x.py; kubegroup/testing/_x.py ->
     tests/kubegroup/testing/test_x.py: the tests mirror the layers."""

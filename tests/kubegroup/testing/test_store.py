@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from kubegroup._selector import FieldSelector, LabelSelector
 from kubegroup.testing._pods import make_pod, relabel
+from kubegroup.testing._selector import FieldQuery, LabelQuery
 from kubegroup.testing._store import Change, Expired, PodStore, WatchFilter
 
 
 def flt(labels: str = "", namespace: str | None = "ns") -> WatchFilter:
-    return WatchFilter(namespace, LabelSelector.parse(labels), FieldSelector.parse(""))
+    return WatchFilter(namespace, LabelQuery.parse(labels), FieldQuery.parse(""))
 
 
 def create(store: PodStore, name: str, **labels: str) -> None:
