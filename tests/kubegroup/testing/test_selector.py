@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from kubegroup import _selector as kubegroup_selector
 from kubegroup.testing._pods import make_pod
 from kubegroup.testing._selector import FieldQuery, LabelQuery, QueryError
 
@@ -166,6 +167,19 @@ def test_the_fakes_field_selector_answers_like_kube_apiserver(
             FieldQuery.parse(selector)
     else:
         assert selected(FieldQuery.parse(selector)) == expected
+
+
+@pytest.mark.parametrize(("selector", "expected"), LABELS)
+def test_kubegroups_selector_check_accepts_what_kube_apiserver_accepts(
+    selector: str, expected: list[str] | None
+) -> None:
+    """The two parsers agree on the corpus, so update_peers refuses exactly what the server
+    would refuse (with a 400) and nothing it would serve."""
+    if expected is None:
+        with pytest.raises(kubegroup_selector.SelectorError):
+            kubegroup_selector.LabelSelector.parse(selector)
+    else:
+        kubegroup_selector.LabelSelector.parse(selector)
 
 
 def test_the_400_message_names_the_requirement_like_the_apiserver() -> None:
