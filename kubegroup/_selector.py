@@ -108,10 +108,10 @@ class _Parser:
     def requirement(self) -> _Requirement:
         if self.peek() == "!":
             self.take()
-            key = self.ident("a key after '!'")
+            key = self.ident("a key after '!'", keywords=True)
             _check_key(key)
             return _Requirement(key, "!")
-        key = self.ident("a key")
+        key = self.ident("a key", keywords=True)  # "in" is a key unless an operator is due
         _check_key(key)
         op = self.peek()
         if op is None or op == ",":
@@ -124,7 +124,7 @@ class _Parser:
             return _Requirement(key, "!=" if op == "!=" else "=", frozenset([value]))
         if op in (">", "<"):
             value = self.ident("an integer", keywords=True)
-            if not re.fullmatch(r"-?[0-9]+", value):
+            if not re.fullmatch(r"[0-9]+", value) or int(value) >= 2**63:  # a label value, int64
                 raise SelectorError(f"for '{op}', the value must be an integer, not {value!r}")
             return _Requirement(key, op, frozenset([value]))
         if op in _SET_OPERATORS:
@@ -139,8 +139,8 @@ class _Parser:
         while True:
             tok = self.take()
             if tok == ")":
-                if expect_value and values:
-                    values.append("")  # "(a,)" holds an empty value, as in Go
+                if expect_value:
+                    values.append("")  # "()" and "(a,)" hold an empty value, as in Go
                 break
             if tok == ",":
                 if expect_value:
@@ -154,8 +154,6 @@ class _Parser:
             _check_value(tok)
             values.append(tok)
             expect_value = False
-        if not values:
-            raise SelectorError(f"for {op!r}, the set of values can't be empty")
         return frozenset(values)
 
 

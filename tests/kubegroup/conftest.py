@@ -1,7 +1,8 @@
 """Fixtures for the kubegroup tests: a FakeKubeAPI on loopback, clients, TLS files.
 
-Every fixture that starts something also proves it stopped: ``fake`` fails the test if
-a thread it started is still alive after close.
+Every fixture that starts something also proves it stopped: ``fake`` (the
+``fake_kube_api`` fixture of kubegroup.testing.pytest_plugin, loaded by tests/conftest.py)
+fails the test if a thread it started is still alive after close.
 """
 
 from __future__ import annotations
@@ -23,15 +24,14 @@ from .helpers import TLSFiles, group_options
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeKubeAPI]:
-    before = set(threading.enumerate())
-    api = FakeKubeAPI(namespace="ns1").start()
-    try:
-        yield api
-    finally:
-        api.close()
-    leaked = [t for t in threading.enumerate() if t not in before and t.name.startswith("fake")]
-    assert not leaked, f"threads left running: {leaked}"
+def fake_kube_api_options() -> dict[str, Any]:
+    return {"namespace": "ns1"}
+
+
+@pytest.fixture
+def fake(fake_kube_api: FakeKubeAPI) -> FakeKubeAPI:
+    """kubegroup.testing.pytest_plugin's fake, in namespace ns1."""
+    return fake_kube_api
 
 
 @pytest.fixture

@@ -36,17 +36,43 @@ def test_the_public_names_are_exactly_these() -> None:
 
 
 def modules() -> list[Path]:
-    return sorted(PACKAGE.glob("*.py"))
+    """Every module of kubegroup, the testing package's included."""
+    return sorted(PACKAGE.rglob("*.py"))
 
 
-def imported(path: Path) -> set[str]:
+def production_modules() -> list[Path]:
+    """kubegroup without its test helpers (kubegroup/testing/)."""
+    return [p for p in modules() if "testing" not in p.relative_to(PACKAGE).parts]
+
+
+def dotted(path: Path) -> str:
+    """``kubegroup/testing/_http.py`` -> ``kubegroup.testing._http``."""
+    parts = ("kubegroup", *path.relative_to(PACKAGE).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(path: Path) -> set[str]:
+    """The absolute dotted names ``path`` imports, relative imports resolved."""
+    package = dotted(path) if path.name == "__init__.py" else dotted(path).rpartition(".")[0]
     names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
-            names.update(a.name.split(".")[0] for a in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module.split(".")[0])
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package.split(".")
+            if node.level:
+                base = base[: len(base) - node.level + 1]
+                module = ".".join([*base, node.module] if node.module else base)
+            else:
+                module = node.module or ""
+            names.add(module)
+            names.update(f"{module}.{a.name}" for a in node.names)
     return names
+
+
+def imported(path: Path) -> set[str]:
+    """The top-level packages ``path`` imports."""
+    return {name.split(".")[0] for name in imported_modules(path)}
 
 
 def test_no_module_is_over_400_lines_and_each_opens_with_a_docstring() -> None:
@@ -62,11 +88,28 @@ def test_kubegroup_never_imports_groupcache_and_only_metrics_imports_prometheus(
         assert ("prometheus_client" in names) == (path.name == "metrics.py"), path.name
 
 
+def test_production_kubegroup_never_imports_its_test_helpers() -> None:
+    """kubegroup.testing (the fake API server) is for tests: no production module needs it."""
+    assert production_modules()
+    for path in production_modules():
+        found = {n for n in imported_modules(path) if n.startswith("kubegroup.testing")}
+        assert not found, f"{path.name} imports {found}"
+
+
+def test_the_fakes_selector_is_its_own_not_the_code_it_judges() -> None:
+    """The oracle must not share kubegroup's selector parser (kubegroup/_selector.py)."""
+    for path in PACKAGE.joinpath("testing").rglob("*.py"):
+        assert "kubegroup._selector" not in imported_modules(path), path.name
+
+
 def test_every_private_module_has_a_test_module() -> None:
+    """kubegroup/_x.py -> tests/kubegroup/test_x.py; kubegroup/testing/_x.py ->
+    tests/kubegroup/testing/test_x.py: the tests mirror the layers."""
     tests = Path(__file__).parent
     for path in modules():
         if path.name.startswith("_") and path.name != "__init__.py":
-            assert (tests / f"test{path.name}").exists(), path.name
+            where = tests.joinpath(*path.relative_to(PACKAGE).parent.parts)
+            assert (where / f"test{path.name}").exists(), path
 
 
 # -- the signatures issue 4 gives as a contract ---------------------------------------------

@@ -16,7 +16,7 @@ from kubernetes.client.exceptions import ApiException
 from kubegroup._config import watch_client
 from kubegroup.testing import FakeKubeAPI
 
-from .helpers import WAIT, status_body
+from ..helpers import WAIT, status_body
 
 WEB = {"app": "web"}
 

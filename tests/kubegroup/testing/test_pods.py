@@ -6,7 +6,7 @@ import copy
 import re
 from collections.abc import Callable
 
-from kubegroup._fake_pods import (
+from kubegroup.testing._pods import (
     Pod,
     begin_termination,
     make_pod,

@@ -15,7 +15,7 @@ from kubernetes import client as k8s
 
 from kubegroup.testing import FakeKubeAPI, RecordingPool
 
-from .helpers import events
+from ..helpers import events
 
 
 def replay(core: k8s.CoreV1Api, since: str, n: int, selector: str = "") -> list[tuple[str, Any]]:
@@ -107,7 +107,9 @@ def test_relabel_replaces_the_labels(fake: FakeKubeAPI, core: k8s.CoreV1Api) -> 
     rv = fake.resource_version
     fake.relabel_pod("a", {"app": "y"})
     ((kind, pod),) = replay(core, rv, 1, "app=x")
-    assert (kind, pod.metadata.labels) == ("DELETED", {"app": "y"})
+    # leaving the selector, DELETED carries the previous object (kube-apiserver v1.37.2)
+    assert (kind, pod.metadata.labels) == ("DELETED", {"app": "x", "v": "1"})
+    assert fake.get_pod("a")["metadata"]["labels"] == {"app": "y"}  # type: ignore[index]
 
 
 def test_helpers_default_to_the_fakes_namespace_and_accept_another(fake: FakeKubeAPI) -> None:

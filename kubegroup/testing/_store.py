@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ._fake_pods import Pod
-from ._selector import FieldSelector, LabelSelector
+from ._pods import Pod
+from ._selector import FieldQuery, LabelQuery
 
 __all__ = ["Change", "Expired", "PodStore", "WatchFilter", "WatchItem", "Watcher"]
 
@@ -28,7 +29,7 @@ class Expired(Exception):
 
     def __init__(self, requested: int, oldest: int) -> None:
         self.requested = requested
-        self.oldest = oldest
+        self.oldest = oldest  # the oldest version one can still watch from
         super().__init__(f"too old resource version: {requested} ({oldest})")
 
 
@@ -40,6 +41,7 @@ class Change:
     type: EventType
     old: Pod | None
     new: Pod
+    at: float = 0.0  # the store's clock when written (for the watch cache's time window)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +49,8 @@ class WatchFilter:
     """What a list or watch selects: a namespace (None = all), labels and fields."""
 
     namespace: str | None
-    labels: LabelSelector
-    fields: FieldSelector
+    labels: LabelQuery
+    fields: FieldQuery
 
     def matches(self, pod: Pod) -> bool:
         """Return whether ``pod`` is selected."""
@@ -66,7 +68,9 @@ class WatchFilter:
                 return "MODIFIED", change.new
             if now:
                 return "ADDED", change.new
-            return ("DELETED", change.new) if was else None
+            # leaving the selector: the previous object, at this change's version (observed
+            # on kube-apiserver v1.37.2: DELETED still carries the old labels)
+            return ("DELETED", _with_rv(change.old, change.rv)) if was and change.old else None
         return (change.type, change.new) if (now or was) else None
 
 
@@ -81,18 +85,29 @@ class Watcher:
 
     filter: WatchFilter
     bookmarks: bool
+    after: int = 0  # only changes newer than this (a watch from a future version)
     queue: queue.SimpleQueue[WatchItem] = field(default_factory=queue.SimpleQueue)
 
 
 class PodStore:
     """Thread-safe pod storage with revisions, bounded history and watch fan-out."""
 
-    def __init__(self, *, history_limit: int = 1000, first_revision: int = 1000) -> None:
+    def __init__(
+        self,
+        *,
+        history_limit: int = 1000,
+        first_revision: int = 1000,
+        watch_cache_window: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)  # notified when watches open or close
         self._pods: dict[tuple[str, str], Pod] = {}  # (namespace, name) -> pod
         self._rv = first_revision
         self._compacted = first_revision  # revisions <= this are no longer in _history
+        self._cache_start = first_revision  # watches need since >= this (a fresh cache)
+        self._window = watch_cache_window
+        self._clock = clock
         self._history: deque[Change] = deque()
         self._history_limit = history_limit
         self._watchers: set[Watcher] = set()
@@ -111,12 +126,12 @@ class PodStore:
     def list_pods(self, flt: WatchFilter, *, exact: int | None = None) -> tuple[int, list[Pod]]:
         """Return ``(revision, pods)`` now, or at revision ``exact`` (rebuilt from history)."""
         with self._lock:
-            if exact is None or exact >= self._rv:
+            if exact is None or exact >= self._rv:  # (a future exact version is waited for)
                 state = dict(self._pods)
                 rv = self._rv
             else:
                 if exact < self._compacted:
-                    raise Expired(exact, self._compacted + 1)
+                    raise Expired(exact, self._compacted)
                 state = dict(self._pods)
                 for change in reversed(self._history):
                     if change.rv <= exact:
@@ -157,15 +172,44 @@ class PodStore:
             else:
                 kind, stored = ("MODIFIED" if old else "ADDED"), _with_rv(new, self._rv)
                 self._pods[key] = stored
-            change = Change(self._rv, kind, old, stored)
+            change = Change(self._rv, kind, old, stored, self._clock())
             self._history.append(change)
             while len(self._history) > self._history_limit:
                 self._compacted = self._history.popleft().rv
             for w in self._watchers:
-                event = w.filter.translate(change)
+                event = w.filter.translate(change) if change.rv > w.after else None
                 if event is not None:
                     w.queue.put(("event", *event))
+            self._cond.notify_all()
             return stored
+
+    def wait_for_revision(self, rv: int, timeout: float) -> bool:
+        """Block until the store reaches ``rv``; False on timeout."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._rv >= rv, timeout)
+
+    def restart_cache(self) -> int:
+        """Drop the watch cache, as an apiserver restart does; return the new cache's start.
+
+        The restart writes once (a version no pod event has, like the apiserver's own
+        writes when it starts), so a watch from any version before it, the newest included,
+        gets 410; exact lists still read the history."""
+        with self._lock:
+            self._rv += 1
+            self._cache_start = self._rv
+            self._cond.notify_all()
+            return self._rv
+
+    def _watchable_from(self) -> int:
+        """The oldest version a watch may start from (compaction, restart, time window)."""
+        oldest = max(self._compacted, self._cache_start)
+        if self._window is not None:
+            horizon = self._clock() - self._window
+            for change in self._history:
+                if change.at >= horizon:
+                    break
+                oldest = max(oldest, change.rv)
+        return oldest
 
     def compact(self) -> int:
         """Forget all history, so a watch from any older revision gets 410; return it."""
@@ -195,13 +239,14 @@ class PodStore:
                 if initial_events_end:
                     items.append(("bookmark", self._rv, True, False))
             else:
-                if since < self._compacted:
-                    raise Expired(since, self._compacted + 1)
+                oldest = self._watchable_from()
+                if since < oldest:
+                    raise Expired(since, oldest)
                 for change in self._history:
                     event = flt.translate(change) if change.rv > since else None
                     if event is not None:
                         items.append(("event", *event))
-            watcher = Watcher(flt, bookmarks)
+            watcher = Watcher(flt, bookmarks, after=max(since or 0, 0))
             self._watchers.add(watcher)
             self._cond.notify_all()
             return watcher, items

@@ -1,4 +1,4 @@
-"""Test helpers: a Kubernetes-faithful fake API server and a recording peer pool.
+"""FakeKubeAPI, the facade of the fake API server: lifecycle, pod scripts, faults, observation.
 
 :class:`FakeKubeAPI` serves pod list/get/watch on loopback the way kube-apiserver does
 (revisions, history, 410, bookmarks, selector transitions, ``timeoutSeconds``), with a
@@ -16,21 +16,21 @@ import copy
 import itertools
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from os import PathLike
 from types import TracebackType
 
 from kubernetes import client as k8s
 
-from . import _fake_pods as pods
-from ._fake_faults import VERBS, ErrorReply, Faults, status_reason
-from ._fake_http import FakeServer, ServerSettings
-from ._fake_log import RecordedRequest, RequestLog
-from ._fake_pods import Pod
-from ._fake_store import PodStore
-from ._recording import RecordingPool
+from . import _pods as pods
+from ._faults import VERBS, ErrorReply, Faults, status_reason
+from ._http import FakeServer, ServerSettings
+from ._log import RecordedRequest, RequestLog
+from ._pods import Pod
+from ._store import PodStore
 
-__all__ = ["FakeKubeAPI", "Pod", "RecordedRequest", "RecordingPool"]
+__all__ = ["FakeKubeAPI"]
 
 
 class FakeKubeAPI:
@@ -47,6 +47,11 @@ class FakeKubeAPI:
         watch_timeout: Watch duration when the client sends no ``timeoutSeconds``.
         bookmark_interval: If set, send a BOOKMARK this often (seconds) to watches that
             allow them. A watch that allows them always gets one before a timeout close.
+        future_version_wait: How long a list at a resourceVersion not reached yet waits
+            for it before the 504 "Too large resource version" (the apiserver's 3 s).
+        watch_cache_window: If set, events older than this (seconds) leave the watch
+            cache: a watch from before them gets 410 (exact lists still see them).
+        clock: The store's clock for ``watch_cache_window`` (default ``time.monotonic``).
     """
 
     def __init__(
@@ -61,11 +66,16 @@ class FakeKubeAPI:
         history_limit: int = 1000,
         watch_timeout: float = 300.0,
         bookmark_interval: float | None = None,
+        future_version_wait: float = 3.0,
+        watch_cache_window: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.namespace = namespace
         self.tls_cert = tls_cert
         self._address = (host, port)
-        self._store = PodStore(history_limit=history_limit)
+        self._store = PodStore(
+            history_limit=history_limit, watch_cache_window=watch_cache_window, clock=clock
+        )
         self._faults = Faults()
         self._log = RequestLog()
         context = None
@@ -73,7 +83,14 @@ class FakeKubeAPI:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(tls_cert, tls_key)
         self._settings = ServerSettings(
-            self._store, self._faults, self._log, token, watch_timeout, bookmark_interval, context
+            self._store,
+            self._faults,
+            self._log,
+            token,
+            watch_timeout,
+            bookmark_interval,
+            context,
+            future_wait=future_version_wait,
         )
         self._lock = threading.Lock()  # protects _server, _thread, _closed
         self._server: FakeServer | None = None
@@ -124,6 +141,19 @@ class FakeKubeAPI:
     def accept_connections(self) -> None:
         """End an outage: listen again on the same port."""
         self.start()
+
+    def restart(self) -> str:
+        """Restart the API server on the same port and store; return its new first version.
+
+        As observed on kube-apiserver v1.37.2 restarted on the same etcd: open watches end
+        cleanly, connections close, and the new watch cache starts at the current version,
+        so every watch resumed from an older one (the newest before the restart included)
+        gets 410 "too old resource version: N (start)". Exact lists still read the history.
+        """
+        start = self._store.restart_cache()  # first: a watch resumed meanwhile gets 410 too
+        self._stop(("close",))
+        self.start()
+        return str(start)
 
     def __enter__(self) -> FakeKubeAPI:
         return self.start()

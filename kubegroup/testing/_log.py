@@ -6,10 +6,17 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["GO_TRUE", "RecordedRequest", "RequestLog"]
+__all__ = ["RecordedRequest", "RequestLog", "query_bool"]
 
-GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
-"""The spellings Go's ``strconv.ParseBool`` reads as true."""
+
+def query_bool(query: Mapping[str, str], name: str) -> bool:
+    """A boolean query parameter as the apiserver reads it: absent is false; present, it is
+    true unless it is ``0`` or ``false`` in any case (``watch=``, ``watch=yes`` are true).
+
+    Observed on kube-apiserver v1.37.2 (apimachinery's string-slice-to-bool conversion).
+    """
+    value = query.get(name)
+    return value is not None and value != "0" and value.lower() != "false"
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,8 +32,8 @@ class RecordedRequest:
 
     @property
     def is_watch(self) -> bool:
-        """Whether this was a watch (``watch`` parsed as a Go boolean)."""
-        return self.query.get("watch") in GO_TRUE
+        """Whether this was a watch (``watch`` parsed as the apiserver does)."""
+        return query_bool(self.query, "watch")
 
 
 class RequestLog:

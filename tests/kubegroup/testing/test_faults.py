@@ -10,10 +10,10 @@ import urllib3
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
-from kubegroup._fake_faults import ErrorReply, Faults, status_reason
 from kubegroup.testing import FakeKubeAPI
+from kubegroup.testing._faults import ErrorReply, Faults, status_reason
 
-from .helpers import WAIT, drain, on_watch
+from ..helpers import WAIT, drain, on_watch
 
 
 def test_scripted_errors_are_consumed_in_order() -> None:

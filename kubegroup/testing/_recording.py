@@ -1,4 +1,4 @@
-"""RecordingPool: a peer pool stand-in for tests, re-exported by :mod:`kubegroup.testing`."""
+"""RecordingPool: a peer pool stand-in for tests (public in :mod:`kubegroup.testing`)."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from kubegroup._fake_log import RecordedRequest, RequestLog
+from kubegroup.testing._log import RecordedRequest, RequestLog
 
 
 def request(watch: str | None) -> RecordedRequest:

@@ -17,7 +17,7 @@ from kubernetes.client.exceptions import ApiException
 
 from kubegroup.testing import FakeKubeAPI
 
-from .helpers import TLSFiles, drain, events, on_watch, status_body
+from ..helpers import TLSFiles, drain, events, on_watch, status_body
 
 
 def names(items: Any) -> list[str]:
@@ -260,9 +260,13 @@ def test_watch_accepts_go_style_booleans(fake: FakeKubeAPI, value: str) -> None:
     assert [json.loads(line)["type"] for line in lines[:-1]] == ["ADDED", "ADDED"]
 
 
-def test_watch_false_lists_and_a_bad_boolean_is_a_400(fake: FakeKubeAPI) -> None:
+def test_watch_false_lists_and_any_other_value_watches(fake: FakeKubeAPI) -> None:
+    """Observed on kube-apiserver v1.37.2: ``watch=yes`` is a watch, not a 400."""
     assert json.loads(raw_get(fake, "watch=False").read())["kind"] == "PodList"
-    assert raw_get(fake, "watch=yes").status == 400
+    resp = raw_get(fake, "watch=yes&timeoutSeconds=1")
+    assert resp.headers["Transfer-Encoding"] == "chunked"
+    resp.read()
+    resp.release_conn()
 
 
 def test_streaming_list_sends_state_then_an_initial_events_end_bookmark(

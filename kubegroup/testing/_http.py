@@ -1,8 +1,11 @@
 """The fake API server's HTTP front end: pod list/get/watch over stdlib ``http.server``.
 
-Each connection gets its own thread and serves one request (``Connection: close``), so a
-watch owns its thread until the stream ends. Watches are chunked newline-delimited JSON,
-never with blank lines; errors are ``Status`` objects, as the real apiserver sends them.
+Each connection gets its own thread and is kept alive between requests (HTTP/1.1), a
+watch that ended cleanly included, as kube-apiserver does; a watch owns its connection's
+thread until the stream ends. Watches are chunked newline-delimited JSON, never with blank
+lines, buffered like Go's server: the events ready at once go out together in chunks of at
+most 2048 bytes, so one chunk can end one line and start the next. Errors are ``Status``
+objects, as the real apiserver sends them.
 """
 
 from __future__ import annotations
@@ -23,17 +26,19 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from ._fake_faults import ErrorReply, Faults
-from ._fake_list import BadRequest, go_bool, list_pods, revision, status_object
-from ._fake_log import RecordedRequest, RequestLog
-from ._fake_store import Expired, PodStore, Watcher, WatchFilter, WatchItem
-from ._selector import FieldSelector, LabelSelector, SelectorError
+from ._faults import ErrorReply, Faults
+from ._listing import BadRequest, list_pods, revision, status_object
+from ._log import RecordedRequest, RequestLog, query_bool
+from ._selector import FieldQuery, LabelQuery, QueryError
+from ._store import Expired, PodStore, Watcher, WatchFilter, WatchItem
 
 __all__ = ["FakeServer", "ServerSettings"]
 
 log = logging.getLogger("kubegroup.testing")
 
 _POLL = 0.1  # how often an idle watch checks whether its client went away (seconds)
+_CHUNK = 2048  # Go net/http buffers this much before it writes a chunk
+_SENT = frozenset({"event", "bookmark", "error"})  # items written as JSON lines
 
 
 @dataclass(slots=True)
@@ -47,6 +52,7 @@ class ServerSettings:
     default_watch_timeout: float
     bookmark_interval: float | None
     ssl_context: ssl.SSLContext | None = None
+    future_wait: float = 3.0  # how long a list waits for a version not reached yet
     connections: set[socket.socket] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)  # protects connections
 
@@ -62,7 +68,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _record(self, status: int) -> None:
         url = urllib.parse.urlsplit(self.path)
-        query = {k: v[-1] for k, v in urllib.parse.parse_qs(url.query, True).items()}
+        query = _query(url.query)
         headers = {k.lower(): v for k, v in self.headers.items()}
         self.server.settings.log.append(
             RecordedRequest(self.command, url.path, query, headers, status, time.monotonic())
@@ -74,38 +80,37 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
-        self.send_header("Connection", "close")
         for name, value in (extra or {}).items():
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
-        self.close_connection = True
 
     def _send_error(self, reply: ErrorReply) -> None:
         extra = {"Retry-After": str(reply.retry_after)} if reply.retry_after is not None else {}
-        self._send_json(reply.status, status_object(reply.status, reply.message), extra=extra)
+        doc = status_object(reply.status, reply.message, details={"kind": "pods"})
+        self._send_json(reply.status, doc, extra=extra)
 
     def _start_stream(self) -> None:
         self._record(200)
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
-        self.send_header("Connection", "close")
         self.end_headers()
-        self.close_connection = True
 
     def _chunk(self, doc: Any) -> None:
         self._write_chunk(json.dumps(doc).encode() + b"\n")
 
     def _write_chunk(self, data: bytes) -> None:
-        if data:  # an empty chunk would end the stream
-            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        for at in range(0, len(data), _CHUNK):  # no data, no chunk: an empty one would end it
+            part = data[at : at + _CHUNK]
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
 
     def _end_stream(self) -> None:
         self.wfile.write(b"0\r\n\r\n")
 
     def _cut(self) -> None:
         """Drop the connection without the terminating chunk (a network failure)."""
+        self.close_connection = True
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
 
@@ -134,7 +139,9 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             self._route()
         except BadRequest as exc:
-            self._send_json(exc.status, status_object(exc.status, exc.message))
+            extra = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else {}
+            doc = status_object(exc.status, exc.message, details=exc.details)
+            self._send_json(exc.status, doc, extra=extra)
         except OSError as exc:  # the client went away mid-response
             log.debug("fake kube api: connection error: %s", exc)
             self.close_connection = True
@@ -150,6 +157,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
     def _not_allowed(self) -> None:
+        self.close_connection = True  # its body, if any, is never read
         self._send_json(405, status_object(405, f"method {self.command} is not supported"))
 
     do_POST = do_PUT = do_PATCH = do_DELETE = _not_allowed
@@ -160,7 +168,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _route(self) -> None:
         url = urllib.parse.urlsplit(self.path)
-        query = {k: v[-1] for k, v in urllib.parse.parse_qs(url.query, True).items()}
+        query = _query(url.query)
         if url.path == "/version":
             self._send_json(200, {"major": "1", "minor": "33", "gitVersion": "v1.33.0-fake"})
             return
@@ -170,21 +178,18 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(404, status_object(404, missing))
             return
         namespace, name = m.groups()
-        verb = "get" if name is not None else "watch" if go_bool(query, "watch") else "list"
+        verb = "get" if name is not None else "watch" if query_bool(query, "watch") else "list"
         if self.server.settings.faults.is_denied(namespace, verb):
-            user = "system:serviceaccount:" + (namespace or "default") + ":default"
-            where = f' in the namespace "{namespace}"' if namespace else " at the cluster scope"
-            msg = f'pods is forbidden: User "{user}" cannot {verb} resource "pods" in API group ""'
-            self._send_json(403, status_object(403, msg + where))
+            self._forbidden(namespace, name, verb)
             return
         if name is not None:
             self._get(namespace or "", name)
             return
         labels, fields = query.get("labelSelector", ""), query.get("fieldSelector", "")
         try:
-            flt = WatchFilter(namespace, LabelSelector.parse(labels), FieldSelector.parse(fields))
-        except SelectorError as exc:
-            raise BadRequest(400, f"unable to parse requirement: {exc}") from exc
+            flt = WatchFilter(namespace, LabelQuery.parse(labels), FieldQuery.parse(fields))
+        except QueryError as exc:
+            raise BadRequest(400, str(exc)) from exc
         if verb == "watch":
             self._watch(flt, query)
         else:
@@ -194,16 +199,28 @@ class _Handler(BaseHTTPRequestHandler):
         pod = self.server.settings.store.get(namespace, name)
         if pod is None:
             missing = f'pods "{name}" not found'
-            self._send_json(404, status_object(404, missing, reason="NotFound"))
+            details = {"name": name, "kind": "pods"}
+            self._send_json(404, status_object(404, missing, reason="NotFound", details=details))
         else:
             self._send_json(200, pod)
 
     def _list(self, flt: WatchFilter, query: Mapping[str, str]) -> None:
-        self._send_json(200, list_pods(self.server.settings.store, flt, query))
+        settings = self.server.settings
+        doc = list_pods(settings.store, flt, query, future_wait=settings.future_wait)
+        self._send_json(200, doc)
+
+    def _forbidden(self, namespace: str | None, name: str | None, verb: str) -> None:
+        """RBAC's 403, worded as observed on kube-apiserver v1.37.2 (a get names the pod)."""
+        user = "system:serviceaccount:" + (namespace or "default") + ":default"
+        where = f' in the namespace "{namespace}"' if namespace else " at the cluster scope"
+        what = f'pods "{name}"' if name is not None else "pods"
+        msg = f'{what} is forbidden: User "{user}" cannot {verb} resource "pods" in API group ""'
+        details = {"name": name, "kind": "pods"} if name is not None else {"kind": "pods"}
+        self._send_json(403, status_object(403, msg + where, details=details))
 
     def _watch(self, flt: WatchFilter, query: Mapping[str, str]) -> None:
         settings = self.server.settings
-        initial = go_bool(query, "sendInitialEvents")
+        initial = query_bool(query, "sendInitialEvents")
         match = query.get("resourceVersionMatch")
         if match and not initial:
             raise BadRequest(422, "resourceVersionMatch is forbidden for watch")
@@ -216,7 +233,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not raw_timeout.isdigit():
             raise BadRequest(400, f"timeoutSeconds: invalid value {raw_timeout!r}")
         timeout = int(raw_timeout) or settings.default_watch_timeout
-        bookmarks = go_bool(query, "allowWatchBookmarks")
+        bookmarks = query_bool(query, "allowWatchBookmarks")
         store = settings.store
         try:
             if settings.faults.take_expiry():
@@ -233,26 +250,46 @@ class _Handler(BaseHTTPRequestHandler):
             stalled = settings.faults.take_stall()
             self._start_stream()
             if not stalled:
-                for item in items:
-                    self._send_item(item)
+                self._send_items(items)
             self._stream(watcher, timeout, stalled=stalled)
         finally:
             store.close_watch(watcher)
 
-    def _send_item(self, item: WatchItem) -> None:
+    @staticmethod
+    def _line(item: WatchItem) -> bytes:
+        """One event, error or bookmark item as its newline-terminated JSON line."""
         kind = item[0]
         if kind == "event":
-            self._chunk({"type": item[1], "object": item[2]})
+            doc: dict[str, Any] = {"type": item[1], "object": item[2]}
         elif kind == "error":
-            self._chunk({"type": "ERROR", "object": status_object(item[1], item[2])})
-        elif kind == "raw":
-            self._write_chunk(item[1])
+            doc = {"type": "ERROR", "object": status_object(item[1], item[2])}
         else:
             meta: dict[str, Any] = {"resourceVersion": str(item[1])}
             if item[2]:
                 meta["annotations"] = {"k8s.io/initial-events-end": "true"}
-            obj = {"kind": "Pod", "apiVersion": "v1", "metadata": meta}
-            self._chunk({"type": "BOOKMARK", "object": obj})
+            doc = {
+                "type": "BOOKMARK",
+                "object": {"kind": "Pod", "apiVersion": "v1", "metadata": meta},
+            }
+        return json.dumps(doc).encode() + b"\n"
+
+    def _send_items(self, items: list[WatchItem]) -> bool:
+        """Write ``items`` as one buffered burst; return True if one of them ended the stream
+        (an ERROR, or the final bookmark). ``raw`` bytes keep a chunk of their own."""
+        buffer = bytearray()
+        for item in items:
+            if item[0] == "raw":
+                self._write_chunk(bytes(buffer))
+                buffer.clear()
+                self._write_chunk(item[1])
+                continue
+            buffer += self._line(item)
+            if item[0] == "error" or (item[0] == "bookmark" and item[3]):
+                self._write_chunk(bytes(buffer))
+                self._end_stream()
+                return True
+        self._write_chunk(bytes(buffer))
+        return False
 
     def _stream(self, watcher: Watcher, timeout: float, *, stalled: bool) -> None:
         store, interval = self.server.settings.store, self.server.settings.bookmark_interval
@@ -274,25 +311,37 @@ class _Handler(BaseHTTPRequestHandler):
             due = min(deadline, next_bookmark) - now
             wait = _POLL if stalled or ending else min(_POLL, max(0.0, due))
             try:
-                item = watcher.queue.get(timeout=wait)
+                batch = [watcher.queue.get(timeout=wait)]
             except queue.Empty:
                 if self._client_gone():
+                    self.close_connection = True
                     return
                 continue
-            kind = item[0]
-            if kind == "close":
+            while batch[-1][0] in _SENT or batch[-1][0] == "raw":  # all that is ready now
+                try:
+                    batch.append(watcher.queue.get_nowait())
+                except queue.Empty:
+                    break
+            control = batch.pop() if batch[-1][0] not in _SENT | {"raw"} else None
+            if not stalled and self._send_items(batch):
+                return
+            if control is None:
+                continue
+            if control[0] == "close":
                 self._end_stream()
                 return
-            if kind == "cut":
+            if control[0] == "cut":
                 self._cut()
                 return
-            if kind == "stall":
-                stalled = True
-            elif not stalled:
-                self._send_item(item)
-                if kind == "error" or (kind == "bookmark" and item[3]):
-                    self._end_stream()
-                    return
+            stalled = True  # "stall"
+
+
+def _query(text: str) -> dict[str, str]:
+    """Query parameters, each by its first value, as the apiserver reads them."""
+    query: dict[str, str] = {}
+    for name, value in urllib.parse.parse_qsl(text, keep_blank_values=True):
+        query.setdefault(name, value)
+    return query
 
 
 class FakeServer(ThreadingHTTPServer):

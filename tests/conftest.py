@@ -1,0 +1,3 @@
+"""Root conftest: the plugins every test directory may use."""
+
+pytest_plugins = ["kubegroup.testing.pytest_plugin"]  # the fake_kube_api fixture
