@@ -1,21 +1,26 @@
-"""The real-server tier: one kube-apiserver + etcd for the session, from scripts/kube-cluster.
+"""The real-server fixtures: one kube-apiserver + etcd for the session, from scripts/kube-cluster.
 
+A pytest plugin (tests/conftest.py loads it), so that tests outside tests/realkube, such
+as the scenarios that run on the fake and the real server alike, share the one server.
 The first test that needs the server waits for ``scripts/kube-cluster up``, which builds
 kube-apiserver and etcd from Go modules on a cold machine (minutes); later tests reuse it.
-The tier is skipped, with the reason printed, only when no Go toolchain exists.
+Its users are skipped, with the reason printed, only when no Go toolchain exists.
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 import sys
 from collections.abc import Iterator
 
 import pytest
 
-from .cluster import UP_TIMEOUT, NoToolchainError, RealKube
+from tests.realkube.cluster import UP_TIMEOUT, NoToolchainError, RealKube
 
 _names = itertools.count()
+BACKEND_PARAM = "kube_backend"
+"""The parameter of tests that run on the fake and on the real server (``"real"``)."""
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -25,7 +30,9 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.hookimpl(trylast=True)  # after deselection: the first *selected* user waits for up
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if "real_kube" in getattr(item, "fixturenames", ()):
+        callspec = getattr(item, "callspec", None)
+        on_real = callspec is not None and callspec.params.get(BACKEND_PARAM) == "real"
+        if on_real or "real_kube" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.timeout(UP_TIMEOUT + 60))
             return
 
@@ -48,5 +55,6 @@ def real_kube(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealKube]:
 @pytest.fixture
 def fresh_namespace(real_kube: RealKube, request: pytest.FixtureRequest) -> str:
     """A namespace of the test's own (namespaces never finish deleting without controllers)."""
-    base = request.node.name.lower().replace("_", "-")[:40].strip("-")
+    base = re.sub("[^a-z0-9-]+", "-", request.node.name.lower().replace("_", "-"))[:40]
+    base = base.strip("-")
     return real_kube.namespace(f"{base}-{next(_names)}")
