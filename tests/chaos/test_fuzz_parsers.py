@@ -1,6 +1,6 @@
 """Fuzzed decoders: the protobuf/JSON wire decoders and the Kubernetes watch-event parser.
 
-Every ``groupcache._wire.decode_*`` must either succeed or raise ``WireError``. The pod
+Every ``groupcache._protocol.bodies.decode_*`` must either succeed or raise ``WireError``. The pod
 parser (``kubegroup._pods.pod_info``) and the watch-event parser
 (``PodWatcher._apply``) must accept any JSON value without raising anything but their
 documented errors: ``ValueError`` (a malformed response), ``KubeGroupError`` (an
@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from kubernetes import client as k8s
 
-from groupcache import _wire
-from groupcache._groupcache_pb2 import GetBatchRequest, GetResponse, SetRequest
+from groupcache._protocol import bodies as _wire
+from groupcache._protocol._groupcache_pb2 import GetBatchRequest, GetResponse, SetRequest
 from kubegroup import KubeGroupError
 from kubegroup._pods import PodInfo, pod_info
 from kubegroup._watch import PodWatcher, WatchSettings, _Expired, _loads

@@ -17,9 +17,9 @@ from groupcache import (
     Value,
     Workspace,
 )
-from groupcache._batch import Batcher
-from groupcache._http_client import HTTPPeer
-from groupcache._wire import encode_get_response
+from groupcache._http.batch import Batcher
+from groupcache._http.peer import HTTPPeer
+from groupcache._protocol.bodies import encode_get_response
 from tests.groupcache.cluster import cluster
 from tests.groupcache.helpers import CountingGetter, method_counter, serve_peer_handler, until
 

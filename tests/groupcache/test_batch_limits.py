@@ -10,8 +10,8 @@ import aiohttp
 from aiohttp import web
 
 from groupcache import Group, HTTPPool, NotFoundError, Value, Workspace
-from groupcache._batch import Batcher
-from groupcache._wire import (
+from groupcache._http.batch import Batcher
+from groupcache._protocol.bodies import (
     batch_key_cost,
     decode_batch_response,
     encode_batch_request,

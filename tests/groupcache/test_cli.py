@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 
 from groupcache import Client, NotFoundError, PeerError, RemoteCallError
-from groupcache._cli import main
+from groupcache._app.cli import main
 
 
 @pytest.mark.timeout(90)

@@ -17,7 +17,7 @@ import pytest
 import trustme
 
 from groupcache import Client, PeerError, Value
-from groupcache._wire import encode_get_response
+from groupcache._protocol.bodies import encode_get_response
 from tests.chaos.helpers import ScriptedPeer
 
 TIMEOUT = 0.5

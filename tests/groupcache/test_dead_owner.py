@@ -18,7 +18,7 @@ import pytest
 from aiohttp import web
 
 from groupcache import Group, GroupcacheError, PeerError, Value, Workspace
-from groupcache._wire import encode_get_response
+from groupcache._protocol.bodies import encode_get_response
 from tests.groupcache.cluster import Node, cluster
 from tests.groupcache.helpers import CountingGetter, FakePeer, ModPicker, serve_peer_handler, until
 

@@ -14,8 +14,8 @@ import aiohttp
 import pytest
 
 from groupcache import GroupcacheError, HTTPPool, Value, Workspace
-from groupcache import _groupcache_pb2 as pb
-from groupcache._wire import decode_get_response, encode_get_response
+from groupcache._protocol import _groupcache_pb2 as pb
+from groupcache._protocol.bodies import decode_get_response, encode_get_response
 from tests.groupcache.cluster import cluster, node_of
 
 JAN_2026 = 1767225600.0

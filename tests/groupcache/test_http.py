@@ -23,7 +23,7 @@ from groupcache import (
     Workspace,
     normalize_url,
 )
-from groupcache._wire import encode_get_response, encode_set_request
+from groupcache._protocol.bodies import encode_get_response, encode_set_request
 from tests.groupcache.cluster import Node, cluster, node_of, total_loads
 from tests.groupcache.helpers import CountingGetter, serve_peer_handler, until
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from groupcache._http1 import ClosedError, Connection, Response, TransportError
+from groupcache._http.http1 import ClosedError, Connection, Response, TransportError
 
 
 class FakeTransport(asyncio.Transport):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from groupcache._lru import LRU
+from groupcache._core.lru import LRU
 
 
 def test_get_hits_and_misses() -> None:

@@ -18,5 +18,5 @@ def test_generated_module_is_not_stale(tmp_path: Path) -> None:
     subprocess.run([str(ROOT / "scripts" / "gen-proto"), str(tmp_path)], check=True, env=env)
     for name in ("_groupcache_pb2.py", "_groupcache_pb2.pyi"):
         fresh = (tmp_path / name).read_text()
-        committed = (ROOT / "groupcache" / name).read_text()
-        assert fresh == committed, f"groupcache/{name} is stale: run scripts/gen-proto"
+        committed = (ROOT / "groupcache" / "_protocol" / name).read_text()
+        assert fresh == committed, f"groupcache/_protocol/{name} is stale: run scripts/gen-proto"

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from groupcache import GroupcacheError, HashRing
-from groupcache._ring import PRESETS, fnv1_64, host_port_member, resolve_preset
+from groupcache._core.ring import PRESETS, fnv1_64, host_port_member, resolve_preset
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared" / "reference" / "ring-vectors.json"

@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 
 from groupcache import Client
-from groupcache._cli import main
+from groupcache._app.cli import main
 
 TOKEN = "from-the-environment"
 

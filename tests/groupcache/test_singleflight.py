@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from groupcache._singleflight import Flight, SingleFlight
+from groupcache._core.singleflight import Flight, SingleFlight
 from tests.groupcache.helpers import until
 
 

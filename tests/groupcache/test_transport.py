@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from groupcache._transport import ConnectionPool, QueueFullError, TransportError
+from groupcache._http.connections import ConnectionPool, QueueFullError, TransportError
 
 Reply = Callable[[bytes], bytes | None]  # request head -> raw response (None: close)
 

@@ -8,8 +8,8 @@ import math
 import pytest
 
 from groupcache import InvalidKeyError, InvalidValueError, Value
-from groupcache import _groupcache_pb2 as pb
-from groupcache._wire import (
+from groupcache._protocol import _groupcache_pb2 as pb
+from groupcache._protocol.bodies import (
     WireError,
     decode_get_response,
     decode_remove_keys,

@@ -20,7 +20,7 @@ from groupcache import (
     UnsupportedWriteError,
     Value,
 )
-from groupcache._wire import encode_get_response, encode_set_request
+from groupcache._protocol.bodies import encode_get_response, encode_set_request
 from tests.groupcache.cluster import cluster, node_of
 from tests.groupcache.helpers import serve_peer_handler
 

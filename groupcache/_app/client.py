@@ -20,12 +20,12 @@ from urllib.parse import urlsplit
 import aiohttp
 from yarl import URL
 
-from ._errors import GroupcacheError, PeerError, RemoteCallError
-from ._http_server import CLIENT_HEADER
-from ._pool import DEFAULT_BASE_PATH, DEFAULT_TIMEOUT, normalize_url
-from ._status import Headers, error_message, not_found_error
-from ._value import Value
-from ._wire import WireError, decode_get_response, path_escape
+from .._core.value import Value
+from .._errors import GroupcacheError, PeerError, RemoteCallError
+from .._http.pool import DEFAULT_BASE_PATH, DEFAULT_TIMEOUT, normalize_url
+from .._http.server import CLIENT_HEADER
+from .._protocol.bodies import WireError, decode_get_response, path_escape
+from .._protocol.status import Headers, error_message, not_found_error
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from ._errors import (
+from .._errors import (
     ForeignReplyError,
     GroupcacheError,
     GroupNotFoundError,
@@ -25,7 +25,7 @@ from ._errors import (
     PeerError,
     RemoteCallError,
 )
-from ._wire import ERROR_HEADER, NO_SUCH_GROUP, NOT_FOUND
+from .bodies import ERROR_HEADER, NO_SUCH_GROUP, NOT_FOUND
 
 ERROR_BODY_LIMIT = 1 << 20
 """As mailgun, an error body is reported up to 1 MiB."""

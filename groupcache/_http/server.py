@@ -17,11 +17,12 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from ._errors import InvalidKeyError, NotFoundError
-from ._group import Group
-from ._keys import check_set_key
-from ._value import Value
-from ._wire import (
+from .._core.group import Group
+from .._core.keys import check_set_key
+from .._core.value import Value
+from .._core.workspace import Workspace
+from .._errors import InvalidKeyError, NotFoundError
+from .._protocol.bodies import (
     BATCH_HEADER,
     CONTENT_TYPE,
     ERROR_HEADER,
@@ -40,7 +41,6 @@ from ._wire import (
     encode_get_response,
     parse_path,
 )
-from ._workspace import Workspace
 
 logger = logging.getLogger("groupcache")
 
@@ -72,7 +72,7 @@ async def _get_batch(group: Group, keys: list[str]) -> list[BatchItem]:
 
 def error_response(status: int, message: str, missing: str | None = None) -> web.Response:
     """Return an error as Go's ``http.Error`` writes it; a 404 of the protocol says what
-    is ``missing`` (:data:`~._wire.NOT_FOUND` or :data:`~._wire.NO_SUCH_GROUP`)."""
+    is ``missing`` (:data:`NOT_FOUND` or :data:`NO_SUCH_GROUP`)."""
     headers = {"X-Content-Type-Options": "nosniff"}
     if missing is not None:
         headers[ERROR_HEADER] = missing
@@ -104,7 +104,7 @@ class PeerHandler:
         allow_anonymous_get: With a token, still serve GETs without it (for Go peers,
             which cannot send one); writes always need the token.
         expiry_field: Which ``GetResponse`` field carries the expiry (see
-            :func:`~groupcache._wire.encode_get_response`).
+            :func:`~groupcache._protocol.bodies.encode_get_response`).
         max_body_bytes: The size of a batch reply when the request does not say how
             large one its sender accepts (``None``: no bound).
     """

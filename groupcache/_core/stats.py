@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, fields
 from typing import Literal
 
-from ._cache import CacheStats
+from .cache import CacheStats
 
 
 @dataclass(frozen=True, slots=True)

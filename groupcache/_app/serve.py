@@ -13,12 +13,12 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from ._errors import GroupcacheError
-from ._getter import Getter
-from ._group import Group
-from ._pool import HTTPPool
-from ._workspace import Workspace
-from .metrics import mount
+from .._core.getter import Getter
+from .._core.group import Group
+from .._core.workspace import Workspace
+from .._errors import GroupcacheError
+from .._http.pool import HTTPPool
+from ..metrics import mount
 
 STATS_PATH = "/stats"
 TOKEN_ENV = "GROUPCACHE_TOKEN"

@@ -3,7 +3,7 @@
 The peer protocol needs little of HTTP: a few methods, small header sets, bodies framed by
 Content-Length or (Go servers, for bodies over 2 KiB) chunked encoding. Doing just that is
 several times cheaper per request than a general client, which was the bottleneck of a
-peer fetch (``benchmarks/bench_go_peer.py`` measures it); :mod:`groupcache._http1` parses
+peer fetch (``benchmarks/bench_go_peer.py`` measures it); :mod:`groupcache._http.http1` parses
 the responses.
 """
 
@@ -15,7 +15,7 @@ import contextlib
 import ssl as ssl_module
 from urllib.parse import urlsplit
 
-from ._http1 import ClosedError, Connection, ReplyTooLargeError, Response, TransportError
+from .http1 import ClosedError, Connection, ReplyTooLargeError, Response, TransportError
 
 __all__ = ["ConnectionPool", "QueueFullError", "ReplyTooLargeError", "Response", "TransportError"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ._errors import InvalidValueError
+from .._errors import InvalidValueError
 
 _BYTES_LIKE = (bytes, bytearray, memoryview)
 

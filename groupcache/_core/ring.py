@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 import mmh3
 
-from ._errors import GroupcacheError
+from .._errors import GroupcacheError
 
 HashFn = Callable[[bytes], int]
 

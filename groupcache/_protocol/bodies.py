@@ -14,9 +14,9 @@ from urllib.parse import quote_from_bytes, unquote_to_bytes
 from google.protobuf import message as _message
 from google.protobuf import unknown_fields
 
+from .._core.value import Value
+from .._errors import GroupcacheError, InvalidKeyError
 from . import _groupcache_pb2 as pb
-from ._errors import GroupcacheError, InvalidKeyError
-from ._value import Value
 
 CONTENT_TYPE = "application/x-protobuf"
 REMOVE_KEYS_SUFFIX = "_remove-keys/"

@@ -1,6 +1,6 @@
 """The HTTP peer client: fetch, set and remove keys on one peer (httpGetter in http.go).
 
-Replies are mapped by :mod:`groupcache._status`: a missing value (404) →
+Replies are mapped by :mod:`groupcache._protocol.status`: a missing value (404) →
 :class:`NotFoundError` and a failed getter (503) → :class:`RemoteCallError`, both returned
 without a local retry (as mailgun); anything else that is not a usable 200 (a peer
 without the group, a 404 from outside the protocol, a refused token), and every transport
@@ -16,18 +16,15 @@ import asyncio
 import json
 from collections.abc import Sequence
 
-from ._batch import Batcher
-from ._errors import (
+from .._core.value import Value
+from .._errors import (
     InvalidValueError,
     NotFoundError,
     PeerError,
     RemoteCallError,
     UnsupportedWriteError,
 )
-from ._status import reply_error
-from ._transport import ConnectionPool, ReplyTooLargeError, Response, TransportError
-from ._value import Value
-from ._wire import (
+from .._protocol.bodies import (
     CONTENT_TYPE,
     GET_KEYS_SUFFIX,
     LEFT_OUT,
@@ -43,6 +40,9 @@ from ._wire import (
     encode_set_request,
     path_escape,
 )
+from .._protocol.status import reply_error
+from .batch import Batcher
+from .connections import ConnectionPool, ReplyTooLargeError, Response, TransportError
 
 _PROTOBUF = CONTENT_TYPE.encode()
 _GETS_AT_ONCE = 8
@@ -303,7 +303,7 @@ class HTTPPeer:
             raise PeerError(f"{self.url}: {exc}") from exc
 
     def check(self, resp: Response, method: str, group: str) -> None:
-        """Raise the error a reply other than 200 stands for (:func:`~._status.reply_error`)."""
+        """Raise the error a reply other than 200 stands for (:func:`reply_error`)."""
         if resp.status != 200:
             raise reply_error(
                 resp.status,

@@ -10,10 +10,10 @@ import sys
 from collections.abc import Awaitable, Coroutine, Sequence
 from typing import Any
 
-from ._demo import run_demo
-from ._errors import GroupcacheError
-from ._pool import HTTPPool
-from ._serve import TOKEN_ENV, Closeable, load_discovery, serve
+from .._errors import GroupcacheError
+from .._http.pool import HTTPPool
+from .demo import run_demo
+from .serve import TOKEN_ENV, Closeable, load_discovery, serve
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -1,6 +1,6 @@
 """A least-recently-used map over an OrderedDict (port of golang/groupcache lru/lru.go).
 
-It knows nothing of sizes or expiry; :mod:`groupcache._cache` adds those.
+It knows nothing of sizes or expiry; :mod:`groupcache._core.cache` adds those.
 """
 
 from __future__ import annotations

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeAlias
 
-from ._keys import key_size
-from ._lru import LRU
-from ._value import Value
+from .keys import key_size
+from .lru import LRU
+from .value import Value
 
 logger = logging.getLogger("groupcache")
 

@@ -12,7 +12,7 @@ from collections import Counter
 
 import aiohttp
 
-from ._client import Client
+from .client import Client
 
 ORIGIN_DELAY = 0.02
 
@@ -49,7 +49,7 @@ async def run_demo(nodes: int, keys: int, duration: float, concurrency: int = 64
                 await asyncio.create_subprocess_exec(
                     sys.executable, "-m", "groupcache", "serve", "--self", url,
                     "--listen", url.removeprefix("http://"), "--peers", ",".join(urls),
-                    "--getter", "groupcache._demo:slow_origin", "--group", "demo",
+                    "--getter", "groupcache._app.demo:slow_origin", "--group", "demo",
                     stdout=asyncio.subprocess.PIPE,
                 )
             )  # fmt: skip

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._errors import InvalidKeyError
+from .._errors import InvalidKeyError
 
 __all__ = ["DEFAULT_MAX_KEY_BYTES", "check_key", "check_set_key", "key_size"]
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from ._errors import PeerError
-from ._value import Value
+from .._core.value import Value
+from .._errors import PeerError
 
 SendBatch = Callable[[list[str]], Awaitable[list[Value | Exception]]]
 

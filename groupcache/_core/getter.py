@@ -14,8 +14,8 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeAlias
 
-from ._errors import GroupcacheError
-from ._value import Value, to_value
+from .._errors import GroupcacheError
+from .value import Value, to_value
 
 Result: TypeAlias = bytes | bytearray | memoryview | Value
 Getter: TypeAlias = Callable[[str], Awaitable[Result] | Result]

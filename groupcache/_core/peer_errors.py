@@ -12,14 +12,14 @@ import logging
 import time
 from collections.abc import Callable
 
-from ._errors import (
+from .._errors import (
     ForeignReplyError,
     GroupNotFoundError,
     NotFoundError,
     PeerAuthError,
     RemoteCallError,
 )
-from ._stats import Stats
+from .stats import Stats
 
 logger = logging.getLogger("groupcache")
 

@@ -10,8 +10,8 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol, runtime_checkable
 
-from ._errors import MultiError, PeerError, UnsupportedWriteError
-from ._value import Value
+from .._errors import MultiError, PeerError, UnsupportedWriteError
+from .value import Value
 
 
 class PeerGetter(Protocol):

@@ -16,8 +16,8 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 if TYPE_CHECKING:
-    from ._group import Group
-    from ._workspace import Workspace
+    from .group import Group
+    from .workspace import Workspace
 
 P = ParamSpec("P")
 T = TypeVar("T")

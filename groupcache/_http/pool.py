@@ -13,16 +13,16 @@ from urllib.parse import urlsplit, urlunsplit
 
 from aiohttp import web
 
-from ._errors import GroupcacheError
-from ._http_client import HTTPPeer
-from ._http_server import PeerHandler
-from ._keys import DEFAULT_MAX_KEY_BYTES
-from ._peers import NoPeers, PeerGetter
-from ._ring import DEFAULT_REPLICAS, HashFn, HashRing, RingPreset, resolve_preset
-from ._transport import ConnectionPool
-from ._value import Value
-from ._wire import EXPIRY_FIELDS, ExpiryField
-from ._workspace import Workspace, default_workspace
+from .._core.keys import DEFAULT_MAX_KEY_BYTES
+from .._core.peers import NoPeers, PeerGetter
+from .._core.ring import DEFAULT_REPLICAS, HashFn, HashRing, RingPreset, resolve_preset
+from .._core.value import Value
+from .._core.workspace import Workspace, default_workspace
+from .._errors import GroupcacheError
+from .._protocol.bodies import EXPIRY_FIELDS, ExpiryField
+from .connections import ConnectionPool
+from .peer import HTTPPeer
+from .server import PeerHandler
 
 DEFAULT_BASE_PATH = "/_groupcache/"
 DEFAULT_TIMEOUT = 15.0

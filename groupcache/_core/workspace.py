@@ -12,12 +12,12 @@ import threading
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._errors import DuplicateGroupError, GroupcacheError
-from ._peers import NoPeers, PeerPicker
-from ._portal import LoopThread
+from .._errors import DuplicateGroupError, GroupcacheError
+from .peers import NoPeers, PeerPicker
+from .portal import LoopThread
 
 if TYPE_CHECKING:
-    from ._group import Group
+    from .group import Group
 
 T = TypeVar("T")
 

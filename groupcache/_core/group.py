@@ -15,17 +15,17 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Literal, TypeAlias
 
-from ._bridge import foreign_get, on_home_loop, on_home_thread, read_hit
-from ._cache import Cache, CacheStats, populate
-from ._errors import GroupcacheError, InvalidKeyError, PeerError
-from ._getter import Getter, GetterCaller
-from ._keys import DEFAULT_MAX_KEY_BYTES, check_key, check_set_key
-from ._peer_errors import PeerErrorReporter, is_final
-from ._peers import PeerGetter, broadcast, broadcast_keys, check_set_everywhere
-from ._singleflight import Flight, SingleFlight
-from ._stats import GroupStats, Stats, SyncHitCounters
-from ._value import Value
-from ._workspace import Workspace, default_workspace
+from .._errors import GroupcacheError, InvalidKeyError, PeerError
+from .blocking import foreign_get, on_home_loop, on_home_thread, read_hit
+from .cache import Cache, CacheStats, populate
+from .getter import Getter, GetterCaller
+from .keys import DEFAULT_MAX_KEY_BYTES, check_key, check_set_key
+from .peer_errors import PeerErrorReporter, is_final
+from .peers import PeerGetter, broadcast, broadcast_keys, check_set_everywhere
+from .singleflight import Flight, SingleFlight
+from .stats import GroupStats, Stats, SyncHitCounters
+from .value import Value
+from .workspace import Workspace, default_workspace
 
 _running_loop = asyncio.get_running_loop
 
