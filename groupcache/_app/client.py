@@ -21,10 +21,10 @@ import aiohttp
 from yarl import URL
 
 from .._core.value import Value
-from .._errors import GroupcacheError, PeerError, RemoteCallError
+from .._errors import GroupcacheError, PeerError, RemoteCallError, WireError
 from .._http.pool import DEFAULT_BASE_PATH, DEFAULT_TIMEOUT, normalize_url
 from .._http.server import CLIENT_HEADER
-from .._protocol.bodies import WireError, decode_get_response, path_escape
+from .._protocol.bodies import decode_get_response, path_escape
 from .._protocol.status import Headers, error_message, not_found_error
 
 if TYPE_CHECKING:

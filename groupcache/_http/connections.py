@@ -15,13 +15,10 @@ import contextlib
 import ssl as ssl_module
 from urllib.parse import urlsplit
 
-from .http1 import ClosedError, Connection, ReplyTooLargeError, Response, TransportError
+from .._errors import ClosedError, QueueFullError, ReplyTooLargeError, TransportError
+from .http1 import Connection, Response
 
 __all__ = ["ConnectionPool", "QueueFullError", "ReplyTooLargeError", "Response", "TransportError"]
-
-
-class QueueFullError(TransportError):
-    """Every connection is busy and the queue of waiting requests is full: not sent."""
 
 
 class ConnectionPool:

@@ -15,6 +15,8 @@ import asyncio
 from dataclasses import dataclass
 from typing import cast
 
+from .._errors import ClosedError, ReplyTooLargeError, TransportError
+
 __all__ = ["ClosedError", "Connection", "ReplyTooLargeError", "Response", "TransportError"]
 
 MAX_HEADER_BYTES = 64 * 1024
@@ -22,18 +24,6 @@ _MAX_HEADERS = 100
 _MAX_CHUNK_LINE = 4096  # a chunk-size line (with extensions) longer than this is garbage
 
 _HEAD, _LENGTH, _CHUNKED, _UNTIL_CLOSE, _IDLE = range(5)
-
-
-class TransportError(Exception):
-    """The request failed below HTTP semantics: connect, send, framing, size or time."""
-
-
-class ReplyTooLargeError(TransportError):
-    """The reply's body is over ``max_body``: not read (the connection is closed)."""
-
-
-class ClosedError(ConnectionError):
-    """The peer closed the connection before the whole response had arrived."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from .._errors import (
     PeerError,
     RemoteCallError,
     UnsupportedWriteError,
+    WireError,
 )
 from .._protocol.bodies import (
     CONTENT_TYPE,
@@ -31,7 +32,6 @@ from .._protocol.bodies import (
     MAX_BATCH_KEYS,
     REMOVE_KEYS_SUFFIX,
     REPLY_LIMIT_HEADER,
-    WireError,
     batch_key_cost,
     decode_batch_response,
     decode_get_response,

@@ -21,7 +21,7 @@ from .._core.group import Group
 from .._core.keys import check_set_key
 from .._core.value import Value
 from .._core.workspace import Workspace
-from .._errors import InvalidKeyError, NotFoundError
+from .._errors import InvalidKeyError, NotFoundError, WireError
 from .._protocol.bodies import (
     BATCH_HEADER,
     CONTENT_TYPE,
@@ -33,7 +33,6 @@ from .._protocol.bodies import (
     REPLY_LIMIT_HEADER,
     BatchItem,
     ExpiryField,
-    WireError,
     decode_batch_request,
     decode_remove_keys,
     decode_set_request,

@@ -15,7 +15,7 @@ from google.protobuf import message as _message
 from google.protobuf import unknown_fields
 
 from .._core.value import Value
-from .._errors import GroupcacheError, InvalidKeyError
+from .._errors import InvalidKeyError, WireError, WireKeyError
 from . import _groupcache_pb2 as pb
 
 CONTENT_TYPE = "application/x-protobuf"
@@ -42,14 +42,6 @@ ExpiryField = Literal[2, 3, "both"]
 EXPIRY_FIELDS: tuple[ExpiryField, ...] = (3, 2, "both")
 
 _PATH_SAFE = "$&+:=@"  # Go's PathEscape keeps these besides the unreserved characters
-
-
-class WireError(GroupcacheError):
-    """A body or path does not follow the protocol."""
-
-
-class WireKeyError(WireError, InvalidKeyError):
-    """A body carries a key that cannot be one (a ``SetRequest`` key that is not UTF-8)."""
 
 
 def to_bytes(text: str) -> bytes:

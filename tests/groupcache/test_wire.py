@@ -8,9 +8,9 @@ import math
 import pytest
 
 from groupcache import InvalidKeyError, InvalidValueError, Value
+from groupcache._errors import WireError
 from groupcache._protocol import _groupcache_pb2 as pb
 from groupcache._protocol.bodies import (
-    WireError,
     decode_get_response,
     decode_remove_keys,
     decode_set_request,
