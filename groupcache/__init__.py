@@ -8,11 +8,10 @@ wire- and ring-compatible with Go groupcache.
 from ._app.client import Client
 from ._core.cache import CacheStats
 from ._core.group import Group
-from ._core.keys import DEFAULT_MAX_KEY_BYTES
 from ._core.peers import NoPeers, PeerGetter, PeerPicker
 from ._core.ring import DEFAULT_REPLICAS, HashRing
 from ._core.stats import GroupStats
-from ._core.value import Value
+from ._core.value import DEFAULT_MAX_KEY_BYTES, Value
 from ._core.workspace import Workspace, default_workspace, get_group
 from ._errors import (
     DuplicateGroupError,

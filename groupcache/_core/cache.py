@@ -12,9 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeAlias
 
-from .keys import key_size
 from .lru import LRU
-from .value import Value
+from .value import Value, key_size
 
 logger = logging.getLogger("groupcache")
 

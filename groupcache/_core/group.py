@@ -19,12 +19,10 @@ from .._errors import GroupcacheError, InvalidKeyError, PeerError
 from .blocking import foreign_get, on_home_loop, on_home_thread, read_hit
 from .cache import Cache, CacheStats, populate
 from .getter import Getter, GetterCaller
-from .keys import DEFAULT_MAX_KEY_BYTES, check_key, check_set_key
-from .peer_errors import PeerErrorReporter, is_final
-from .peers import PeerGetter, broadcast, broadcast_keys, check_set_everywhere
+from .peers import PeerGetter, broadcast, broadcast_keys, check_set_everywhere, is_final
 from .singleflight import Flight, SingleFlight
-from .stats import GroupStats, Stats, SyncHitCounters
-from .value import Value
+from .stats import GroupStats, PeerErrorReporter, Stats, SyncHitCounters
+from .value import DEFAULT_MAX_KEY_BYTES, Value, check_key, check_set_key
 from .workspace import Workspace, default_workspace
 
 _running_loop = asyncio.get_running_loop

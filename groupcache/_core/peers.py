@@ -10,7 +10,14 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol, runtime_checkable
 
-from .._errors import MultiError, PeerError, UnsupportedWriteError
+from .._errors import (
+    GroupNotFoundError,
+    MultiError,
+    NotFoundError,
+    PeerError,
+    RemoteCallError,
+    UnsupportedWriteError,
+)
 from .value import Value
 
 
@@ -41,6 +48,14 @@ class PeerGetter(Protocol):
     async def remove(self, group: str, key: str) -> None:
         """Remove ``key`` from the peer's caches."""
         ...
+
+
+def is_final(exc: BaseException) -> bool:
+    """Whether a peer's error goes to the caller as it is (no local load): the value does
+    not exist, or the owner's getter failed (as mailgun)."""
+    return isinstance(exc, (NotFoundError, RemoteCallError)) and not isinstance(
+        exc, GroupNotFoundError
+    )
 
 
 @runtime_checkable

@@ -1,14 +1,26 @@
-"""A group's counters (the ``Stats`` struct of groupcache.go) and their frozen snapshot."""
+"""A group's counters (the ``Stats`` struct of groupcache.go), their frozen snapshot, and
+the reporter of peer errors, which counts them there and logs them.
+
+A peer error is answered with a local load. Misconfigurations (a peer without the group,
+a refused token, a 404 from outside the protocol) fail every key sent to that peer, so
+they are logged once per peer, group and kind every ``interval`` seconds, saying what is
+wrong and how many were not logged; other failures are logged as they happen.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Literal
 
+from .._errors import ForeignReplyError, GroupNotFoundError, PeerAuthError
 from .cache import CacheStats
+
+logger = logging.getLogger("groupcache")
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,3 +144,89 @@ class SyncHitCounters:
         main, hot = self.main_hits, self.hot_hits
         gets, hits = (main + hot, main) if which == "main" else (hot, hot)
         return dataclasses.replace(snap, gets=snap.gets + gets, hits=snap.hits + hits)
+
+
+DEFAULT_INTERVAL = 60.0
+"""Seconds between two log lines of one misconfiguration."""
+_MAX_TRACKED = 1024  # (peer, group, kind) entries kept before stale ones are dropped
+
+
+def _misconfiguration(exc: Exception) -> tuple[int, str] | None:
+    """The log level and the sentence for an error that says the cluster is misconfigured."""
+    if isinstance(exc, GroupNotFoundError):
+        return logging.WARNING, (
+            "does not serve group %r (a node of a version without it?); loading its keys "
+            "locally until it does"
+        )
+    if isinstance(exc, PeerAuthError):
+        return logging.ERROR, (
+            "refused our token for group %r (every node needs the same token=); loading "
+            "its keys locally"
+        )
+    if isinstance(exc, ForeignReplyError):
+        return logging.WARNING, (
+            "answered a 404 from outside the groupcache protocol for group %r; loading its "
+            "keys locally"
+        )
+    return None
+
+
+class PeerErrorReporter:
+    """Counts a group's peer errors in its :class:`Stats` and logs them.
+
+    Args:
+        stats: The group's counters (``peer_errors``, ``peer_auth_errors``).
+        clock: Monotonic seconds, for the log interval.
+        interval: Seconds between two log lines of one misconfiguration.
+    """
+
+    __slots__ = ("_clock", "_interval", "_seen", "_stats")
+
+    def __init__(
+        self,
+        stats: Stats,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        interval: float = DEFAULT_INTERVAL,
+    ) -> None:
+        self._stats = stats
+        self._clock = clock
+        self._interval = interval
+        self._seen: dict[tuple[str, str, str], tuple[float, int]] = {}  # → (logged, quiet)
+
+    def record(self, peer: str, group: str, key: str, exc: Exception) -> None:
+        """Count and log the failure of a fetch of ``key`` from ``peer`` (loaded locally)."""
+        self._stats.peer_errors += 1
+        if isinstance(exc, PeerAuthError):
+            self._stats.peer_auth_errors += 1
+        found = _misconfiguration(exc)
+        if found is None:
+            logger.warning(
+                "groupcache: peer %s failed for %s/%r, loading locally: %s",
+                peer,
+                group,
+                key[:64],
+                exc,
+            )
+            return
+        level, sentence = found
+        now = self._clock()
+        slot = (peer, group, type(exc).__name__)
+        logged, quiet = self._seen.get(slot, (None, 0))
+        if logged is not None and now - logged < self._interval:
+            self._seen[slot] = (logged, quiet + 1)
+            return
+        if len(self._seen) >= _MAX_TRACKED:
+            self._forget_stale(now)
+        self._seen[slot] = (now, 0)
+        detail = str(exc).removeprefix(f"{peer}: ")
+        more = f" ({quiet} more since the last report)" if quiet else ""
+        logger.log(level, "groupcache: peer %s " + sentence + ": %s%s", peer, group, detail, more)
+
+    def _forget_stale(self, now: float) -> None:
+        for slot, (logged, _) in list(self._seen.items()):
+            if now - logged >= self._interval:
+                del self._seen[slot]
+
+    def __repr__(self) -> str:
+        return f"<PeerErrorReporter tracked={len(self._seen)}>"

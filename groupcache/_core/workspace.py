@@ -13,8 +13,8 @@ from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._errors import DuplicateGroupError, GroupcacheError
+from .blocking import LoopThread
 from .peers import NoPeers, PeerPicker
-from .portal import LoopThread
 
 if TYPE_CHECKING:
     from .group import Group

@@ -13,10 +13,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from aiohttp import web
 
-from .._core.keys import DEFAULT_MAX_KEY_BYTES
 from .._core.peers import NoPeers, PeerGetter
 from .._core.ring import DEFAULT_REPLICAS, HashFn, HashRing, RingPreset, resolve_preset
-from .._core.value import Value
+from .._core.value import DEFAULT_MAX_KEY_BYTES, Value
 from .._core.workspace import Workspace, default_workspace
 from .._errors import GroupcacheError
 from .._protocol.bodies import EXPIRY_FIELDS, ExpiryField

@@ -18,8 +18,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from .._core.group import Group
-from .._core.keys import check_set_key
-from .._core.value import Value
+from .._core.value import Value, check_set_key
 from .._core.workspace import Workspace
 from .._errors import InvalidKeyError, NotFoundError, WireError
 from .._protocol.bodies import (

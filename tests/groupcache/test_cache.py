@@ -8,7 +8,7 @@ import pytest
 
 from groupcache import Value
 from groupcache._core.cache import Cache, CacheStats, entry_size, populate
-from groupcache._core.keys import key_size
+from groupcache._core.value import key_size
 
 
 class Clock:

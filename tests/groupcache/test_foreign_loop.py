@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 import pytest
 
 from groupcache import Group, Value, Workspace
+from groupcache._core.blocking import LoopThread
 from groupcache._core.cache import Cache, Entry
-from groupcache._core.portal import LoopThread
 from tests.groupcache.cluster import Node, cluster, node_of
 from tests.groupcache.helpers import CountingGetter
 

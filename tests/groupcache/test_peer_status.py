@@ -23,8 +23,7 @@ from groupcache import (
     PeerError,
     Workspace,
 )
-from groupcache._core.peer_errors import PeerErrorReporter
-from groupcache._core.stats import Stats
+from groupcache._core.stats import PeerErrorReporter, Stats
 from groupcache.metrics import register
 from tests.groupcache.cluster import cluster
 from tests.groupcache.helpers import CountingGetter, serve_peer_handler
