@@ -18,7 +18,9 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 if TYPE_CHECKING:
+    from .cache import Cache
     from .group import Group
+    from .stats import SyncHitCounters
     from .workspace import Workspace
 
 P = ParamSpec("P")
@@ -99,40 +101,84 @@ def call_on(home: asyncio.AbstractEventLoop, fn: Callable[[], T]) -> T:
                 return fn()
 
 
-def read_hit(group: Group, key: str) -> bytes | None:
+def read_hit(
+    main: Cache, hot: Cache, hits: SyncHitCounters, key: str, fast_key_len: int
+) -> bytes | None:
     """Return the cached bytes of ``key`` from any thread, or ``None`` (a miss, or a key
-    that needs the full check). Counted in the calling thread's own hit counters."""
-    if type(key) is not str or len(key) > group._fast_key_len:
+    that needs the full check): the fast path of ``get_sync``, and of a ``get`` on another
+    loop. Counted in the calling thread's own ``hits``."""
+    if type(key) is not str or len(key) > fast_key_len:
         return None
-    entry = group._main_od.get(key)
-    if entry.__class__ is bytes:  # never expires: the common case, inlined
+    data = main.peek(key)
+    if data.__class__ is bytes:  # never expires: the common hit, inlined (Cache.peek)
         try:  # noqa: SIM105 - contextlib.suppress costs ~10x more here
-            group._main_od.move_to_end(key)
+            main.touch(key)
         except KeyError:  # removed by the loop meanwhile: still a valid read
             pass
-        group._sync_hits.mine().main += 1
-        return entry
-    if group.size > 0:
-        data = group._main.get_threadsafe(key)
-        if data is not None:
-            group._sync_hits.mine().main += 1
-            return data
-        data = group._hot.get_threadsafe(key)
-        if data is not None:
-            group._sync_hits.mine().hot += 1
-            return data
-    return None
-
-
-async def foreign_get(group: Group, key: str) -> bytes:
-    """:meth:`Group.get` called on a loop that is not the group's home loop."""
-    home = elsewhere(group.workspace)
-    if home is None:  # the caller's loop has just become the home loop
-        return await group.get(key)
-    data = read_hit(group, key)
-    if data is not None:
+        hits.mine().main += 1
         return data
-    return await run_on(home, group.get(key))
+    data = main.get_threadsafe(key)
+    if data is not None:
+        hits.mine().main += 1
+        return data
+    data = hot.get_threadsafe(key)
+    if data is not None:
+        hits.mine().hot += 1
+    return data
+
+
+class BlockingMethods:
+    """The part of :class:`~groupcache.Group` that crosses threads and loops: the blocking
+    methods, and ``get`` called on a loop that is not the home loop."""
+
+    if TYPE_CHECKING:
+        workspace: Workspace
+        _main: Cache
+        _hot: Cache
+        _sync_hits: SyncHitCounters
+        _fast_key_len: int
+        _home: asyncio.AbstractEventLoop | None
+
+        async def get(self, key: str) -> bytes: ...
+        async def set(self, key: str, value: bytes, *, expire: float | None = None) -> None: ...
+        async def remove(self, key: str) -> None: ...
+        def _reset_flights(self) -> None: ...
+
+    def get_sync(self, key: str, *, timeout: float | None = None) -> bytes:
+        """Blocking :meth:`get` for threads outside the event loop (Flask, Django).
+
+        Raises:
+            GroupcacheError: called from a thread that runs an event loop.
+            TimeoutError: no answer within ``timeout`` seconds (the wait is cancelled).
+        """
+        data = read_hit(self._main, self._hot, self._sync_hits, key, self._fast_key_len)
+        if data is not None:  # a hit needs no trip to the loop
+            return data
+        return self.workspace.run_sync(self.get(key), timeout)
+
+    def set_sync(self, key: str, value: bytes, *, expire: float | None = None) -> None:
+        """Blocking :meth:`set` for threads outside the event loop."""
+        self.workspace.run_sync(self.set(key, value, expire=expire), None)
+
+    def remove_sync(self, key: str) -> None:
+        """Blocking :meth:`remove` for threads outside the event loop."""
+        self.workspace.run_sync(self.remove(key), None)
+
+    def _rehome(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Move to ``loop`` (the workspace's new home loop): the flights of the old one
+        cannot be awaited here."""
+        self._home = loop
+        self._reset_flights()
+
+    async def _get_elsewhere(self, key: str) -> bytes:
+        """Serve :meth:`get` on a loop that is not the home loop: a hit here, else on it."""
+        home = elsewhere(self.workspace)
+        if home is None:  # the caller's loop has just become the home loop
+            return await self.get(key)
+        data = read_hit(self._main, self._hot, self._sync_hits, key, self._fast_key_len)
+        if data is not None:
+            return data
+        return await run_on(home, self.get(key))
 
 
 class LoopThread:

@@ -1,18 +1,21 @@
-"""A byte-accounted LRU cache of values with lazy expiry (the ``cache`` type of groupcache.go).
+"""A byte-accounted LRU cache of values with lazy expiry (the ``cache`` type of groupcache.go
+and its lru/lru.go in one).
 
 Sizes are ``len(key) + len(value)`` in bytes, the key measured in UTF-8, as in Go. The
-budget shared by a group's main and hot caches is enforced by the group, not here.
+budget shared by a group's main and hot caches is kept by :func:`populate`.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeAlias
 
-from .lru import LRU
+from .._errors import GroupcacheError
 from .value import Value, key_size
 
 logger = logging.getLogger("groupcache")
@@ -41,58 +44,66 @@ def entry_size(entry: Entry) -> int:
     return len(entry) if isinstance(entry, bytes) else len(entry.data)
 
 
-class Cache(LRU[str, Entry]):
-    """An LRU of :class:`Value` with byte accounting and lazy, strict-before expiry.
+class Cache:
+    """An LRU map of :class:`Value` with byte accounting and lazy, strict-before expiry.
 
     Only the event loop that owns the group changes a cache, so it needs no lock (reads
-    from other threads use :meth:`get_threadsafe`). Counters: ``gets`` and ``hits`` per
-    lookup; ``evictions`` counts entries dropped by :meth:`remove_oldest` (budget
+    from other threads use :meth:`get_threadsafe`). Counters: ``hits`` and ``misses`` per
+    :meth:`lookup`; ``evictions`` counts entries dropped by :meth:`remove_oldest` (budget
     pressure) and expired entries found by a lookup, not explicit removals or
     replacements.
     """
 
     __slots__ = (
         "_clock",
+        "_od",
         "evictions",
         "evictions_nonexpired",
-        "gets",
         "hits",
-        "inline_hits",
+        "misses",
         "nbytes",
+        "peek",
+        "touch",
     )
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
-        super().__init__()
+        self._od: OrderedDict[str, Entry] = OrderedDict()  # least recently used first
+        self.peek: Callable[[str], Entry | None] = self._od.get
+        """Return the entry of ``key`` as stored, expired or not, counting nothing and
+        leaving its recency: with :attr:`touch` and :attr:`hits`, the inlined hit of a
+        never-expiring entry (bound C methods: a Python call costs a fifth of a hit)."""
+        self.touch: Callable[[str], None] = self._od.move_to_end
+        """Mark ``key`` most recently used (``KeyError`` if it is absent)."""
         self._clock = clock
         self.nbytes = 0
-        self.gets = 0
         self.hits = 0
-        self.inline_hits = 0  # hits counted by a caller that read the dict itself
+        self.misses = 0
         self.evictions = 0
         self.evictions_nonexpired = 0
 
-    def _lookup(self, key: str) -> Entry | None:
-        self.gets += 1
+    def lookup(self, key: str) -> Entry | None:
+        """Return the live entry of ``key``, marking it recently used, or ``None``.
+
+        Every read on the owning loop is this one; it counts a hit or a miss. A value
+        that has expired is dropped here (an eviction) and is a miss.
+        """
         entry = self._od.get(key)
         if entry is None:
+            self.misses += 1
             return None
-        if isinstance(entry, Value) and entry.expired(self._clock()):
+        if entry.__class__ is not bytes and entry.expired(self._clock()):  # type: ignore[union-attr]
             self.remove(key)
             self.evictions += 1
+            self.misses += 1
             return None
         self._od.move_to_end(key)
         self.hits += 1
         return entry
 
     def get(self, key: str) -> Value | None:
-        """Return the live value of ``key`` (marking it recently used), or ``None``."""
-        entry = self._lookup(key)
+        """Return the live value of ``key`` as a :class:`Value` (:meth:`lookup`), or ``None``."""
+        entry = self.lookup(key)
         return Value(entry) if isinstance(entry, bytes) else entry
-
-    def get_data(self, key: str) -> bytes | None:
-        """Return the live bytes of ``key`` (marking it recently used), or ``None``."""
-        entry = self._lookup(key)
-        return entry if entry is None or isinstance(entry, bytes) else entry.data
 
     def get_threadsafe(self, key: str) -> bytes | None:
         """Return the live bytes of ``key`` from any thread, marking it recently used.
@@ -102,12 +113,10 @@ class Cache(LRU[str, Entry]):
         value is left for the loop to drop. The caller counts the lookup.
         """
         entry = self._od.get(key)
-        if entry is None:
-            return None
-        if not isinstance(entry, bytes):
-            if entry.expired(self._clock()):
+        if entry.__class__ is not bytes:
+            if entry is None or entry.expired(self._clock()):  # type: ignore[union-attr]
                 return None
-            entry = entry.data
+            entry = entry.data  # type: ignore[union-attr]
         try:  # noqa: SIM105 - contextlib.suppress costs ~10x more on this hot path
             self._od.move_to_end(key)
         except KeyError:  # removed by the loop meanwhile: still a valid read
@@ -115,14 +124,18 @@ class Cache(LRU[str, Entry]):
         return entry
 
     def add(self, key: str, value: Entry) -> Entry | None:
-        """Insert or replace ``key``, keeping the byte count exact (mailgun PR#52)."""
+        """Insert or replace ``key`` as most recently used, keeping the byte count exact
+        (mailgun PR#52); return the entry it replaced."""
         if isinstance(value, Value) and value.expire_at is None:
             value = value.data  # stored compactly
-        old = super().add(key, value)
+        od = self._od
+        old = od.get(key)
+        od[key] = value
         size = entry_size(value)
         if old is None:
             self.nbytes += key_size(key) + size
         else:
+            od.move_to_end(key)
             self.nbytes += size - entry_size(old)
         return old
 
@@ -155,18 +168,20 @@ class Cache(LRU[str, Entry]):
         self._od.clear()
         self.nbytes = 0
 
-    @property
-    def items(self) -> int:
+    def __len__(self) -> int:
         """Return the number of entries, expired ones not yet seen included."""
         return len(self._od)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._od
 
     def stats(self) -> CacheStats:
         """Return a snapshot of the counters."""
         return CacheStats(
             bytes=self.nbytes,
             items=len(self._od),
-            gets=self.gets + self.inline_hits,
-            hits=self.hits + self.inline_hits,
+            gets=self.hits + self.misses,
+            hits=self.hits,
             evictions=self.evictions,
             evictions_nonexpired=self.evictions_nonexpired,
         )
@@ -187,3 +202,19 @@ def populate(main: Cache, hot: Cache, limit: int, key: str, value: Value, into: 
         victim = hot if hot.nbytes > main.nbytes // 8 else main
         if victim.remove_oldest() is None:  # empty, yet counted: a bug, never a hang
             logger.warning("groupcache: byte count off by %d; recounted", victim.recount())
+
+
+def hot_admission(policy: str, rng: random.Random) -> Callable[[], bool]:
+    """Return whether to admit the next value fetched from a peer into the hot cache, by
+    ``policy``: ``"always"``, ``"golang"`` (1 in 10, by ``rng``) or ``"never"``.
+
+    Raises:
+        GroupcacheError: another policy.
+    """
+    if policy == "always":
+        return lambda: True
+    if policy == "golang":
+        return lambda: rng.randrange(10) == 0
+    if policy == "never":
+        return lambda: False
+    raise GroupcacheError(f"hot_cache must be 'always', 'golang' or 'never': {policy!r}")

@@ -15,13 +15,13 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Literal, TypeAlias
 
-from .._errors import GroupcacheError, InvalidKeyError, PeerError
-from .blocking import foreign_get, on_home_loop, on_home_thread, read_hit
-from .cache import Cache, CacheStats, populate
+from .._errors import GroupcacheError, InvalidKeyError
+from .blocking import BlockingMethods, on_home_loop, on_home_thread
+from .cache import Cache, hot_admission, populate
 from .getter import Getter, GetterCaller
-from .peers import PeerGetter, broadcast, broadcast_keys, check_set_everywhere, is_final
+from .peers import PeerGetter, broadcast, broadcast_keys, broadcast_set, fetch
 from .singleflight import Flight, SingleFlight
-from .stats import GroupStats, PeerErrorReporter, Stats, SyncHitCounters
+from .stats import PeerErrorReporter, Stats, StatsMethods, SyncHitCounters
 from .value import DEFAULT_MAX_KEY_BYTES, Value, check_key, check_set_key
 from .workspace import Workspace, default_workspace
 
@@ -30,7 +30,7 @@ _running_loop = asyncio.get_running_loop
 HotCachePolicy: TypeAlias = Literal["always", "golang", "never"]
 
 
-class Group:
+class Group(BlockingMethods, StatsMethods):
     """A cache namespace with a getter that loads values on a miss.
 
     Args:
@@ -70,19 +70,16 @@ class Group:
             raise GroupcacheError(f"group name must be a non-empty str without '/': {name!r}")
         if not callable(getter):
             raise GroupcacheError("getter must be callable")
-        if hot_cache not in ("always", "golang", "never"):
-            raise GroupcacheError(f"hot_cache must be 'always', 'golang' or 'never': {hot_cache!r}")
         self.name = name
         self.size = size
+        self._caching = size > 0
         self.max_key_bytes = max_key_bytes
         self.workspace = workspace if workspace is not None else default_workspace()
         self._call = GetterCaller(getter, executor)
-        self._hot_policy = hot_cache
-        self._rng = rng or random.Random()
+        self._admit_hot = hot_admission(hot_cache, rng or random.Random())
         self._clock = clock
         self._main = Cache(clock)
         self._hot = Cache(clock)
-        self._main_od = self._main._od  # read directly on the hit path of get()
         self._stats = Stats()
         self._peer_errors = PeerErrorReporter(self._stats)
         self._sync_hits = SyncHitCounters()
@@ -90,6 +87,7 @@ class Group:
         self._local_flights: SingleFlight[Value] = SingleFlight()
         self._peer_flights: SingleFlight[Value] = SingleFlight()
         self.workspace._add_group(self)
+        self._home = self.workspace.loop  # kept current by the workspace (_rehome)
 
     # -- reading ------------------------------------------------------------------
 
@@ -103,26 +101,23 @@ class Group:
             RemoteCallError: the owning peer's getter failed.
             Exception: the getter's own exception, unchanged.
         """
-        if _running_loop() is not self.workspace._loop:
-            return await foreign_get(self, key)  # off the home loop: only reads here
-        stats = self._stats
-        stats.gets += 1
+        if _running_loop() is not self._home:
+            return await self._get_elsewhere(key)
+        self._stats.gets += 1
         if type(key) is not str or len(key) > self._fast_key_len:
-            self._check_key(key)
-        # Hot path, inlined: a never-expiring entry of the main cache (empty if size <= 0).
-        entry = self._main_od.get(key)
-        if entry.__class__ is bytes:
-            self._main_od.move_to_end(key)
-            self._main.inline_hits += 1
-            stats.cache_hits += 1
+            check_key(key, self.max_key_bytes)
+        main = self._main
+        entry = main.peek(key)
+        if entry.__class__ is bytes:  # never expires: the common hit, inlined (Cache.peek)
+            main.touch(key)
+            main.hits += 1
             return entry
-        if self.size > 0:
-            data = self._main.get_data(key)
-            if data is None:
-                data = self._hot.get_data(key)
-            if data is not None:
-                stats.cache_hits += 1
-                return data
+        if self._caching:
+            entry = main.lookup(key)
+            if entry is None:
+                entry = self._hot.lookup(key)
+            if entry is not None:
+                return entry if entry.__class__ is bytes else entry.data  # type: ignore[union-attr]
         return (await self._load(key, False)).data
 
     @on_home_loop
@@ -135,7 +130,7 @@ class Group:
                 getter) and never forward it, so peers whose rings disagree cannot loop.
         """
         self._stats.gets += 1
-        self._check_key(key)
+        check_key(key, self.max_key_bytes)
         value = self._recheck(key)
         if value is not None:
             return value
@@ -150,18 +145,15 @@ class Group:
         Hits are served at once; only the misses load, concurrently (a batch from a peer).
         """
         results: list[Value | BaseException | None] = []
-        misses: list[int] = []
         for key in keys:
             self._stats.gets += 1
             try:
-                self._check_key(key)
+                check_key(key, self.max_key_bytes)
             except InvalidKeyError as exc:
                 results.append(exc)
-                continue
-            value = self._recheck(key)
-            if value is None:
-                misses.append(len(results))
-            results.append(value)
+            else:
+                results.append(self._recheck(key))
+        misses = [i for i, result in enumerate(results) if result is None]
         if misses:
             loaded = await asyncio.gather(
                 *(self._load(keys[i], from_peer) for i in misses), return_exceptions=True
@@ -169,18 +161,6 @@ class Group:
             for i, outcome in zip(misses, loaded, strict=True):
                 results[i] = outcome
         return [r for r in results if r is not None]
-
-    def get_sync(self, key: str, *, timeout: float | None = None) -> bytes:
-        """Blocking :meth:`get` for threads outside the event loop (Flask, Django).
-
-        Raises:
-            GroupcacheError: called from a thread that runs an event loop.
-            TimeoutError: no answer within ``timeout`` seconds (the wait is cancelled).
-        """
-        data = read_hit(self, key)  # a hit needs no trip to the loop
-        if data is not None:
-            return data
-        return self.workspace.run_sync(self.get(key), timeout)
 
     # -- writing ------------------------------------------------------------------
 
@@ -200,13 +180,8 @@ class Group:
             MultiError: other peers failed too, or alone; each error names its peer.
         """
         check_set_key(key, self.max_key_bytes)
-        stored = Value(value, expire)
-        check_set_everywhere(self.workspace.peer_picker, self.name, key, stored)
-        await broadcast(
-            self.workspace.peer_picker,
-            key,
-            lambda p: p.set(self.name, key, stored),
-            lambda: self.local_set(key, stored),
+        await broadcast_set(
+            self.workspace.peer_picker, self.name, key, Value(value, expire), self.local_set
         )
 
     @on_home_loop
@@ -217,7 +192,7 @@ class Group:
             PeerError: the owner failed (named); removed here and on the other peers.
             MultiError: other peers failed too, or alone; each error names its peer.
         """
-        self._check_key(key)
+        check_key(key, self.max_key_bytes)
         await broadcast(
             self.workspace.peer_picker,
             key,
@@ -237,16 +212,8 @@ class Group:
         """
         keys = list(keys)
         for key in keys:
-            self._check_key(key)
+            check_key(key, self.max_key_bytes)
         await broadcast_keys(self.workspace.peer_picker, self.name, keys, self.local_remove)
-
-    def set_sync(self, key: str, value: bytes, *, expire: float | None = None) -> None:
-        """Blocking :meth:`set` for threads outside the event loop."""
-        self.workspace.run_sync(self.set(key, value, expire=expire), None)
-
-    def remove_sync(self, key: str) -> None:
-        """Blocking :meth:`remove` for threads outside the event loop."""
-        self.workspace.run_sync(self.remove(key), None)
 
     @on_home_thread
     def local_set(self, key: str, value: Value) -> None:
@@ -255,7 +222,7 @@ class Group:
         self._peer_flights.forget(key)
         self._hot.remove(key)
         self._main.remove(key)  # also when the new value is too large to be cached
-        self._populate(key, value, self._main)
+        populate(self._main, self._hot, self.size, key, value, self._main)
 
     @on_home_thread
     def local_remove(self, key: str) -> None:
@@ -272,19 +239,6 @@ class Group:
         self._main.clear()
         self._hot.clear()
 
-    # -- introspection ------------------------------------------------------------
-
-    def stats(self) -> GroupStats:
-        """Return a snapshot of the group's counters."""
-        return self._sync_hits.add_to(self._stats.snapshot())
-
-    def cache_stats(self, which: Literal["main", "hot"]) -> CacheStats:
-        """Return a snapshot of the ``"main"`` or ``"hot"`` cache's counters."""
-        if which not in ("main", "hot"):
-            raise ValueError(f"cache must be 'main' or 'hot', not {which!r}")
-        cache = self._main if which == "main" else self._hot
-        return self._sync_hits.add_to_cache(which, cache.stats())
-
     @on_home_thread
     def count_server_request(self) -> None:
         """Count one request from a peer for this group (called by transports)."""
@@ -299,62 +253,38 @@ class Group:
 
     # -- internals ------------------------------------------------------------------
 
-    def _check_key(self, key: object) -> None:
-        check_key(key, self.max_key_bytes)
-
     def _reset_flights(self) -> None:
         self._local_flights.forget_all()
         self._peer_flights.forget_all()
 
     async def _load(self, key: str, from_peer: bool) -> Value:  # on the home loop
         if not key.isascii():
-            self._check_key(key)  # only the long ones were checked on the hit path
+            check_key(key, self.max_key_bytes)  # only the long ones were checked on the hit path
         self._stats.loads += 1
         peer = None if from_peer else self.workspace.peer_picker.pick_peer(key)
-        if peer is None:
-            return await self._local_flights.do(key, self._load_local)
-        return await self._peer_flights.do(key, functools.partial(self._load_remote, peer))
+        flights = self._local_flights if peer is None else self._peer_flights
+        return await flights.do(key, functools.partial(self._load_once, peer))
 
     def _recheck(self, key: str) -> Value | None:
-        if self.size <= 0:
+        if not self._caching:
             return None
         value = self._main.get(key)
-        if value is None:
-            value = self._hot.get(key)
-        if value is not None:
-            self._stats.cache_hits += 1
-        return value
+        return self._hot.get(key) if value is None else value
 
-    async def _load_local(self, flight: Flight[Value]) -> Value:
+    async def _load_once(self, peer: PeerGetter | None, flight: Flight[Value]) -> Value:
+        """The one load of a flight: from the key's owner ``peer``, or here."""
         key = flight.key
-        value = self._recheck(key)
+        value = self._recheck(key)  # a flight that has just ended may have cached it
         if value is not None:
             return value
         self._stats.loads_deduped += 1
+        if peer is not None:
+            value = await fetch(peer, self.name, key, self._clock, self._stats, self._peer_errors)
+            if value is not None:  # None: the owner failed (counted, logged): load it here
+                if not flight.forgotten and self._admit_hot():
+                    populate(self._main, self._hot, self.size, key, value, self._hot)
+                return value
         return await self._call_getter(flight)
-
-    async def _load_remote(self, peer: PeerGetter, flight: Flight[Value]) -> Value:
-        key = flight.key
-        value = self._recheck(key)
-        if value is not None:
-            return value
-        self._stats.loads_deduped += 1
-        started = time.perf_counter()
-        try:
-            value = await peer.get(self.name, key)
-            if value.expired(self._clock()):  # as mailgun: expired on the way, by our clock
-                raise PeerError(f"{peer.url}: peer returned expired value")
-        except Exception as exc:
-            self._stats.record_peer_latency(started)
-            if is_final(exc):
-                raise
-            self._peer_errors.record(peer.url, self.name, key, exc)
-            return await self._call_getter(flight)
-        self._stats.peer_loads += 1
-        self._stats.record_peer_latency(started)
-        if not flight.forgotten and self._admit_hot():
-            self._populate(key, value, self._hot)
-        return value
 
     async def _call_getter(self, flight: Flight[Value]) -> Value:
         key = flight.key
@@ -365,12 +295,5 @@ class Group:
             raise
         self._stats.local_loads += 1
         if not flight.forgotten:
-            self._populate(key, value, self._main)
+            populate(self._main, self._hot, self.size, key, value, self._main)
         return value
-
-    def _admit_hot(self) -> bool:
-        policy = self._hot_policy
-        return policy == "always" or (policy == "golang" and self._rng.randrange(10) == 0)
-
-    def _populate(self, key: str, value: Value, cache: Cache) -> None:
-        populate(self._main, self._hot, self.size, key, value, cache)

@@ -7,6 +7,7 @@ one peer. Groups depend on these protocols only, never on a transport.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol, runtime_checkable
 
@@ -18,6 +19,7 @@ from .._errors import (
     RemoteCallError,
     UnsupportedWriteError,
 )
+from .stats import PeerErrorReporter, Stats
 from .value import Value
 
 
@@ -56,6 +58,33 @@ def is_final(exc: BaseException) -> bool:
     return isinstance(exc, (NotFoundError, RemoteCallError)) and not isinstance(
         exc, GroupNotFoundError
     )
+
+
+async def fetch(
+    peer: PeerGetter,
+    group: str,
+    key: str,
+    clock: Callable[[], float],
+    stats: Stats,
+    errors: PeerErrorReporter,
+) -> Value | None:
+    """Fetch ``key`` from its owner ``peer``: its value, or ``None`` if it failed (counted and
+    logged by ``errors``; the group then loads the key itself, as Go does). Its final
+    answers (:func:`is_final`: the value does not exist, its getter failed) are raised."""
+    started = time.perf_counter()
+    try:
+        value = await peer.get(group, key)
+        if value.expired(clock()):  # as mailgun: expired on the way, by our clock
+            raise PeerError(f"{peer.url}: peer returned expired value")
+    except Exception as exc:
+        if is_final(exc):
+            raise
+        errors.record(peer.url, group, key, exc)
+        return None
+    finally:
+        stats.record_peer_latency(started)
+    stats.peer_loads += 1
+    return value
 
 
 @runtime_checkable
@@ -164,6 +193,19 @@ async def broadcast(
         raise owner_errors[0]
     if errors:
         raise MultiError(owner_errors + errors)
+
+
+async def broadcast_set(
+    picker: PeerPicker, group: str, key: str, value: Value, local: Callable[[str, Value], None]
+) -> None:
+    """Set ``key`` to ``value`` on its owner, then here (``local``) and on every other peer,
+    once every peer that can tell has said it would take the value (:func:`broadcast`).
+
+    Raises:
+        InvalidValueError: some peer would refuse the value; nothing was written.
+    """
+    check_set_everywhere(picker, group, key, value)
+    await broadcast(picker, key, lambda p: p.set(group, key, value), lambda: local(key, value))
 
 
 async def broadcast_keys(

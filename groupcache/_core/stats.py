@@ -15,10 +15,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from .._errors import ForeignReplyError, GroupNotFoundError, PeerAuthError
 from .cache import CacheStats
+
+if TYPE_CHECKING:
+    from .cache import Cache
 
 logger = logging.getLogger("groupcache")
 
@@ -57,16 +60,19 @@ class GroupStats:
 
 
 class Stats:
-    """Mutable counters, plain ints bumped on the event loop (no locks, no metrics calls)."""
+    """Mutable counters, plain ints bumped on the event loop (no locks, no metrics calls).
 
-    __slots__ = tuple(f.name for f in fields(GroupStats))
+    ``cache_hits`` is not among them: every hit is a hit of the main or the hot cache,
+    which count their own, and :meth:`snapshot` is given their sum.
+    """
+
+    __slots__ = tuple(f.name for f in fields(GroupStats) if f.name != "cache_hits")
 
     def __init__(self) -> None:
         for name in self.__slots__:
             setattr(self, name, 0)
 
     gets: int
-    cache_hits: int
     peer_loads: int
     peer_errors: int
     loads: int
@@ -83,9 +89,9 @@ class Stats:
         if elapsed_ms > self.peer_latency_max_ms:
             self.peer_latency_max_ms = elapsed_ms
 
-    def snapshot(self) -> GroupStats:
-        """Return the current values as a frozen :class:`GroupStats`."""
-        return GroupStats(*(getattr(self, name) for name in self.__slots__))
+    def snapshot(self, *, cache_hits: int) -> GroupStats:
+        """Return the current values, with ``cache_hits``, as a frozen :class:`GroupStats`."""
+        return GroupStats(cache_hits=cache_hits, **{n: getattr(self, n) for n in self.__slots__})
 
 
 class _ThreadHits:
@@ -230,3 +236,25 @@ class PeerErrorReporter:
 
     def __repr__(self) -> str:
         return f"<PeerErrorReporter tracked={len(self._seen)}>"
+
+
+class StatsMethods:
+    """The statistics part of :class:`~groupcache.Group`: snapshots of its counters."""
+
+    if TYPE_CHECKING:
+        _main: Cache
+        _hot: Cache
+        _stats: Stats
+        _sync_hits: SyncHitCounters
+
+    def stats(self) -> GroupStats:
+        """Return a snapshot of the group's counters."""
+        hits = self._main.hits + self._hot.hits  # every hit is one cache's
+        return self._sync_hits.add_to(self._stats.snapshot(cache_hits=hits))
+
+    def cache_stats(self, which: Literal["main", "hot"]) -> CacheStats:
+        """Return a snapshot of the ``"main"`` or ``"hot"`` cache's counters."""
+        if which not in ("main", "hot"):
+            raise ValueError(f"cache must be 'main' or 'hot', not {which!r}")
+        cache = self._main if which == "main" else self._hot
+        return self._sync_hits.add_to_cache(which, cache.stats())

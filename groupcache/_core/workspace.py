@@ -86,7 +86,7 @@ class Workspace:
                 )
             self._loop = loop
         for group in self._groups.values():
-            group._reset_flights()
+            group._rehome(loop)
 
     def live_loop(self) -> asyncio.AbstractEventLoop | None:
         """Return the bound loop if it is running, else ``None``."""

@@ -30,7 +30,7 @@ def test_sizes_stay_exact_when_keys_are_replaced() -> None:
     assert c.nbytes == 15
     c.add("key1", Value(b"x" * 27))
     assert c.nbytes == 37
-    assert c.items == 2
+    assert len(c) == 2
     c.remove("key1")
     c.remove("key2")
     assert c.nbytes == 0
@@ -89,7 +89,7 @@ def test_clear_empties_the_cache() -> None:
     c.add("a", Value(b"1"))
     c.clear()
     assert c.nbytes == 0
-    assert c.items == 0
+    assert len(c) == 0
     assert "bytes=0" in repr(c)
 
 
@@ -112,7 +112,7 @@ def test_values_without_expiry_are_stored_as_plain_bytes() -> None:
     assert type(c.peek("plain")) is bytes
     assert isinstance(c.peek("expiring"), Value)
     assert c.get("plain") == Value(b"abc")
-    assert c.get_data("expiring") == b"abc"
+    assert c.lookup("expiring") == Value(b"abc", 4102444800.0)
     assert c.nbytes == len("plain") + 3 + len("expiring") + 3
     c.add("plain", Value(b"abcdef", expire_at=4102444800.0))
     assert c.nbytes == len("plain") + 6 + len("expiring") + 3
@@ -121,7 +121,7 @@ def test_values_without_expiry_are_stored_as_plain_bytes() -> None:
 def test_an_empty_value_is_a_hit_not_a_miss() -> None:
     c = Cache()
     c.add("empty", Value(b""))
-    assert c.get_data("empty") == b""
+    assert c.lookup("empty") == b""
     assert c.get_threadsafe("empty") == b""
     assert c.stats().hits == 1
 

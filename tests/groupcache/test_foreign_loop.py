@@ -36,9 +36,9 @@ class RecordingCache(Cache):
     def _seen(self) -> None:
         self.threads.add(threading.get_ident())
 
-    def _lookup(self, key: str) -> Entry | None:
+    def lookup(self, key: str) -> Entry | None:
         self._seen()
-        return super()._lookup(key)
+        return super().lookup(key)
 
     def add(self, key: str, value: Entry) -> Entry | None:
         self._seen()
@@ -176,7 +176,6 @@ async def test_every_entry_point_used_from_another_loop_changes_caches_only_on_t
         g = Group("g", CountingGetter(), 1 << 20, workspace=ws, clock=lambda: 100.0)
         g._main = RecordingCache(threads, g._clock)
         g._hot = RecordingCache(threads, g._clock)
-        g._main_od = g._main._od
         await on(home, g.get("cached"))
         await on(home, g.set("expiring", b"soon", expire=200.0))
         await on(home, g.get("cached"))  # one hit on the home loop
@@ -298,7 +297,8 @@ async def test_a_hit_from_another_loop_on_an_entry_evicted_meanwhile_is_still_se
     with Workspace() as ws, home_loop() as home:
         ws.bind_loop(home.loop)
         g = Group("g", CountingGetter(), 1 << 20, workspace=ws)
-        g._main._od = g._main_od = VanishingDict(home_ident(home))
+        vanishing = g._main._od = VanishingDict(home_ident(home))
+        g._main.peek, g._main.touch = vanishing.get, vanishing.move_to_end
         await on(home, g.get("k"))
         assert await g.get("k") == b"v:k"
         assert g.stats().cache_hits == 1
