@@ -21,11 +21,12 @@ import aiohttp
 from yarl import URL
 
 from .._core.value import Value
-from .._errors import GroupcacheError, PeerError, RemoteCallError, WireError
+from .._errors import PeerError, WireError
 from .._http.pool import DEFAULT_BASE_PATH, DEFAULT_TIMEOUT, normalize_url
-from .._http.server import CLIENT_HEADER
-from .._protocol.bodies import decode_get_response, path_escape
-from .._protocol.status import Headers, error_message, not_found_error
+from .._protocol.bodies import decode_get_response
+from .._protocol.headers import CLIENT_HEADER
+from .._protocol.paths import base_of, request_path
+from .._protocol.status import Headers, reply_error
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -59,7 +60,9 @@ class Client:
     ) -> None:
         normalize_url(url)
         self.url = url.rstrip("/")
-        self._base = self.url + base_path
+        parts = urlsplit(self.url)
+        self._origin = f"{parts.scheme}://{parts.netloc}"
+        self._base = base_of(self.url, base_path)  # the path part, as peers have it
         self._headers = {CLIENT_HEADER: "1"}
         if token is not None:
             self._headers["Authorization"] = f"Bearer {token}"
@@ -70,8 +73,8 @@ class Client:
         self._conns: list[http.client.HTTPConnection] = []
         self._lock = threading.Lock()  # protects _conns
 
-    def _path(self, group: str, key: str) -> str:
-        return f"{self._base}{path_escape(group)}/{path_escape(key)}"
+    def _url(self, group: str, key: str) -> str:
+        return self._origin + request_path(self._base, group, key)
 
     async def get(self, group: str, key: str) -> bytes:
         """Return the value of ``key`` in ``group``.
@@ -94,7 +97,7 @@ class Client:
             )
         try:
             async with self._session.get(
-                URL(self._path(group, key), encoded=True), headers=self._headers
+                URL(self._url(group, key), encoded=True), headers=self._headers
             ) as resp:
                 body = await resp.read()
                 return self._decode(resp.status, resp.headers, body, group)
@@ -106,7 +109,7 @@ class Client:
         conn: _Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._connect()
-        path = urlsplit(self._path(group, key)).path
+        path = request_path(self._base, group, key)
         deadline = _DEADLINE.set(time.monotonic() + self._timeout)
         try:
             if conn.sock is not None:
@@ -131,15 +134,9 @@ class Client:
                 return decode_get_response(body)
             except WireError as exc:
                 raise PeerError(f"{url}: {exc}") from exc
-        message = error_message(body)
-        if status == 404:
-            path = urlsplit(self._base).path
-            raise not_found_error(headers, message, url=url, group=group, path=path)
-        if status == 503:
-            raise RemoteCallError(message)
-        if status in (401, 403):
-            raise GroupcacheError(f"{url}: {message} (status {status})")
-        raise PeerError(f"{url}: server returned status {status}: {message}")
+        raise reply_error(
+            status, headers, body, url=url, method="GET", group=group, path=self._base
+        )
 
     def _connect(self) -> _Connection:
         parts = urlsplit(self.url)

@@ -2,10 +2,11 @@
 
 While ``max_in_flight`` batches to a peer are on the wire, further gets wait in a queue;
 each time a batch completes, everything queued (up to ``max_keys``) goes out as the next
-one. A lone get goes out at once, so batching adds no latency when there is no load, and
-under load one request carries many keys. A batch is bounded by bytes as well as keys
-(its keys' ``cost`` adds up to ``max_bytes`` at most, the peer's body limit); a key that
-alone costs more goes out alone (the sender sends a one-key batch as a plain GET).
+one (:func:`get_batch`, on the peer's channel). A lone get goes out at once, so batching
+adds no latency when there is no load, and under load one request carries many keys. A
+batch is bounded by bytes as well as keys (its keys' ``cost`` adds up to ``max_bytes`` at
+most, the peer's body limit); a key that alone costs more goes out alone (the sender sends
+a one-key batch as a plain GET).
 At most ``max_pending`` gets wait in the queue
 beyond what the free batch slots take at once: one more fails at once with
 :class:`PeerError`, and the group loads it locally.
@@ -17,9 +18,17 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from .._core.value import Value
-from .._errors import PeerError
+from .._errors import PeerError, ReplyTooLargeError, WireError
+from .._protocol.bodies import LEFT_OUT, decode_batch_response, encode_batch_request
+from .._protocol.headers import CONTENT_TYPE, REPLY_LIMIT_HEADER
+from .._protocol.paths import GET_KEYS
+from .._protocol.status import item_error
+from .connections import PeerChannel
 
 SendBatch = Callable[[list[str]], Awaitable[list[Value | Exception]]]
+
+_GETS_AT_ONCE = 8
+"""Plain GETs in flight at once for the keys of one batch that are fetched on their own."""
 
 
 class Batcher:
@@ -155,3 +164,74 @@ class Batcher:
 
     def __repr__(self) -> str:
         return f"<Batcher queued={len(self._pending)} in_flight={self._in_flight}>"
+
+
+async def get_batch(channel: PeerChannel, group: str, keys: list[str]) -> list[Value | Exception]:
+    """Fetch ``keys`` of ``group`` in one batch request on ``channel``: one value or error
+    per key, in order (a :data:`SendBatch` for :class:`Batcher`).
+
+    A lone key, and the keys the owner left out to keep its reply under our limit, are
+    fetched with plain GETs; so is the whole batch when the owner does not serve batches
+    (any more) or cannot take this one.
+
+    Raises:
+        PeerError: the request failed, or the reply is not a batch reply.
+    """
+    if len(keys) == 1:  # a lone get: the common case without load, kept lean
+        try:
+            return [await channel.get_one(group, keys[0])]
+        except Exception as exc:
+            return [exc]
+    limit = channel.conns.max_body_bytes
+    extra = f"{REPLY_LIMIT_HEADER}: {limit}\r\n".encode()
+    body = encode_batch_request(keys)
+    path = channel.path(group, GET_KEYS)
+    try:
+        resp = await channel.request("POST", path, body, content_type=CONTENT_TYPE, extra=extra)
+    except PeerError as exc:
+        if isinstance(exc.__cause__, ReplyTooLargeError):  # an owner that does not
+            return await _get_each(channel, group, keys)  # cut its replies (older version)
+        raise
+    if resp.status in (404, 405):  # no longer a peer of ours at this URL
+        channel.serves_batches = False
+        return await _get_each(channel, group, keys)
+    if resp.status == 413:  # the owner's body limit is below ours
+        return await _get_each(channel, group, keys)
+    channel.check(resp, "POST", group)
+    try:
+        items = decode_batch_response(resp.body)
+    except WireError as exc:
+        raise PeerError(f"{channel.url}: {exc}") from exc
+    if len(items) != len(keys):
+        raise PeerError(f"{channel.url}: {len(items)} answers for {len(keys)} keys")
+    results: list[Value | Exception] = []
+    left_out: list[int] = []
+    for i, (status, item) in enumerate(items):
+        if isinstance(item, Value):
+            results.append(item)
+        elif status == LEFT_OUT:  # it would have taken the reply over our limit
+            left_out.append(i)
+            results.append(PeerError(f"{channel.url}: left out"))  # fetched below
+        else:
+            results.append(
+                item_error(status, item, url=channel.url, group=group, path=channel.base)
+            )
+    if left_out:
+        fetched = await _get_each(channel, group, [keys[i] for i in left_out])
+        for i, result in zip(left_out, fetched, strict=True):
+            results[i] = result
+    return results
+
+
+async def _get_each(channel: PeerChannel, group: str, keys: list[str]) -> list[Value | Exception]:
+    """Fetch ``keys`` with plain GETs, a few at a time; each key gets its own result."""
+    slots = asyncio.Semaphore(_GETS_AT_ONCE)
+
+    async def one(key: str) -> Value | Exception:
+        async with slots:
+            try:
+                return await channel.get_one(group, key)
+            except Exception as exc:
+                return exc
+
+    return list(await asyncio.gather(*(one(k) for k in keys)))

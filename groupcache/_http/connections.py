@@ -4,7 +4,8 @@ The peer protocol needs little of HTTP: a few methods, small header sets, bodies
 Content-Length or (Go servers, for bodies over 2 KiB) chunked encoding. Doing just that is
 several times cheaper per request than a general client, which was the bottleneck of a
 peer fetch (``benchmarks/bench_go_peer.py`` measures it); :mod:`groupcache._http.http1` parses
-the responses.
+the responses. A :class:`PeerChannel` adds what every request to one peer needs: its base
+path, our token, and the mapping of replies to errors.
 """
 
 from __future__ import annotations
@@ -15,10 +16,31 @@ import contextlib
 import ssl as ssl_module
 from urllib.parse import urlsplit
 
-from .._errors import ClosedError, QueueFullError, ReplyTooLargeError, TransportError
+from .._core.value import Value
+from .._errors import (
+    ClosedError,
+    PeerError,
+    QueueFullError,
+    ReplyTooLargeError,
+    TransportError,
+    WireError,
+)
+from .._protocol.bodies import decode_get_response
+from .._protocol.headers import BATCH_HEADER
+from .._protocol.paths import base_of, request_path
+from .._protocol.status import reply_error
 from .http1 import Connection, Response
 
-__all__ = ["ConnectionPool", "QueueFullError", "ReplyTooLargeError", "Response", "TransportError"]
+_BATCH_HEADER = BATCH_HEADER.lower()  # the replies' headers are lower-cased
+
+__all__ = [
+    "ConnectionPool",
+    "PeerChannel",
+    "QueueFullError",
+    "ReplyTooLargeError",
+    "Response",
+    "TransportError",
+]
 
 
 class ConnectionPool:
@@ -184,3 +206,88 @@ def _wrap(exc: BaseException) -> TransportError:
     if isinstance(exc, ClosedError):
         return TransportError(str(exc))
     return TransportError(f"{type(exc).__name__}: {exc}")
+
+
+class PeerChannel:
+    """The requests to one peer: its connections, its base path and our token, with the
+    replies mapped to errors (:func:`~groupcache._protocol.status.reply_error`) and the
+    plain GET that every variant understands. The peer client and its batches share it.
+
+    Args:
+        url: The peer's base URL, e.g. ``http://10.0.0.2:8080``.
+        connections: The keep-alive connections to that peer.
+        base_path: The peers' base path.
+        headers: Header lines sent with every request (the token).
+        batches: Whether to note that the peer serves batch gets (its replies say so).
+    """
+
+    __slots__ = ("_headers", "_note_batches", "base", "conns", "serves_batches", "url")
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        connections: ConnectionPool,
+        base_path: str,
+        headers: bytes,
+        batches: bool,
+    ) -> None:
+        self.url = url
+        self.base = base_of(url, base_path)
+        self.conns = connections
+        self._headers = headers
+        self._note_batches = batches
+        self.serves_batches = False
+        """Whether a reply of the peer said it serves batch gets (our nodes do)."""
+
+    def path(self, group: str, key: str) -> str:
+        """Return the escaped request path of ``key`` (or an endpoint) in ``group``."""
+        return request_path(self.base, group, key)
+
+    async def get_one(self, group: str, key: str) -> Value:
+        """Fetch one key with a plain GET, as Go peers understand it."""
+        resp = await self.request("GET", self.path(group, key))
+        self.check(resp, "GET", group)
+        if self._note_batches and resp.headers.get(_BATCH_HEADER) == "1":
+            self.serves_batches = True
+        return self.decode_value(resp.body)
+
+    def decode_value(self, body: bytes) -> Value:
+        """Decode a ``GetResponse`` from this peer (its expiry is the group's to judge,
+        by the group's clock)."""
+        try:
+            return decode_get_response(body)
+        except WireError as exc:
+            raise PeerError(f"{self.url}: {exc}") from exc
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        *,
+        content_type: str | None = None,
+        extra: bytes = b"",
+    ) -> Response:
+        """Send one request to the peer (``extra``: more header lines); transport
+        failures become :class:`PeerError`."""
+        headers = self._headers + extra
+        if content_type is not None:
+            headers += b"Content-Type: " + content_type.encode() + b"\r\n"
+        try:
+            return await self.conns.request(method, path, headers=headers, body=body)
+        except TransportError as exc:
+            raise PeerError(f"{self.url}: {exc}") from exc
+
+    def check(self, resp: Response, method: str, group: str) -> None:
+        """Raise the error a reply other than 200 stands for (:func:`reply_error`)."""
+        if resp.status != 200:
+            raise reply_error(
+                resp.status,
+                resp.headers,
+                resp.body,
+                url=self.url,
+                method=method,
+                group=group,
+                path=self.base,
+            )

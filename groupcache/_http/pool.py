@@ -19,7 +19,7 @@ from .._core.value import DEFAULT_MAX_KEY_BYTES, Value
 from .._core.workspace import Workspace, default_workspace
 from .._errors import GroupcacheError
 from .._protocol.bodies import EXPIRY_FIELDS, ExpiryField
-from .connections import ConnectionPool
+from .connections import ConnectionPool, PeerChannel
 from .peer import HTTPPeer
 from .server import PeerHandler
 
@@ -229,14 +229,14 @@ class HTTPPool:
         )
         if self._closed:
             connections.close()  # a pool closed meanwhile: requests fail, loads go local
-        return HTTPPeer(
+        channel = PeerChannel(
             url,
             connections=connections,
             base_path=self.base_path,
             headers=self._headers,
-            batches=self._batches,
-            max_queued=self._max_queued,
+            batches=self._batches > 0,
         )
+        return HTTPPeer(channel, batches=self._batches, max_queued=self._max_queued)
 
     def pick_peer(self, key: str) -> PeerGetter | None:
         """Return the remote owner of ``key``, or ``None`` when it is this node's."""

@@ -20,16 +20,8 @@ from aiohttp import web
 from .._core.group import Group
 from .._core.value import Value, check_set_key
 from .._core.workspace import Workspace
-from .._errors import InvalidKeyError, NotFoundError, WireError
+from .._errors import WireError
 from .._protocol.bodies import (
-    BATCH_HEADER,
-    CONTENT_TYPE,
-    ERROR_HEADER,
-    GET_KEYS_SUFFIX,
-    NO_SUCH_GROUP,
-    NOT_FOUND,
-    REMOVE_KEYS_SUFFIX,
-    REPLY_LIMIT_HEADER,
     BatchItem,
     ExpiryField,
     decode_batch_request,
@@ -37,14 +29,19 @@ from .._protocol.bodies import (
     decode_set_request,
     encode_batch_response,
     encode_get_response,
-    parse_path,
 )
+from .._protocol.headers import (
+    BATCH_HEADER,
+    CLIENT_HEADER,
+    CONTENT_TYPE,
+    ERROR_HEADER,
+    NO_SUCH_GROUP,
+    REPLY_LIMIT_HEADER,
+)
+from .._protocol.paths import GET_KEYS, REMOVE_KEYS, parse_path
+from .._protocol.status import error_status
 
 logger = logging.getLogger("groupcache")
-
-CLIENT_HEADER = "X-Groupcache-Client"
-"""Sent by :class:`groupcache.Client`: route this GET through the ring like a local get."""
-
 
 _BATCH_OK = {BATCH_HEADER: "1"}
 _JOIN_TIMEOUT = 5.0  # seconds join_connections() waits for cancelled connection tasks
@@ -55,17 +52,10 @@ async def _get_batch(group: Group, keys: list[str]) -> list[BatchItem]:
     for _ in keys[1:]:
         group.count_server_request()  # one per key: the request was counted once already
     results = await group.get_values(keys, from_peer=True)
-    items: list[BatchItem] = []
-    for result in results:
-        if isinstance(result, Value):
-            items.append((200, result))
-        elif isinstance(result, InvalidKeyError):
-            items.append((400, str(result)))
-        elif isinstance(result, NotFoundError):
-            items.append((404, str(result)))
-        else:
-            items.append((503, str(result)))
-    return items
+    return [
+        (200, result) if isinstance(result, Value) else (error_status(result)[0], str(result))
+        for result in results
+    ]
 
 
 def error_response(status: int, message: str, missing: str | None = None) -> web.Response:
@@ -180,7 +170,7 @@ class PeerHandler:
                 group.local_remove(key)
                 return web.Response()
             if method == "POST":
-                if key == GET_KEYS_SUFFIX:
+                if key == GET_KEYS:
                     keys = decode_batch_request(await request.read())
                     items = await _get_batch(group, keys)
                     limit = reply_limit(request, self._max_body)
@@ -189,21 +179,19 @@ class PeerHandler:
                         content_type=CONTENT_TYPE,
                         headers=_BATCH_OK,
                     )
-                if key != REMOVE_KEYS_SUFFIX:
+                if key != REMOVE_KEYS:
                     return error_response(404, "invalid path for POST method")
                 _, keys = decode_remove_keys(await request.read())
                 for k in keys:
                     group.local_remove(k)
                 return web.Response()
-        except (WireError, InvalidKeyError) as exc:
-            return error_response(400, str(exc))
-        except NotFoundError as exc:
-            return error_response(404, str(exc), NOT_FOUND)
         except web.HTTPException:
             raise  # e.g. 413 from aiohttp's body size limit
         except Exception as exc:
-            logger.debug("groupcache: %s %s/%r failed: %r", method, group_name, key, exc)
-            return error_response(503, str(exc))
+            status, missing = error_status(exc)
+            if status == 503:
+                logger.debug("groupcache: %s %s/%r failed: %r", method, group_name, key, exc)
+            return error_response(status, str(exc), missing)
         return error_response(405, "Only GET, DELETE, PUT, POST are supported")
 
     async def expect(self, request: web.Request) -> web.StreamResponse | None:

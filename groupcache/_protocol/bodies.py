@@ -1,15 +1,11 @@
-"""The peer protocol's wire format: URL paths and protobuf bodies (groupcachepb, http.go).
-
-Paths are ``{base}{group}/{key}`` with Go's ``url.PathEscape`` escaping; bodies are proto2
-``GetResponse``/``SetRequest`` messages. Keys are arbitrary byte strings in Go: we carry
-bytes that are not UTF-8 through ``str`` with ``surrogateescape``.
+"""The protocol's bodies: proto2 ``GetResponse``/``SetRequest`` messages (groupcachepb),
+our batch-get messages, and the JSON of groupcache-go's batch remove.
 """
 
 from __future__ import annotations
 
 import json
 from typing import Literal, TypeVar
-from urllib.parse import quote_from_bytes, unquote_to_bytes
 
 from google.protobuf import message as _message
 from google.protobuf import unknown_fields
@@ -17,71 +13,16 @@ from google.protobuf import unknown_fields
 from .._core.value import Value
 from .._errors import InvalidKeyError, WireError, WireKeyError
 from . import _groupcache_pb2 as pb
+from .headers import MAX_BATCH_KEYS
+from .paths import from_bytes, to_bytes
 
-CONTENT_TYPE = "application/x-protobuf"
-REMOVE_KEYS_SUFFIX = "_remove-keys/"
-"""The v3 batch-remove path element: ``POST {base}{group}/_remove-keys/``."""
-GET_KEYS_SUFFIX = "_get-keys/"
-"""Our batch-get path element: ``POST {base}{group}/_get-keys/`` (Python peers only)."""
-BATCH_HEADER = "X-Groupcache-Batch"
-"""A reply header by which our servers say they serve batch gets."""
-MAX_BATCH_KEYS = 512
-"""Most keys one batch request may carry."""
-REPLY_LIMIT_HEADER = "X-Groupcache-Reply-Limit"
-"""Sent with a batch get: the largest reply body, in bytes, that the requester accepts."""
 LEFT_OUT = 413
 """A batch item's status for a value left out to keep the reply under the requester's
 limit: the requester fetches it on its own, with a plain GET."""
-ERROR_HEADER = "X-Groupcache-Error"
-"""On our servers' 404s, what is missing: :data:`NOT_FOUND` or :data:`NO_SUCH_GROUP`."""
-NOT_FOUND = "not-found"
-NO_SUCH_GROUP = "no-such-group"
 
 ExpiryField = Literal[2, 3, "both"]
 """Where a ``GetResponse`` we serve carries the expiry (``HTTPPool(expiry_field=...)``)."""
 EXPIRY_FIELDS: tuple[ExpiryField, ...] = (3, 2, "both")
-
-_PATH_SAFE = "$&+:=@"  # Go's PathEscape keeps these besides the unreserved characters
-
-
-def to_bytes(text: str) -> bytes:
-    """Encode a key or group as the bytes Go would send (UTF-8, raw bytes kept)."""
-    return text.encode("utf-8", "surrogateescape")
-
-
-def from_bytes(data: bytes) -> str:
-    """Decode bytes from the wire into a ``str`` key (UTF-8, other bytes kept)."""
-    return data.decode("utf-8", "surrogateescape")
-
-
-def path_escape(text: str) -> str:
-    """Escape ``text`` for a URL path segment exactly as Go's ``url.PathEscape``."""
-    return quote_from_bytes(to_bytes(text), safe=_PATH_SAFE)
-
-
-def request_path(base_path: str, group: str, key: str) -> str:
-    """Return the escaped path of ``key`` in ``group`` under ``base_path``."""
-    return f"{base_path}{path_escape(group)}/{path_escape(key)}"
-
-
-def parse_path(raw_path: str, base_path: str) -> tuple[str, str]:
-    """Split a raw request path into (group, key), as Go's ``ServeHTTP`` does.
-
-    The whole path is percent-decoded first (``+`` stays ``+``), then split on the first
-    ``/`` after the base path; the key may contain ``/`` and may be empty.
-
-    Raises:
-        WireError: the path is not under ``base_path`` or has no ``/`` after the group.
-    """
-    path = raw_path.split("?", 1)[0]
-    if not path.startswith(base_path):
-        raise WireError(f"path is not under {base_path}")
-    rest = from_bytes(unquote_to_bytes(path[len(base_path) :]))
-    group, sep, key = rest.partition("/")
-    if not sep:
-        raise WireError("bad request")
-    return group, key
-
 
 M = TypeVar("M", bound=_message.Message)
 

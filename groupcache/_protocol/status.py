@@ -1,4 +1,6 @@
-"""What a peer's error reply means (shared by the peer client and the thin Client).
+"""Statuses and errors, both ways: :func:`error_status` is what a server answers for an
+error, :func:`reply_error` what a client raises for a reply (peer client, batch items and
+the thin Client alike).
 
 A 404 has three causes, and only the first is final:
 
@@ -20,15 +22,15 @@ from .._errors import (
     ForeignReplyError,
     GroupcacheError,
     GroupNotFoundError,
+    InvalidKeyError,
     NotFoundError,
     PeerAuthError,
     PeerError,
     RemoteCallError,
+    WireError,
 )
-from .bodies import ERROR_HEADER, NO_SUCH_GROUP, NOT_FOUND
+from .headers import ERROR_BODY_LIMIT, ERROR_HEADER, NO_SUCH_GROUP, NOT_FOUND
 
-ERROR_BODY_LIMIT = 1 << 20
-"""As mailgun, an error body is reported up to 1 MiB."""
 _GO_MUX_404 = "404 page not found"  # net/http's NotFound, written with http.Error too
 
 
@@ -86,3 +88,26 @@ def reply_error(
     if method == "GET" and status == 503:
         return RemoteCallError(message)
     return PeerError(f"{url}: server returned status {status}: {message}")
+
+
+def error_status(exc: BaseException) -> tuple[int, str | None]:
+    """Return the status a server answers ``exc`` with, and what a 404 says is missing
+    (:data:`ERROR_HEADER`): a request that breaks the protocol or has a bad key → 400, a
+    value that does not exist → 404 ``not-found``, any other failure of the getter → 503.
+    """
+    if isinstance(exc, (WireError, InvalidKeyError)):
+        return 400, None
+    if isinstance(exc, NotFoundError):
+        return 404, NOT_FOUND
+    return 503, None
+
+
+_ITEM_HEADERS = {ERROR_HEADER.lower(): NOT_FOUND}  # a batch item's 404 is always this
+
+
+def item_error(status: int, message: str, *, url: str, group: str, path: str) -> GroupcacheError:
+    """Return the error an item of a batch reply stands for, as :func:`reply_error` would
+    for the same status to a plain GET."""
+    return reply_error(
+        status, _ITEM_HEADERS, message.encode(), url=url, method="GET", group=group, path=path
+    )

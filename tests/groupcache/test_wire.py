@@ -17,10 +17,8 @@ from groupcache._protocol.bodies import (
     encode_get_response,
     encode_remove_keys,
     encode_set_request,
-    parse_path,
-    path_escape,
-    request_path,
 )
+from groupcache._protocol.paths import parse_path, path_escape, request_path
 
 JAN_2026 = 1767225600.0  # 2026-01-01T00:00Z
 
