@@ -69,7 +69,8 @@ def _request_line_limit(workspace: Workspace, base_path: str) -> int:
 
 
 class HTTPPool:
-    """Serves a workspace's groups to peers over HTTP and picks the owner of each key.
+    """Serves a workspace's groups to peers over HTTP and picks the owner of each key: it
+    is its workspace's peer picker from its construction until :meth:`aclose`.
 
     Args:
         self_url: This node's URL as its peers know it (``http://10.0.0.1:8080``). A port
@@ -161,9 +162,7 @@ class HTTPPool:
         self._batches = batches_in_flight if batch else 0
         self._runner: web.AppRunner | None = None
         self._closed = False
-        self.app = web.Application(client_max_size=max_body_bytes)
-        """The aiohttp application serving the protocol, to mount in an existing server."""
-        self._handler = handler = PeerHandler(
+        self._handler = PeerHandler(
             self.workspace,
             base_path,
             token=token,
@@ -171,10 +170,10 @@ class HTTPPool:
             max_body_bytes=max_body_bytes,
             expiry_field=expiry_field,
         )
-        self.app.middlewares.append(handler.middleware)
-        self.app.router.add_route(
-            "*", base_path + "{tail:.*}", handler.handle, expect_handler=handler.expect
-        )
+        self.app = self._handler.app(max_body_bytes)
+        """The aiohttp application serving the protocol, to mount in an existing server."""
+        # The pool is its workspace's picker from here on (pinned by the public API tests);
+        # until set_peers gives it peers, every key is local, as with NoPeers.
         self.workspace.set_peer_picker(self)
 
     # -- peers ----------------------------------------------------------------

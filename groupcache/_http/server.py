@@ -115,6 +115,14 @@ class PeerHandler:
         self._anonymous_get = allow_anonymous_get
         self._connections: weakref.WeakSet[asyncio.Task[None]] = weakref.WeakSet()
 
+    def app(self, max_body_bytes: int) -> web.Application:
+        """Return an aiohttp application that serves the protocol under the base path
+        (bodies up to ``max_body_bytes``), guarded by :meth:`middleware`."""
+        app = web.Application(client_max_size=max_body_bytes)
+        app.middlewares.append(self.middleware)
+        app.router.add_route("*", self._base + "{tail:.*}", self.handle, expect_handler=self.expect)
+        return app
+
     @web.middleware
     async def middleware(
         self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
