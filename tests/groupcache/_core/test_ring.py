@@ -17,7 +17,7 @@ import pytest
 from groupcache import GroupcacheError, HashRing
 from groupcache._core.ring import PRESETS, fnv1_64, host_port_member, resolve_preset
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SHARED = ROOT.parent / "shared" / "reference" / "ring-vectors.json"
 VECTORS_FILE = SHARED if SHARED.exists() else ROOT / "tests" / "interop" / "ring-vectors.json"
 VECTORS: dict[str, Any] = json.loads(VECTORS_FILE.read_text())

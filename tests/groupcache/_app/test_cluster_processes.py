@@ -27,8 +27,8 @@ from typing import Any
 
 import pytest
 
-NODE_PROGRAM = Path(__file__).with_name("clusternode.py")
-REPO_ROOT = Path(__file__).resolve().parents[2]
+NODE_PROGRAM = Path(__file__).parents[1] / "clusternode.py"
+REPO_ROOT = Path(__file__).resolve().parents[3]
 ANSWER_TIMEOUT = 20.0  # seconds a node may take to answer one command
 QUIT_TIMEOUT = 5.0
 
