@@ -51,7 +51,7 @@ async def fill(entries: int, size: int) -> dict[str, float]:
         stats = group.cache_stats("main")
         assert stats.items == entries, stats
         key = "key-00000000"
-        entry: object = group._main_od[key]  # what the cache keeps per key: Value or bytes
+        entry: object = group._main.peek(key)  # what the cache keeps per key: Value or bytes
         data = getattr(entry, "data", entry)
         assert isinstance(data, bytes)
         return {

@@ -18,7 +18,7 @@ import time
 from _common import Report, add_common_args, best_of
 
 import groupcache
-from groupcache._ring import PRESETS
+from groupcache._core.ring import PRESETS
 
 SIZES = (8, 32, 128, 512)
 TARGET = 2.0

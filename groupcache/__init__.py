@@ -5,8 +5,14 @@ getter once, and with an :class:`HTTPPool` each key has one owner in a cluster o
 wire- and ring-compatible with Go groupcache.
 """
 
-from ._cache import CacheStats
-from ._client import Client
+from ._app.client import Client
+from ._core.cache import CacheStats
+from ._core.group import Group
+from ._core.peers import NoPeers, PeerGetter, PeerPicker
+from ._core.ring import DEFAULT_REPLICAS, HashRing
+from ._core.stats import GroupStats
+from ._core.value import DEFAULT_MAX_KEY_BYTES, Value
+from ._core.workspace import Workspace, default_workspace, get_group
 from ._errors import (
     DuplicateGroupError,
     GroupcacheError,
@@ -19,14 +25,7 @@ from ._errors import (
     RemoteCallError,
     UnsupportedWriteError,
 )
-from ._group import Group
-from ._keys import DEFAULT_MAX_KEY_BYTES
-from ._peers import NoPeers, PeerGetter, PeerPicker
-from ._pool import DEFAULT_BASE_PATH, HTTPPool, normalize_url
-from ._ring import DEFAULT_REPLICAS, HashRing
-from ._stats import GroupStats
-from ._value import Value
-from ._workspace import Workspace, default_workspace, get_group
+from ._http.pool import DEFAULT_BASE_PATH, HTTPPool, normalize_url
 
 __version__ = "0.1.0"
 

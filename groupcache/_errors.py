@@ -72,3 +72,31 @@ class PeerAuthError(PeerError):
 class ForeignReplyError(PeerError):
     """A peer's 404 did not come from the groupcache protocol: nothing is served at the
     request's path there (a ``base_path`` or URL that differs between the nodes)."""
+
+
+# -- internal: the protocol's and the transport's errors. A server answers them with a
+# 400, a peer client turns them into a PeerError naming the peer (a local load).
+
+
+class WireError(GroupcacheError):
+    """A body or path does not follow the protocol."""
+
+
+class WireKeyError(WireError, InvalidKeyError):
+    """A body carries a key that cannot be one (a ``SetRequest`` key that is not UTF-8)."""
+
+
+class TransportError(Exception):
+    """The request failed below HTTP semantics: connect, send, framing, size or time."""
+
+
+class ReplyTooLargeError(TransportError):
+    """The reply's body is over ``max_body``: not read (the connection is closed)."""
+
+
+class ClosedError(ConnectionError):
+    """The peer closed the connection before the whole response had arrived."""
+
+
+class QueueFullError(TransportError):
+    """Every connection is busy and the queue of waiting requests is full: not sent."""

@@ -39,8 +39,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from ._group import Group
-from ._workspace import Workspace, default_workspace
+from ._core.group import Group
+from ._core.workspace import Workspace, default_workspace
 
 __all__ = ["GroupcacheCollector", "metrics_handler", "mount", "register"]
 

@@ -29,7 +29,7 @@ import pytest
 import yaml
 
 import groupcache
-from groupcache._cli import _parser
+from groupcache._app.cli import _parser
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()

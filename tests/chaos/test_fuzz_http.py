@@ -24,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from groupcache._groupcache_pb2 import GetBatchRequest, SetRequest
+from groupcache._protocol._groupcache_pb2 import GetBatchRequest, SetRequest
 
 from .helpers import figure, mib, rss_bytes
 from .server_thread import MAX_BODY_BYTES, MAX_KEY_BYTES, ServerThread, status_of

@@ -1,6 +1,6 @@
 """Fuzzed decoders: the protobuf/JSON wire decoders and the Kubernetes watch-event parser.
 
-Every ``groupcache._wire.decode_*`` must either succeed or raise ``WireError``. The pod
+Every ``groupcache._protocol.bodies.decode_*`` must either succeed or raise ``WireError``. The pod
 parser (``kubegroup._pods.pod_info``) and the watch-event parser
 (``PodWatcher._apply``) must accept any JSON value without raising anything but their
 documented errors: ``ValueError`` (a malformed response), ``KubeGroupError`` (an
@@ -19,8 +19,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from kubernetes import client as k8s
 
-from groupcache import _wire
-from groupcache._groupcache_pb2 import GetBatchRequest, GetResponse, SetRequest
+from groupcache._errors import WireError
+from groupcache._protocol import bodies as _wire
+from groupcache._protocol._groupcache_pb2 import GetBatchRequest, GetResponse, SetRequest
 from kubegroup import KubeGroupError
 from kubegroup._pods import PodInfo, pod_info
 from kubegroup._watch import PodWatcher, WatchSettings, _Expired, _loads
@@ -95,7 +96,7 @@ SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 @given(body=wire_bodies)
 def test_wire_decoders_succeed_or_raise_wire_error(name: str, body: bytes) -> None:
     COUNTS["decoders"] += 1
-    with contextlib.suppress(_wire.WireError):
+    with contextlib.suppress(WireError):
         DECODERS[name](body)
 
 
@@ -103,7 +104,7 @@ def test_wire_decoders_succeed_or_raise_wire_error(name: str, body: bytes) -> No
 @given(body=wire_bodies)
 @example(body=b"[" * 100_000)
 def test_decode_remove_keys_rejects_deep_nesting_with_wire_error(body: bytes) -> None:
-    with contextlib.suppress(_wire.WireError):
+    with contextlib.suppress(WireError):
         _wire.decode_remove_keys(body)
 
 

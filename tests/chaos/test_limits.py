@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from groupcache import GroupcacheError, InvalidKeyError
-from groupcache._groupcache_pb2 import GetBatchRequest, SetRequest
-from groupcache._transport import ConnectionPool
-from groupcache._wire import MAX_BATCH_KEYS
+from groupcache._http.connections import ConnectionPool
+from groupcache._protocol._groupcache_pb2 import GetBatchRequest, SetRequest
+from groupcache._protocol.headers import MAX_BATCH_KEYS
 from tests.groupcache.cluster import cluster
 
 from .helpers import figure

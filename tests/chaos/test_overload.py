@@ -15,7 +15,7 @@ import tracemalloc
 
 import pytest
 
-from groupcache._wire import MAX_BATCH_KEYS
+from groupcache._protocol.headers import MAX_BATCH_KEYS
 from tests.groupcache.cluster import Node, cluster
 from tests.groupcache.helpers import CountingGetter
 

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from groupcache import Value
-from groupcache._wire import encode_get_response
+from groupcache._protocol.bodies import encode_get_response
 from tests.groupcache.cluster import cluster
 
 from .helpers import Behaviour, ScriptedPeer, figure, reset

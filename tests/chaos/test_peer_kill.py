@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.groupcache.test_cluster_processes import Cluster, NodeProcess, owners, set_peers
+from tests.groupcache._app.test_cluster_processes import Cluster, NodeProcess, owners, set_peers
 
 from .helpers import Tombstone, figure
 

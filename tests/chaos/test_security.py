@@ -17,8 +17,8 @@ import pytest
 import trustme
 
 from groupcache import HTTPPool, Value
-from groupcache._groupcache_pb2 import GetBatchRequest, SetRequest
-from groupcache._transport import ConnectionPool
+from groupcache._http.connections import ConnectionPool
+from groupcache._protocol._groupcache_pb2 import GetBatchRequest, SetRequest
 from tests.groupcache.cluster import cluster
 
 from .helpers import figure

@@ -284,3 +284,12 @@ def test_client_signatures_are_the_issue_contract() -> None:
     leading(groupcache.Client.get, "group", "key")
     assert not inspect.iscoroutinefunction(groupcache.Client.get_sync)
     leading(groupcache.Client.get_sync, "group", "key")
+
+
+def test_groupcache_testing_exports_the_fake_peer_and_the_cluster_helper() -> None:
+    import groupcache.testing
+
+    assert groupcache.testing.__all__ == ["FakePeer", "Node", "cluster"]
+    fake: groupcache.PeerGetter = groupcache.testing.FakePeer()  # typed as the protocol
+    assert fake.url == "fake://peer"
+    assert list(inspect.signature(groupcache.testing.cluster).parameters)[:2] == ["n", "getter"]

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import groupcache
-from groupcache._wire import ExpiryField
+from groupcache._protocol.bodies import ExpiryField
 
 from .gopeer import GoPeer, start_go_peers
 from .variants import Variant

@@ -112,7 +112,7 @@ async def test_ttl_of_a_python_owner_reaches_go(variant: Variant, cluster: Clust
 
 @pytest.mark.parametrize("ours", [2, 3, "both"])
 async def test_go_reads_the_expiry_only_in_its_own_field(
-    variant: Variant, variant_binary: Path, ours: groupcache._wire.ExpiryField
+    variant: Variant, variant_binary: Path, ours: groupcache._protocol.bodies.ExpiryField
 ) -> None:
     """The wire break of modernprogram v2.7.22: field 2 vs 3; ``"both"`` serves either
     (golang reads none)."""

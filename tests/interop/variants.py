@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from groupcache._wire import ExpiryField
+from groupcache._protocol.bodies import ExpiryField
 
 GOPEERS = Path(__file__).resolve().parent / "gopeers"
 FRONT = GOPEERS / "front"

@@ -1,0 +1,151 @@
+"""``groupcache serve``: a standalone node whose getter is named on the command line."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import importlib
+import importlib.metadata
+import json
+import signal
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from aiohttp import web
+
+from .._core.getter import Getter
+from .._core.group import Group
+from .._core.workspace import Workspace
+from .._errors import GroupcacheError
+from .._http.pool import HTTPPool
+from ..metrics import mount
+
+STATS_PATH = "/stats"
+TOKEN_ENV = "GROUPCACHE_TOKEN"
+"""Where ``groupcache serve`` finds the peers' token when no option gives it."""
+DISCOVERY_ENTRY_POINTS = "groupcache.discovery"
+
+
+class Closeable(Protocol):
+    """What a discovery plugin returns: something to close at shutdown."""
+
+    async def aclose(self) -> None:
+        """Stop discovering."""
+        ...
+
+
+class DiscoveryPlugin(Protocol):
+    """A module registered under the ``groupcache.discovery`` entry point."""
+
+    def my_url(self, port: int) -> str:
+        """Return this node's URL for peers listening on ``port``."""
+        ...
+
+    async def discover(self, pool: HTTPPool, *, selector: str, port: int) -> Closeable:
+        """Start keeping ``pool``'s peers up to date."""
+        ...
+
+
+def load_discovery(name: str) -> DiscoveryPlugin:
+    """Return the discovery plugin registered as ``name`` (``kube`` comes with kubegroup).
+
+    Raises:
+        GroupcacheError: no such plugin is installed.
+    """
+    for entry in importlib.metadata.entry_points(group=DISCOVERY_ENTRY_POINTS):
+        if entry.name == name:
+            plugin: DiscoveryPlugin = entry.load()
+            return plugin
+    raise GroupcacheError(f"no {name!r} discovery plugin is installed (it comes with kubegroup)")
+
+
+def load_getter(spec: str) -> Getter:
+    """Import ``module:function`` and return the function.
+
+    Raises:
+        GroupcacheError: the spec is malformed, or names nothing callable.
+    """
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise GroupcacheError(f"--getter must be module:function, not {spec!r}")
+    try:
+        target: Any = importlib.import_module(module_name)
+        for part in attr.split("."):
+            target = getattr(target, part)
+    except (ImportError, AttributeError) as exc:
+        raise GroupcacheError(f"cannot load getter {spec!r}: {exc}") from exc
+    if not callable(target):
+        raise GroupcacheError(f"getter {spec!r} is not callable")
+    getter: Getter = target
+    return getter
+
+
+def stats_handler(pool: HTTPPool) -> Callable[[web.Request], Any]:
+    """Return a handler answering the node's peers and every group's stats as JSON."""
+
+    async def handle(request: web.Request) -> web.Response:
+        groups = {
+            g.name: {
+                "stats": dataclasses.asdict(g.stats()),
+                "main": dataclasses.asdict(g.cache_stats("main")),
+                "hot": dataclasses.asdict(g.cache_stats("hot")),
+            }
+            for g in pool.workspace.groups()
+        }
+        return web.json_response({"self": pool.self_url, "peers": pool.peers, "groups": groups})
+
+    return handle
+
+
+def split_listen(listen: str) -> tuple[str, int]:
+    """Split ``host:port`` (``[v6]:port`` too).
+
+    Raises:
+        GroupcacheError: not ``host:port``.
+    """
+    host, sep, port = listen.rpartition(":")
+    if not sep or not port.isdigit():
+        raise GroupcacheError(f"--listen must be host:port, not {listen!r}")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+async def serve(
+    *,
+    self_url: str,
+    peers: list[str],
+    getter: str,
+    group: str,
+    size: int,
+    listen: str,
+    ring: str,
+    token: str | None,
+    metrics: bool = False,
+    ready: Callable[[str], None] = print,
+    discovery: Callable[[HTTPPool], Awaitable[Closeable]] | None = None,
+) -> None:
+    """Run a node until SIGINT or SIGTERM.
+
+    ``/stats`` (and ``/metrics`` with ``metrics``) share the peer port, and its token.
+    """
+    host, port = split_listen(listen)
+    with Workspace() as ws:
+        Group(group, load_getter(getter), size, workspace=ws)
+        pool = HTTPPool(self_url, workspace=ws, ring=ring, token=token)
+        pool.app.router.add_get(STATS_PATH, stats_handler(pool))
+        if metrics:
+            mount(pool.app, workspace=ws)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with pool:
+            url = await pool.start(host, port)
+            pool.set_peers(*(peers or [url]))
+            closer = await discovery(pool) if discovery is not None else None
+            loop_name = type(loop).__module__.split(".")[0]  # "asyncio" or "uvloop"
+            ready(json.dumps({"url": url, "group": group, "peers": pool.peers, "loop": loop_name}))
+            try:
+                await stop.wait()
+            finally:
+                if closer is not None:
+                    await closer.aclose()

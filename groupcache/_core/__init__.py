@@ -1,0 +1,1 @@
+"""The core: groups, caches, flights, rings and the seams to peers; no sockets, no aiohttp."""

@@ -1,0 +1,299 @@
+"""The Group: a named, byte-budgeted, peer-aware read-through cache (port of groupcache.go).
+
+``get`` looks in the main cache, then the hot cache; on a miss one flight per key either
+fetches from the owning peer or calls the getter. Remove and Set detach flights that were
+running when they happened, so a load that started earlier can never put an old value back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import random
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Literal, TypeAlias
+
+from .._errors import GroupcacheError, InvalidKeyError
+from .blocking import BlockingMethods, on_home_loop, on_home_thread
+from .cache import Cache, hot_admission, populate
+from .getter import Getter, GetterCaller
+from .peers import PeerGetter, broadcast, broadcast_keys, broadcast_set, fetch
+from .singleflight import Flight, SingleFlight
+from .stats import PeerErrorReporter, Stats, StatsMethods, SyncHitCounters
+from .value import DEFAULT_MAX_KEY_BYTES, Value, check_key, check_set_key
+from .workspace import Workspace, default_workspace
+
+_running_loop = asyncio.get_running_loop
+
+HotCachePolicy: TypeAlias = Literal["always", "golang", "never"]
+
+
+class Group(BlockingMethods, StatsMethods):
+    """A cache namespace with a getter that loads values on a miss.
+
+    Args:
+        name: Unique within the workspace; it appears in peer URLs.
+        getter: ``async def getter(key) -> bytes | Value``, or a plain function, which runs
+            in a thread (``executor``) so it never blocks the event loop. Raise
+            :class:`NotFoundError` to say a value does not exist. Errors are never cached.
+        size: Byte budget of the main and hot caches together, counted as
+            ``len(key) + len(value)``. ``size <= 0`` disables caching.
+        workspace: Registry to join (default: :func:`default_workspace`).
+        hot_cache: Admission of values fetched from peers into the hot cache: ``"always"``
+            (default, as mailgun and groupcache-go v3), ``"golang"`` (1 in 10, as
+            golang/groupcache) or ``"never"``.
+        rng: Random source of the ``"golang"`` policy.
+        clock: Wall clock in Unix seconds, for expiry (of values from peers too).
+        max_key_bytes: Longest accepted key, in UTF-8 bytes.
+        executor: Where plain-function getters run (default: the loop's executor).
+
+    Raises:
+        DuplicateGroupError: ``name`` exists in the workspace already.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        getter: Getter,
+        size: int,
+        *,
+        workspace: Workspace | None = None,
+        hot_cache: HotCachePolicy = "always",
+        rng: random.Random | None = None,
+        clock: Callable[[], float] = time.time,
+        max_key_bytes: int = DEFAULT_MAX_KEY_BYTES,
+        executor: concurrent.futures.Executor | None = None,
+    ) -> None:
+        if not isinstance(name, str) or not name or "/" in name:
+            raise GroupcacheError(f"group name must be a non-empty str without '/': {name!r}")
+        if not callable(getter):
+            raise GroupcacheError("getter must be callable")
+        self.name = name
+        self.size = size
+        self._caching = size > 0
+        self.max_key_bytes = max_key_bytes
+        self.workspace = workspace if workspace is not None else default_workspace()
+        self._call = GetterCaller(getter, executor)
+        self._admit_hot = hot_admission(hot_cache, rng or random.Random())
+        self._clock = clock
+        self._main = Cache(clock)
+        self._hot = Cache(clock)
+        self._stats = Stats()
+        self._peer_errors = PeerErrorReporter(self._stats)
+        self._sync_hits = SyncHitCounters()
+        self._fast_key_len = max_key_bytes // 4  # shorter keys cannot exceed the limit
+        self._local_flights: SingleFlight[Value] = SingleFlight()
+        self._peer_flights: SingleFlight[Value] = SingleFlight()
+        self.workspace._add_group(self)
+        self._home = self.workspace.loop  # kept current by the workspace (_rehome)
+
+    # -- reading ------------------------------------------------------------------
+
+    async def get(self, key: str) -> bytes:
+        """Return the value of ``key``, loading it once cluster-wide on a miss.
+
+        Raises:
+            InvalidKeyError: ``key`` is not a str or is too long.
+            InvalidValueError: the getter returned something that is not bytes-like.
+            NotFoundError: the value does not exist (said by the getter or the owner).
+            RemoteCallError: the owning peer's getter failed.
+            Exception: the getter's own exception, unchanged.
+        """
+        if _running_loop() is not self._home:
+            return await self._get_elsewhere(key)
+        self._stats.gets += 1
+        if type(key) is not str or len(key) > self._fast_key_len:
+            check_key(key, self.max_key_bytes)
+        main = self._main
+        entry = main.peek(key)
+        if entry.__class__ is bytes:  # never expires: the common hit, inlined (Cache.peek)
+            main.touch(key)
+            main.hits += 1
+            return entry
+        if self._caching:
+            entry = main.lookup(key)
+            if entry is None:
+                entry = self._hot.lookup(key)
+            if entry is not None:
+                return entry if entry.__class__ is bytes else entry.data  # type: ignore[union-attr]
+        return (await self._load(key, False)).data
+
+    @on_home_loop
+    async def get_value(self, key: str, *, from_peer: bool = False) -> Value:
+        """Return ``key`` as a :class:`Value`, with its expiry.
+
+        Args:
+            key: The key.
+            from_peer: The request came from a peer: serve it from this node (cache or
+                getter) and never forward it, so peers whose rings disagree cannot loop.
+        """
+        self._stats.gets += 1
+        check_key(key, self.max_key_bytes)
+        value = self._recheck(key)
+        if value is not None:
+            return value
+        return await self._load(key, from_peer)
+
+    @on_home_loop
+    async def get_values(
+        self, keys: Sequence[str], *, from_peer: bool = False
+    ) -> list[Value | BaseException]:
+        """Return each key's :class:`Value`, or the error :meth:`get_value` would raise.
+
+        Hits are served at once; only the misses load, concurrently (a batch from a peer).
+        """
+        results: list[Value | BaseException | None] = []
+        for key in keys:
+            self._stats.gets += 1
+            try:
+                check_key(key, self.max_key_bytes)
+            except InvalidKeyError as exc:
+                results.append(exc)
+            else:
+                results.append(self._recheck(key))
+        misses = [i for i, result in enumerate(results) if result is None]
+        if misses:
+            loaded = await asyncio.gather(
+                *(self._load(keys[i], from_peer) for i in misses), return_exceptions=True
+            )
+            for i, outcome in zip(misses, loaded, strict=True):
+                results[i] = outcome
+        return [r for r in results if r is not None]
+
+    # -- writing ------------------------------------------------------------------
+
+    @on_home_loop
+    async def set(self, key: str, value: bytes, *, expire: float | None = None) -> None:
+        """Store ``value`` under ``key``: on the owner first, then here and on every peer.
+
+        Args:
+            key: The key.
+            value: The bytes to store.
+            expire: Absolute expiry in Unix seconds, or ``None`` for never.
+
+        Raises:
+            InvalidValueError: a peer could not accept the value (over its request size
+                limit); nothing was changed anywhere.
+            PeerError: the owner failed (named); this node and the other peers have it.
+            MultiError: other peers failed too, or alone; each error names its peer.
+        """
+        check_set_key(key, self.max_key_bytes)
+        await broadcast_set(
+            self.workspace.peer_picker, self.name, key, Value(value, expire), self.local_set
+        )
+
+    @on_home_loop
+    async def remove(self, key: str) -> None:
+        """Remove ``key`` from the owner first, then from this node and every peer.
+
+        Raises:
+            PeerError: the owner failed (named); removed here and on the other peers.
+            MultiError: other peers failed too, or alone; each error names its peer.
+        """
+        check_key(key, self.max_key_bytes)
+        await broadcast(
+            self.workspace.peer_picker,
+            key,
+            lambda p: p.remove(self.name, key),
+            lambda: self.local_remove(key),
+        )
+
+    @on_home_loop
+    async def remove_keys(self, keys: Iterable[str]) -> None:
+        """Remove many keys: from their owners first, then here and from every peer, one
+        request per peer (groupcache-go v3's ``RemoveKeys``; peers without the batch
+        endpoint get one Remove per key).
+
+        Raises:
+            MultiError: some peers failed, owners or not, each error naming its peer;
+                this node and every other peer removed the keys.
+        """
+        keys = list(keys)
+        for key in keys:
+            check_key(key, self.max_key_bytes)
+        await broadcast_keys(self.workspace.peer_picker, self.name, keys, self.local_remove)
+
+    @on_home_thread
+    def local_set(self, key: str, value: Value) -> None:
+        """Store ``value`` in this node's main cache only (what a peer's Set does here)."""
+        self._local_flights.forget(key)
+        self._peer_flights.forget(key)
+        self._hot.remove(key)
+        self._main.remove(key)  # also when the new value is too large to be cached
+        populate(self._main, self._hot, self.size, key, value, self._main)
+
+    @on_home_thread
+    def local_remove(self, key: str) -> None:
+        """Remove ``key`` from this node's caches only (what a peer's Remove does here)."""
+        self._local_flights.forget(key)
+        self._peer_flights.forget(key)
+        self._main.remove(key)
+        self._hot.remove(key)
+
+    @on_home_thread
+    def clear(self) -> None:
+        """Drop every cached value of this node and detach the flights in progress."""
+        self._reset_flights()
+        self._main.clear()
+        self._hot.clear()
+
+    @on_home_thread
+    def count_server_request(self) -> None:
+        """Count one request from a peer for this group (called by transports)."""
+        self._stats.server_requests += 1
+
+    def __repr__(self) -> str:
+        flights = len(self._local_flights) + len(self._peer_flights)
+        return (
+            f"<Group {self.name!r} size={self.size} main={self._main.nbytes}B "
+            f"hot={self._hot.nbytes}B in_flight={flights}>"
+        )
+
+    # -- internals ------------------------------------------------------------------
+
+    def _reset_flights(self) -> None:
+        self._local_flights.forget_all()
+        self._peer_flights.forget_all()
+
+    async def _load(self, key: str, from_peer: bool) -> Value:  # on the home loop
+        if not key.isascii():
+            check_key(key, self.max_key_bytes)  # only the long ones were checked on the hit path
+        self._stats.loads += 1
+        peer = None if from_peer else self.workspace.peer_picker.pick_peer(key)
+        flights = self._local_flights if peer is None else self._peer_flights
+        return await flights.do(key, functools.partial(self._load_once, peer))
+
+    def _recheck(self, key: str) -> Value | None:
+        if not self._caching:
+            return None
+        value = self._main.get(key)
+        return self._hot.get(key) if value is None else value
+
+    async def _load_once(self, peer: PeerGetter | None, flight: Flight[Value]) -> Value:
+        """The one load of a flight: from the key's owner ``peer``, or here."""
+        key = flight.key
+        value = self._recheck(key)  # a flight that has just ended may have cached it
+        if value is not None:
+            return value
+        self._stats.loads_deduped += 1
+        if peer is not None:
+            value = await fetch(peer, self.name, key, self._clock, self._stats, self._peer_errors)
+            if value is not None:  # None: the owner failed (counted, logged): load it here
+                if not flight.forgotten and self._admit_hot():
+                    populate(self._main, self._hot, self.size, key, value, self._hot)
+                return value
+        return await self._call_getter(flight)
+
+    async def _call_getter(self, flight: Flight[Value]) -> Value:
+        key = flight.key
+        try:
+            value = await self._call(key)
+        except Exception:
+            self._stats.local_load_errs += 1
+            raise
+        self._stats.local_loads += 1
+        if not flight.forgotten:
+            populate(self._main, self._hot, self.size, key, value, self._main)
+        return value

@@ -1,0 +1,296 @@
+"""The seams between a group and the peers that own keys (port of peers.go).
+
+A :class:`PeerPicker` maps a key to the peer that owns it; a :class:`PeerGetter` talks to
+one peer. Groups depend on these protocols only, never on a transport.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol, runtime_checkable
+
+from .._errors import (
+    GroupNotFoundError,
+    MultiError,
+    NotFoundError,
+    PeerError,
+    RemoteCallError,
+    UnsupportedWriteError,
+)
+from .stats import PeerErrorReporter, Stats
+from .value import Value
+
+
+class PeerGetter(Protocol):
+    """A client for one remote peer."""
+
+    @property
+    def url(self) -> str:
+        """Return the peer's base URL, as given to ``set_peers``."""
+        ...
+
+    async def get(self, group: str, key: str) -> Value:
+        """Fetch ``key`` of ``group`` from the peer, which loads it if needed.
+
+        Raises:
+            NotFoundError: the peer's getter said the value does not exist (HTTP 404).
+            RemoteCallError: the peer's getter failed (HTTP 503).
+            GroupNotFoundError: the peer has no such group; unlike the two above, the
+                group loads the key locally (a peer error).
+            PeerError: the peer could not be reached or answered garbage.
+        """
+        ...
+
+    async def set(self, group: str, key: str, value: Value) -> None:
+        """Store ``value`` under ``key`` in the peer's main cache."""
+        ...
+
+    async def remove(self, group: str, key: str) -> None:
+        """Remove ``key`` from the peer's caches."""
+        ...
+
+
+def is_final(exc: BaseException) -> bool:
+    """Whether a peer's error goes to the caller as it is (no local load): the value does
+    not exist, or the owner's getter failed (as mailgun)."""
+    return isinstance(exc, (NotFoundError, RemoteCallError)) and not isinstance(
+        exc, GroupNotFoundError
+    )
+
+
+async def fetch(
+    peer: PeerGetter,
+    group: str,
+    key: str,
+    clock: Callable[[], float],
+    stats: Stats,
+    errors: PeerErrorReporter,
+) -> Value | None:
+    """Fetch ``key`` from its owner ``peer``: its value, or ``None`` if it failed (counted and
+    logged by ``errors``; the group then loads the key itself, as Go does). Its final
+    answers (:func:`is_final`: the value does not exist, its getter failed) are raised."""
+    started = time.perf_counter()
+    try:
+        value = await peer.get(group, key)
+        if value.expired(clock()):  # as mailgun: expired on the way, by our clock
+            raise PeerError(f"{peer.url}: peer returned expired value")
+    except Exception as exc:
+        if is_final(exc):
+            raise
+        errors.record(peer.url, group, key, exc)
+        return None
+    finally:
+        stats.record_peer_latency(started)
+    stats.peer_loads += 1
+    return value
+
+
+@runtime_checkable
+class SetChecker(Protocol):
+    """Optional for a :class:`PeerGetter` (or a :class:`PeerPicker`, for all its peers):
+    says before any write whether a Set can pass."""
+
+    def check_set(self, group: str, key: str, value: Value) -> None:
+        """Raise :class:`~groupcache.InvalidValueError` if :meth:`PeerGetter.set` would."""
+        ...
+
+
+def check_set_everywhere(picker: PeerPicker, group: str, key: str, value: Value) -> None:
+    """Check a Set against every peer that can tell, before anything is written.
+
+    Raises:
+        InvalidValueError: some peer would refuse the value.
+    """
+    if isinstance(picker, SetChecker):  # e.g. HTTPPool: one check for all its peers
+        picker.check_set(group, key, value)
+        return
+    for peer in picker.remote_peers():
+        if isinstance(peer, SetChecker):
+            peer.check_set(group, key, value)
+
+
+@runtime_checkable
+class KeysRemover(Protocol):
+    """Optional for a :class:`PeerGetter`: removes many keys in one request (v3)."""
+
+    async def remove_keys(self, group: str, keys: Sequence[str]) -> None:
+        """Remove ``keys`` from the peer's caches."""
+        ...
+
+
+async def _remove_keys(peer: PeerGetter, group: str, keys: Sequence[str]) -> None:
+    if isinstance(peer, KeysRemover):
+        await peer.remove_keys(group, keys)
+    else:
+        for key in keys:
+            await peer.remove(group, key)
+
+
+class PeerPicker(Protocol):
+    """Chooses the owner of a key among the current peers."""
+
+    def pick_peer(self, key: str) -> PeerGetter | None:
+        """Return the remote owner of ``key``, or ``None`` when this node owns it."""
+        ...
+
+    def remote_peers(self) -> Sequence[PeerGetter]:
+        """Return every current peer except this node."""
+        ...
+
+
+class NoPeers:
+    """The picker of a node with no peers: every key is local."""
+
+    def pick_peer(self, key: str) -> PeerGetter | None:
+        """Return ``None``: this node owns everything."""
+        return None
+
+    def remote_peers(self) -> Sequence[PeerGetter]:
+        """Return no peers."""
+        return ()
+
+    def __repr__(self) -> str:
+        return "<NoPeers>"
+
+
+DEFAULT_WRITE_GRACE = 1.0
+"""Seconds a write waits for the owner of a key before it updates everyone else anyway,
+for pickers that do not say (:class:`WriteGrace`)."""
+
+
+@runtime_checkable
+class WriteGrace(Protocol):
+    """Optional for a :class:`PeerPicker`: how long a write waits for the owner."""
+
+    @property
+    def write_grace(self) -> float:
+        """Return the seconds a Set or Remove waits for the key's owner before it
+        updates this node and the other peers."""
+        ...
+
+
+async def broadcast(
+    picker: PeerPicker,
+    key: str,
+    call: Callable[[PeerGetter], Awaitable[None]],
+    local: Callable[[], None],
+) -> None:
+    """Apply a write (Set or Remove) to ``key``'s owner, then here and every other peer.
+
+    Raises:
+        UnsupportedWriteError: the owner refused within the grace: it cannot take writes
+            (golang/groupcache). Nothing was changed anywhere, so every node still agrees.
+        PeerError: only the owner failed (naming it); here and every other peer have
+            the write.
+        MultiError: other peers failed (and maybe the owner), each error naming its peer.
+    """
+    owner = picker.pick_peer(key)
+    owners = [] if owner is None else [owner]
+    owner_errors, errors = await _write(owners, picker, call, local, final=UnsupportedWriteError)
+    if owner_errors and not errors:
+        raise owner_errors[0]
+    if errors:
+        raise MultiError(owner_errors + errors)
+
+
+async def broadcast_set(
+    picker: PeerPicker, group: str, key: str, value: Value, local: Callable[[str, Value], None]
+) -> None:
+    """Set ``key`` to ``value`` on its owner, then here (``local``) and on every other peer,
+    once every peer that can tell has said it would take the value (:func:`broadcast`).
+
+    Raises:
+        InvalidValueError: some peer would refuse the value; nothing was written.
+    """
+    check_set_everywhere(picker, group, key, value)
+    await broadcast(picker, key, lambda p: p.set(group, key, value), lambda: local(key, value))
+
+
+async def broadcast_keys(
+    picker: PeerPicker, group: str, keys: Sequence[str], local: Callable[[str], None]
+) -> None:
+    """Remove ``keys`` from their owners, then here and from every other peer.
+
+    Raises:
+        MultiError: some peers failed, owners or not (each error names its peer); every
+            other peer and this node have removed the keys, unless an owner refused
+            within the grace (:class:`UnsupportedWriteError`): then nothing else was.
+    """
+    if not keys:
+        return
+    owners = list({id(p): p for p in map(picker.pick_peer, keys) if p is not None}.values())
+
+    def remove_here() -> None:
+        for key in keys:
+            local(key)
+
+    owner_errors, errors = await _write(
+        owners,
+        picker,
+        lambda p: _remove_keys(p, group, keys),
+        remove_here,
+        final=UnsupportedWriteError,  # nothing removed here, nor from the other peers
+    )
+    if owner_errors or errors:
+        raise MultiError(owner_errors + errors)
+
+
+async def _write(
+    owners: Sequence[PeerGetter],
+    picker: PeerPicker,
+    call: Callable[[PeerGetter], Awaitable[None]],
+    local: Callable[[], None],
+    *,
+    final: type[BaseException] | None = None,
+) -> tuple[list[BaseException], list[BaseException]]:
+    """Write to the owners, then, once they answered or the grace is over, here and to
+    the other peers. An owner that took the write after the others got it may have
+    served them the old value meanwhile: everyone that has the write gets it again.
+    An owner error of type ``final`` within the grace ends the write there, with
+    nothing else written. Return the owners' errors and the other peers' errors."""
+    tasks = [asyncio.ensure_future(_attempt(p, call)) for p in owners]
+    try:
+        late = False
+        if tasks:
+            grace = picker.write_grace if isinstance(picker, WriteGrace) else DEFAULT_WRITE_GRACE
+            done, pending = await asyncio.wait(tasks, timeout=grace)
+            late = bool(pending)
+            refused = [e for e in (t.result() for t in done) if final and isinstance(e, final)]
+            if refused:
+                return refused, []
+        local()
+        others = [p for p in picker.remote_peers() if all(p is not o for o in owners)]
+        other_errors = await asyncio.gather(*(_attempt(p, call) for p in others))
+        owner_errors = await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+    written = [
+        p
+        for p, e in zip([*owners, *others], [*owner_errors, *other_errors], strict=True)
+        if e is None
+    ]
+    errors = [e for e in other_errors if e is not None]
+    if late and any(e is None for e in owner_errors):
+        local()
+        again = await asyncio.gather(*(_attempt(p, call) for p in written))
+        errors += [e for e in again if e is not None]
+    return [e for e in owner_errors if e is not None], errors
+
+
+async def _attempt(
+    peer: PeerGetter, call: Callable[[PeerGetter], Awaitable[None]]
+) -> BaseException | None:
+    """Return ``call(peer)``'s error, or ``None``. An error that does not name the peer
+    becomes a :class:`PeerError` that does, caused by it."""
+    try:
+        await call(peer)
+    except Exception as exc:
+        if peer.url in str(exc):
+            return exc
+        named = PeerError(f"{peer.url}: {exc}")
+        named.__cause__ = exc
+        return named
+    return None

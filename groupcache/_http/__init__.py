@@ -1,0 +1,1 @@
+"""The HTTP transport: the peer server, the peer client and HTTPPool, which joins them."""

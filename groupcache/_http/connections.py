@@ -1,0 +1,293 @@
+"""A lean HTTP/1.1 client for peer requests: keep-alive connections over asyncio protocols.
+
+The peer protocol needs little of HTTP: a few methods, small header sets, bodies framed by
+Content-Length or (Go servers, for bodies over 2 KiB) chunked encoding. Doing just that is
+several times cheaper per request than a general client, which was the bottleneck of a
+peer fetch (``benchmarks/bench_go_peer.py`` measures it); :mod:`groupcache._http.http1` parses
+the responses. A :class:`PeerChannel` adds what every request to one peer needs: its base
+path, our token, and the mapping of replies to errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import ssl as ssl_module
+from urllib.parse import urlsplit
+
+from .._core.value import Value
+from .._errors import (
+    ClosedError,
+    PeerError,
+    QueueFullError,
+    ReplyTooLargeError,
+    TransportError,
+    WireError,
+)
+from .._protocol.bodies import decode_get_response
+from .._protocol.headers import BATCH_HEADER
+from .._protocol.paths import base_of, request_path
+from .._protocol.status import reply_error
+from .http1 import Connection, Response
+
+_BATCH_HEADER = BATCH_HEADER.lower()  # the replies' headers are lower-cased
+
+__all__ = [
+    "ConnectionPool",
+    "PeerChannel",
+    "QueueFullError",
+    "ReplyTooLargeError",
+    "Response",
+    "TransportError",
+]
+
+
+class ConnectionPool:
+    """Keep-alive HTTP/1.1 connections to one ``http(s)://host:port`` origin.
+
+    At most ``max_connections`` requests are in flight; at most ``max_queued`` more wait
+    for a free connection, and a request beyond that fails at once with
+    :class:`QueueFullError` (the caller then loads locally instead of waiting for an
+    overloaded peer). A request that fails on a reused idle connection (the server closed
+    it meanwhile) is retried once on a fresh one. Every request is bounded by ``timeout``
+    seconds.
+    """
+
+    def __init__(
+        self,
+        origin: str,
+        *,
+        max_connections: int,
+        max_queued: int | None = None,
+        timeout: float,
+        connect_timeout: float,
+        ssl: ssl_module.SSLContext | None = None,
+        max_body_bytes: int,
+    ) -> None:
+        parts = urlsplit(origin)
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname or ""
+        self._port = parts.port or (443 if self._https else 80)
+        default_port = 443 if self._https else 80
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        self._host_header = host if self._port == default_port else f"{host}:{self._port}"
+        self._ssl = (ssl or ssl_module.create_default_context()) if self._https else None
+        self._idle: collections.deque[Connection] = collections.deque()
+        self._slots = asyncio.Semaphore(max_connections)
+        self._max_queued = max_queued
+        self._queued = 0
+        self._timeout = timeout
+        self._connect_timeout = connect_timeout
+        self._max_body = max_body_bytes
+        self._closed = False
+
+    @property
+    def max_body_bytes(self) -> int:
+        """Return the largest reply body accepted (the peers' request limit, too)."""
+        return self._max_body
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: bytes = b"",
+        body: bytes | None = None,
+    ) -> Response:
+        """Send one request and return the response.
+
+        Args:
+            method: The HTTP method.
+            path: The already escaped path.
+            headers: Extra header lines, each ending in ``\\r\\n``.
+            body: The request body, if any.
+
+        Raises:
+            TransportError: on any failure below HTTP semantics.
+        """
+        head = f"{method} {path} HTTP/1.1\r\nHost: {self._host_header}\r\n".encode()
+        if body is not None:
+            head += b"Content-Length: %d\r\n" % len(body)
+        data = head + headers + b"\r\n" + (body or b"")
+        slots = self._slots
+        try:
+            async with asyncio.timeout(self._timeout):
+                if slots.locked():
+                    await self._wait_for_slot()
+                else:
+                    await slots.acquire()
+                try:
+                    return await self._exchange(data)
+                finally:
+                    slots.release()
+        except TimeoutError as exc:
+            raise TransportError(f"no response within {self._timeout} s") from exc
+
+    async def _wait_for_slot(self) -> None:
+        if self._max_queued is not None and self._queued >= self._max_queued:
+            raise QueueFullError(f"all connections busy and {self._queued} requests already queued")
+        self._queued += 1
+        try:
+            await self._slots.acquire()
+        finally:
+            self._queued -= 1
+
+    async def _exchange(self, data: bytes) -> Response:
+        conn = await self._acquire()
+        try:
+            response, keep = await conn.send(data)
+        except (OSError, TransportError) as exc:
+            conn.close()
+            if not conn.reused or isinstance(exc, TransportError):
+                raise _wrap(exc) from exc
+            conn = await self._connect()  # the idle connection had gone stale: once more
+            try:
+                response, keep = await conn.send(data)
+            except (OSError, TransportError) as again:
+                conn.close()
+                raise _wrap(again) from again
+        except BaseException:
+            conn.close()  # cancelled mid-exchange: the connection's state is unknown
+            raise
+        if keep and not self._closed:
+            conn.reused = True
+            self._idle.append(conn)
+        else:
+            conn.close()
+        return response
+
+    async def _acquire(self) -> Connection:
+        while self._idle:
+            conn = self._idle.pop()
+            if conn.usable():
+                return conn
+            conn.close()
+        return await self._connect()
+
+    async def _connect(self) -> Connection:
+        if self._closed:
+            raise TransportError("connection pool is closed")
+        max_body = self._max_body
+        try:
+            async with asyncio.timeout(self._connect_timeout):
+                _, conn = await asyncio.get_running_loop().create_connection(
+                    lambda: Connection(max_body),
+                    self._host,
+                    self._port,
+                    ssl=self._ssl,
+                    server_hostname=self._host if self._https else None,
+                )
+        except TimeoutError as exc:
+            raise TransportError(f"connect timed out after {self._connect_timeout} s") from exc
+        except (OSError, ssl_module.SSLError) as exc:
+            raise TransportError(f"connect failed: {exc}") from exc
+        return conn
+
+    def close(self) -> None:
+        """Refuse new requests and close the idle connections, without waiting."""
+        self._closed = True
+        while self._idle:
+            self._idle.pop().close()
+
+    async def aclose(self) -> None:
+        """Close the idle connections; connections in use close when released."""
+        self._closed = True
+        while self._idle:
+            conn = self._idle.pop()
+            conn.close()
+            with contextlib.suppress(OSError, ssl_module.SSLError):
+                await conn.wait_closed()
+
+
+def _wrap(exc: BaseException) -> TransportError:
+    if isinstance(exc, TransportError):
+        return exc
+    if isinstance(exc, ClosedError):
+        return TransportError(str(exc))
+    return TransportError(f"{type(exc).__name__}: {exc}")
+
+
+class PeerChannel:
+    """The requests to one peer: its connections, its base path and our token, with the
+    replies mapped to errors (:func:`~groupcache._protocol.status.reply_error`) and the
+    plain GET that every variant understands. The peer client and its batches share it.
+
+    Args:
+        url: The peer's base URL, e.g. ``http://10.0.0.2:8080``.
+        connections: The keep-alive connections to that peer.
+        base_path: The peers' base path.
+        headers: Header lines sent with every request (the token).
+        batches: Whether to note that the peer serves batch gets (its replies say so).
+    """
+
+    __slots__ = ("_headers", "_note_batches", "base", "conns", "serves_batches", "url")
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        connections: ConnectionPool,
+        base_path: str,
+        headers: bytes,
+        batches: bool,
+    ) -> None:
+        self.url = url
+        self.base = base_of(url, base_path)
+        self.conns = connections
+        self._headers = headers
+        self._note_batches = batches
+        self.serves_batches = False
+        """Whether a reply of the peer said it serves batch gets (our nodes do)."""
+
+    def path(self, group: str, key: str) -> str:
+        """Return the escaped request path of ``key`` (or an endpoint) in ``group``."""
+        return request_path(self.base, group, key)
+
+    async def get_one(self, group: str, key: str) -> Value:
+        """Fetch one key with a plain GET, as Go peers understand it."""
+        resp = await self.request("GET", self.path(group, key))
+        self.check(resp, "GET", group)
+        if self._note_batches and resp.headers.get(_BATCH_HEADER) == "1":
+            self.serves_batches = True
+        return self.decode_value(resp.body)
+
+    def decode_value(self, body: bytes) -> Value:
+        """Decode a ``GetResponse`` from this peer (its expiry is the group's to judge,
+        by the group's clock)."""
+        try:
+            return decode_get_response(body)
+        except WireError as exc:
+            raise PeerError(f"{self.url}: {exc}") from exc
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        *,
+        content_type: str | None = None,
+        extra: bytes = b"",
+    ) -> Response:
+        """Send one request to the peer (``extra``: more header lines); transport
+        failures become :class:`PeerError`."""
+        headers = self._headers + extra
+        if content_type is not None:
+            headers += b"Content-Type: " + content_type.encode() + b"\r\n"
+        try:
+            return await self.conns.request(method, path, headers=headers, body=body)
+        except TransportError as exc:
+            raise PeerError(f"{self.url}: {exc}") from exc
+
+    def check(self, resp: Response, method: str, group: str) -> None:
+        """Raise the error a reply other than 200 stands for (:func:`reply_error`)."""
+        if resp.status != 200:
+            raise reply_error(
+                resp.status,
+                resp.headers,
+                resp.body,
+                url=self.url,
+                method=method,
+                group=group,
+                path=self.base,
+            )

@@ -1,0 +1,328 @@
+"""HTTPPool: the peer picker over a consistent-hash ring, plus the HTTP server for peers.
+
+Port of golang/groupcache's http.go ``HTTPPool``, with the v2/v3 additions (Set, Remove,
+batch remove), TLS, a shared token, default timeouts and bounded bodies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl as ssl_module
+from collections.abc import Iterable, Sequence
+from urllib.parse import urlsplit, urlunsplit
+
+from aiohttp import web
+
+from .._core.peers import NoPeers, PeerGetter
+from .._core.ring import DEFAULT_REPLICAS, HashFn, HashRing, RingPreset, resolve_preset
+from .._core.value import DEFAULT_MAX_KEY_BYTES, Value
+from .._core.workspace import Workspace, default_workspace
+from .._errors import GroupcacheError
+from .._protocol.bodies import EXPIRY_FIELDS, ExpiryField
+from .connections import ConnectionPool, PeerChannel
+from .peer import HTTPPeer
+from .server import PeerHandler
+
+DEFAULT_BASE_PATH = "/_groupcache/"
+DEFAULT_TIMEOUT = 15.0
+"""Seconds a peer request may take in all (modernprogram's response-header timeout)."""
+DEFAULT_CONNECT_TIMEOUT = 2.0
+DEFAULT_MAX_BODY_BYTES = 64 << 20
+DEFAULT_MAX_CONNECTIONS_PER_PEER = 32
+DEFAULT_MAX_QUEUED_PER_PEER = 1024
+"""Requests (or batched gets) that may wait for a busy peer; more are loaded locally."""
+DEFAULT_BATCHES_IN_FLIGHT = 2
+"""Batch requests on the wire to one peer at once; gets arriving meanwhile join the next."""
+DEFAULT_SHUTDOWN_TIMEOUT = 2.0
+"""Seconds :meth:`HTTPPool.aclose` lets requests in progress finish before cancelling them."""
+
+
+def normalize_url(url: str) -> str:
+    """Return ``url`` in a canonical form, to recognise this node among its peers.
+
+    Scheme and host are lower-cased, the default port is made explicit, IPv6 hosts are
+    bracketed and trailing slashes dropped: ``HTTP://Node:80/`` → ``http://node:80``.
+
+    Raises:
+        GroupcacheError: not an http(s) URL with a host.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise GroupcacheError(f"invalid peer URL {url!r}: {exc}") from exc
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        raise GroupcacheError(f"peer URL must be http(s)://host[:port], not {url!r}")
+    host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    if port is None:
+        port = 443 if scheme == "https" else 80
+    return urlunsplit((scheme, f"{host}:{port}", parts.path.rstrip("/"), "", ""))
+
+
+def _request_line_limit(workspace: Workspace, base_path: str) -> int:
+    """The longest request line a peer may send: method, base path, group, key, version."""
+    longest_key = max([DEFAULT_MAX_KEY_BYTES, *(g.max_key_bytes for g in workspace.groups())])
+    return 3 * (longest_key + 1024) + len(base_path) + 64  # 1024: a long group name
+
+
+class HTTPPool:
+    """Serves a workspace's groups to peers over HTTP and picks the owner of each key: it
+    is its workspace's peer picker from its construction until :meth:`aclose`.
+
+    Args:
+        self_url: This node's URL as its peers know it (``http://10.0.0.1:8080``). A port
+            of 0 is replaced by the bound port in :meth:`start`.
+        workspace: Whose groups to serve and route (default: the default workspace).
+        ring: ``"mmh3"`` (default), ``"golang"``, ``"mailgun"``, ``"groupcache-go"``, or a
+            hash function ``bytes -> int`` (points are ``hash(str(i) + url)``).
+        replicas: Virtual nodes per peer (Go's default: 50).
+        base_path: URL prefix of the protocol; must start and end with ``/``.
+        timeout: Seconds one peer request may take, the owner's load included.
+        connect_timeout: Seconds to open a connection to a peer.
+        token: Shared secret: sent to peers, and required of every request served.
+        allow_anonymous_get: With a token, still serve GETs that carry none (Go peers).
+        ssl: Server-side TLS context; this node's and its peers' URLs are then
+            ``https://``. (A context is made for one side, so the client has its own.)
+        client_ssl: Client-side TLS context for ``https://`` peers (default: system CAs).
+        max_body_bytes: Largest request or reply body accepted.
+        max_connections_per_peer: Keep-alive connections opened to each peer at most;
+            further requests queue for a free connection.
+        max_queued_per_peer: Requests, or gets waiting for a batch, that may queue for
+            one peer; a get beyond that is loaded locally at once (a peer error) instead
+            of waiting for an overloaded owner. ``None``: no bound but ``timeout``.
+        shutdown_timeout: Seconds :meth:`aclose` waits for requests in progress (a peer
+            whose getter hangs) before cancelling them.
+        batch: Coalesce concurrent misses for one owner into one request, with peers that
+            serve batches (ours say so in a reply header; Go peers keep getting plain GETs).
+        batches_in_flight: Batch requests on the wire to one peer at once.
+        expiry_field: Which field of the ``GetResponse`` this node serves carries the
+            expiry: 3 (mailgun v2, modernprogram <= v2.7.21, groupcache-go v3, our
+            nodes), 2 (modernprogram >= v2.7.22) or ``"both"`` (every variant, e.g. a
+            cluster in the middle of that upgrade). Replies are read with either.
+    """
+
+    def __init__(
+        self,
+        self_url: str,
+        *,
+        workspace: Workspace | None = None,
+        ring: str | HashFn | RingPreset = "mmh3",
+        replicas: int = DEFAULT_REPLICAS,
+        base_path: str = DEFAULT_BASE_PATH,
+        timeout: float = DEFAULT_TIMEOUT,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        token: str | None = None,
+        allow_anonymous_get: bool = False,
+        ssl: ssl_module.SSLContext | None = None,
+        client_ssl: ssl_module.SSLContext | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        max_connections_per_peer: int = DEFAULT_MAX_CONNECTIONS_PER_PEER,
+        max_queued_per_peer: int | None = DEFAULT_MAX_QUEUED_PER_PEER,
+        shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
+        batch: bool = True,
+        batches_in_flight: int = DEFAULT_BATCHES_IN_FLIGHT,
+        expiry_field: ExpiryField = 3,
+    ) -> None:
+        if not (base_path.startswith("/") and base_path.endswith("/")):
+            raise GroupcacheError(f"base_path must start and end with '/': {base_path!r}")
+        if not any(type(expiry_field) is type(f) and expiry_field == f for f in EXPIRY_FIELDS):
+            raise GroupcacheError(f"expiry_field must be 3, 2 or 'both', not {expiry_field!r}")
+        normalized = normalize_url(self_url)  # raises on a bad URL
+        if ssl is not None and normalized.startswith("http:"):
+            raise GroupcacheError(
+                f"with ssl= this node serves TLS: its URL must be https://, not {self_url!r}"
+            )
+        self._self_url = self_url.strip()
+        self.workspace = workspace if workspace is not None else default_workspace()
+        self.base_path = base_path
+        self._preset = resolve_preset(ring)
+        self._ring = HashRing(
+            replicas=replicas, key_hash=self._preset.key_hash, point_hash=self._preset.point_hash
+        )
+        self._urls: list[str] = []
+        self._peers: dict[str, HTTPPeer] = {}  # ring member → client, remote peers only
+        self._self_members: set[str] = set()
+        self._timeout = timeout
+        self._connect_timeout = connect_timeout
+        self._client_ssl = client_ssl
+        self._max_body = max_body_bytes
+        self._max_conns = max_connections_per_peer
+        self._max_queued = max_queued_per_peer
+        headers = ""
+        if token is not None:
+            if any(c in token for c in "\r\n") or not token.isprintable():
+                raise GroupcacheError("token must be printable, without line breaks")
+            headers = f"Authorization: Bearer {token}\r\n"
+        self._headers = headers.encode()
+        self._ssl = ssl
+        self._shutdown_timeout = shutdown_timeout
+        self._batches = batches_in_flight if batch else 0
+        self._runner: web.AppRunner | None = None
+        self._closed = False
+        self._handler = PeerHandler(
+            self.workspace,
+            base_path,
+            token=token,
+            allow_anonymous_get=allow_anonymous_get,
+            max_body_bytes=max_body_bytes,
+            expiry_field=expiry_field,
+        )
+        self.app = self._handler.app(max_body_bytes)
+        """The aiohttp application serving the protocol, to mount in an existing server."""
+        # The pool is its workspace's picker from here on (pinned by the public API tests);
+        # until set_peers gives it peers, every key is local, as with NoPeers.
+        self.workspace.set_peer_picker(self)
+
+    # -- peers ----------------------------------------------------------------
+
+    @property
+    def self_url(self) -> str:
+        """Return this node's URL (with the bound port once started on port 0)."""
+        return self._self_url
+
+    @property
+    def peers(self) -> list[str]:
+        """Return the peer URLs given to the last :meth:`set_peers`."""
+        return list(self._urls)
+
+    def set_peers(self, *urls: str | Iterable[str]) -> None:
+        """Replace the peers and rebuild the ring.
+
+        Accepts ``set_peers(u1, u2)`` or ``set_peers([u1, u2])``. The URL that normalises
+        to :attr:`self_url` is this node, whose keys are loaded locally.
+
+        Raises:
+            GroupcacheError: a URL is not ``http(s)://host[:port]``.
+        """
+        flat: list[str] = []
+        for item in urls:
+            flat.extend([item] if isinstance(item, str) else item)
+        unique = list(dict.fromkeys(u.strip() for u in flat))
+        me = normalize_url(self._self_url)
+        members = [self._preset.member(u) for u in unique]
+        self_members = {m for u, m in zip(unique, members, strict=True) if normalize_url(u) == me}
+        peers: dict[str, HTTPPeer] = {}
+        for url, member in zip(unique, members, strict=True):
+            if member in self_members:
+                continue
+            old = self._peers.get(member)
+            peers[member] = old if old is not None and old.url == url else self._client(url)
+        self._ring.set(members)
+        for member, old in self._peers.items():
+            if peers.get(member) is not old:
+                old.close()  # a peer that left: drop its idle connections
+        self._urls, self._peers, self._self_members = unique, peers, self_members
+
+    def _client(self, url: str) -> HTTPPeer:
+        connections = ConnectionPool(
+            url,
+            max_connections=self._max_conns,
+            max_queued=self._max_queued,
+            timeout=self._timeout,
+            connect_timeout=self._connect_timeout,
+            ssl=self._client_ssl,
+            max_body_bytes=self._max_body,
+        )
+        if self._closed:
+            connections.close()  # a pool closed meanwhile: requests fail, loads go local
+        channel = PeerChannel(
+            url,
+            connections=connections,
+            base_path=self.base_path,
+            headers=self._headers,
+            batches=self._batches > 0,
+        )
+        return HTTPPeer(channel, batches=self._batches, max_queued=self._max_queued)
+
+    def pick_peer(self, key: str) -> PeerGetter | None:
+        """Return the remote owner of ``key``, or ``None`` when it is this node's."""
+        owner = self._ring.get(key)
+        if owner is None or owner in self._self_members:
+            return None
+        return self._peers[owner]
+
+    def owner(self, key: str) -> str | None:
+        """Return the URL of the peer that owns ``key`` (this node's included)."""
+        member = self._ring.get(key)
+        if member is None:
+            return None
+        if member in self._self_members:
+            return self._self_url
+        return self._peers[member].url
+
+    def remote_peers(self) -> Sequence[PeerGetter]:
+        """Return a client for every peer but this node."""
+        return list(self._peers.values())
+
+    @property
+    def write_grace(self) -> float:
+        """Return the seconds a Set or Remove waits for the key's owner before it updates
+        this node and the other peers anyway: a quarter of ``timeout``."""
+        return self._timeout / 4
+
+    def check_set(self, group: str, key: str, value: Value) -> None:
+        """Raise :class:`~groupcache.InvalidValueError` if the peers would refuse a Set of
+        ``value`` (they share ``max_body_bytes``, so one check stands for all)."""
+        peer = next(iter(self._peers.values()), None)
+        if peer is not None:
+            peer.check_set(group, key, value)
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Serve peers on ``host:port``; return :attr:`self_url` (port 0 → the bound one).
+
+        Request lines are sized for the longest ``max_key_bytes`` of the groups that exist
+        now (at least 64 KiB): create a group with longer keys before starting.
+
+        Raises:
+            GroupcacheError: already started, or closed.
+        """
+        if self._closed or self._runner is not None:
+            raise GroupcacheError("HTTPPool.start() may be called once, before aclose()")
+        self.workspace.bind_loop(asyncio.get_running_loop())
+        runner = web.AppRunner(
+            self.app,
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=self._shutdown_timeout,
+            # A request line must fit the longest key, every byte %-escaped (aiohttp's
+            # default, 8190, would turn keys over ~2.7 KB into peer errors).
+            max_line_size=_request_line_limit(self.workspace, self.base_path),
+        )
+        await runner.setup()
+        self._runner = runner
+        await web.TCPSite(runner, host, port, ssl_context=self._ssl).start()
+        bound_port = runner.addresses[0][1]
+        parts = urlsplit(self._self_url)
+        if parts.port == 0:
+            netloc = parts.netloc.rsplit(":", 1)[0] + f":{bound_port}"
+            self._self_url = urlunsplit(parts._replace(netloc=netloc))
+        return self._self_url
+
+    async def aclose(self) -> None:
+        """Stop serving and close the client connections (idempotent)."""
+        self._closed = True
+        if self.workspace.peer_picker is self:
+            self.workspace.set_peer_picker(NoPeers())
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+            await self._handler.join_connections()
+        for peer in self._peers.values():
+            await peer.aclose()
+
+    async def __aenter__(self) -> HTTPPool:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return (
+            f"<HTTPPool {self._self_url} ring={self._preset.name} peers={len(self._urls)} "
+            f"started={self._runner is not None}>"
+        )

@@ -1,0 +1,1 @@
+"""The peer protocol: paths, headers, statuses and bodies, shared by both sides."""

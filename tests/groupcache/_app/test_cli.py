@@ -1,0 +1,119 @@
+"""The command line: ``groupcache demo`` and ``groupcache serve`` with the thin Client."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+
+from groupcache import Client, NotFoundError, PeerError, RemoteCallError
+from groupcache._app.cli import main
+
+
+@pytest.mark.timeout(90)
+def test_demo_runs_a_cluster_and_loads_every_key_once() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "groupcache", "demo", "--keys", "40", "--duration", "1"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=80,
+    ).stdout
+    assert "starting 3 nodes" in out
+    assert "every key loaded exactly once cluster-wide: yes" in out
+    assert "p99" in out
+
+
+@contextlib.asynccontextmanager
+async def node(*args: str) -> AsyncIterator[dict[str, object]]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "groupcache", "serve", "--self", "http://127.0.0.1:0",
+        *args, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        line = await proc.stdout.readline()
+        info: dict[str, object] = json.loads(line)
+        yield info
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+        assert await proc.wait() == 0  # SIGTERM is a clean shutdown
+
+
+async def test_serve_and_client_round_trip_values_and_errors() -> None:
+    async with node("--getter", "tests.groupcache.getters:echo", "--group", "g") as info:
+        url = str(info["url"])
+        assert info["peers"] == [url]
+        async with Client(url) as client:
+            assert await client.get("g", "a b/c") == b"echo:a b/c"
+            with pytest.raises(NotFoundError, match="missing-1 does not exist"):
+                await client.get("g", "missing-1")
+            with pytest.raises(RemoteCallError, match="origin failed for fail-1"):
+                await client.get("g", "fail-1")
+            with pytest.raises(NotFoundError, match="no such group: nope"):
+                await client.get("nope", "k")
+            assert await asyncio.to_thread(client.get_sync, "g", "ünï") == "echo:ünï".encode()
+            assert client.get_sync("g", "a b/c") == b"echo:a b/c"
+        async with aiohttp.ClientSession() as session, session.get(url + "/stats") as resp:
+            stats = await resp.json()
+        assert stats["peers"] == [url]
+        assert stats["groups"]["g"]["stats"]["local_loads"] == 2
+        assert stats["groups"]["g"]["stats"]["cache_hits"] == 1
+
+
+async def test_two_serve_nodes_share_the_work_through_their_ring() -> None:
+    import socket
+
+    socks = [socket.socket() for _ in range(2)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    urls = [f"http://127.0.0.1:{s.getsockname()[1]}" for s in socks]
+    for s in socks:
+        s.close()
+    peers = ",".join(urls)
+    getter = "tests.groupcache.getters:sync_echo"
+    async with (
+        node("--self", urls[0], "--peers", peers, "--getter", getter),
+        node("--self", urls[1], "--peers", peers, "--getter", getter),
+    ):
+        async with Client(urls[0]) as c0, Client(urls[1]) as c1:
+            keys = [f"k{i}" for i in range(20)]
+            for key in keys:
+                assert await c0.get("default", key) == f"sync:{key}".encode()
+                assert await c1.get("default", key) == f"sync:{key}".encode()
+        async with aiohttp.ClientSession() as session:
+            loads = 0
+            for url in urls:
+                async with session.get(url + "/stats") as resp:
+                    loads += (await resp.json())["groups"]["default"]["stats"]["local_loads"]
+        assert loads == 20  # each key once across both nodes
+
+
+def test_serve_reports_bad_getters_clearly(capsys: pytest.CaptureFixture[str]) -> None:
+    for spec, message in [
+        ("nocolon", "must be module:function"),
+        ("no.such.module:f", "cannot load getter"),
+        ("tests.groupcache.getters:NOT_CALLABLE", "is not callable"),
+    ]:
+        assert main(["serve", "--self", "http://127.0.0.1:0", "--getter", spec]) == 2
+        assert message in capsys.readouterr().err
+    assert main(["serve", "--self", "http://x:1", "--listen", "nope", "--getter", "a:b"]) == 2
+    assert main(["serve", "--getter", "a:b"]) == 2
+    assert "needs --self" in capsys.readouterr().err
+    assert main(["serve", "--kube-selector", "app=x", "--getter", "a:b"]) == 2
+    assert "needs --port" in capsys.readouterr().err
+
+
+async def test_client_transport_errors_are_peer_errors() -> None:
+    async with Client("http://127.0.0.1:1") as client:
+        with pytest.raises(PeerError):
+            await client.get("g", "k")
+        with pytest.raises(PeerError):
+            client.get_sync("g", "k")
