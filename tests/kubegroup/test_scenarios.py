@@ -133,9 +133,10 @@ async def test_an_api_server_restart_never_empties_the_ring(
     took = await changes(pool, lambda: b.ready_pod("web-4", ip(4)), ip(1), ip(2), ip(3), ip(4))
     after = kg.stats()
     errors, relists = after.errors - before.errors, after.relists - before.relists
+    watches = after.watches - before.watches
     print(
         f"\n[{b.name}] API server restart ({down:.2f} s): a pod created after it reached the "
-        f"ring in {took:.2f} s; {errors} errors, {relists} relists, {after.watches - before.watches} new watches"
+        f"ring in {took:.2f} s; {errors} errors, {relists} relists, {watches} new watches"
     )
     assert never_emptied(pool)
     assert after.lists + after.watches > before.lists + before.watches
