@@ -32,7 +32,7 @@ from _common import ROOT, Report, add_common_args, percentile
 import groupcache
 
 sys.path.insert(0, str(ROOT))
-from tests.interop.gobuild import (  # the repository root is on the path now
+from tests.support.gobuild import (  # the repository root is on the path now
     GoToolchainUnavailableError,
     build_gopeer,
 )

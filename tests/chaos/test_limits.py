@@ -8,7 +8,7 @@ from groupcache import GroupcacheError, InvalidKeyError
 from groupcache._http.connections import ConnectionPool
 from groupcache._protocol._groupcache_pb2 import GetBatchRequest, SetRequest
 from groupcache._protocol.headers import MAX_BATCH_KEYS
-from tests.groupcache.cluster import cluster
+from tests.support.cluster import cluster
 
 from .helpers import figure
 

@@ -16,8 +16,8 @@ import tracemalloc
 import pytest
 
 from groupcache._protocol.headers import MAX_BATCH_KEYS
-from tests.groupcache.cluster import Node, cluster
 from tests.groupcache.helpers import CountingGetter
+from tests.support.cluster import Node, cluster
 
 from .helpers import figure, mib
 

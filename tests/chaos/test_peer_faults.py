@@ -16,7 +16,7 @@ import pytest
 
 from groupcache import Value
 from groupcache._protocol.bodies import encode_get_response
-from tests.groupcache.cluster import cluster
+from tests.support.cluster import cluster
 
 from .helpers import Behaviour, ScriptedPeer, figure, reset
 

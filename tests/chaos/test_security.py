@@ -19,7 +19,7 @@ import trustme
 from groupcache import HTTPPool, Value
 from groupcache._http.connections import ConnectionPool
 from groupcache._protocol._groupcache_pb2 import GetBatchRequest, SetRequest
-from tests.groupcache.cluster import cluster
+from tests.support.cluster import cluster
 
 from .helpers import figure
 

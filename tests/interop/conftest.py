@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from .gobuild import GoToolchainUnavailableError, binaries_are_current, build_variants
-from .gopeer import kill_stray_peers
-from .variants import GOLANG, VARIANTS, Variant
+from tests.support.gobuild import GoToolchainUnavailableError, binaries_are_current, build_variants
+from tests.support.gopeer import kill_stray_peers
+from tests.support.variants import GOLANG, VARIANTS, Variant
 
 # A cold module download and the first `go build` of every variant take minutes on a
 # fresh machine; only the first test that needs the binaries gets this much time.

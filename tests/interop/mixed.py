@@ -19,9 +19,8 @@ from pathlib import Path
 
 import groupcache
 from groupcache._protocol.bodies import ExpiryField
-
-from .gopeer import GoPeer, start_go_peers
-from .variants import Variant
+from tests.support.gopeer import GoPeer, start_go_peers
+from tests.support.variants import Variant
 
 GROUP = "interop"
 BASE = "/_groupcache/"

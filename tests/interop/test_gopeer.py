@@ -22,7 +22,7 @@ import pytest
 from aiohttp import web
 from yarl import URL
 
-from .gopeer import GoPeer, GoPeerGetError, start_go_peers
+from tests.support.gopeer import GoPeer, GoPeerGetError, start_go_peers
 
 pytestmark = pytest.mark.interop
 

@@ -23,8 +23,7 @@ import pytest
 from yarl import URL
 
 import groupcache
-
-from .gopeer import GoPeer, GoPeerGetError, start_go_peers
+from tests.support.gopeer import GoPeer, GoPeerGetError, start_go_peers
 
 pytestmark = [pytest.mark.interop, pytest.mark.mixed_cluster]
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 import groupcache
+from tests.support.gopeer import GoPeerGetError, GoPeerUnsupportedError, GoPeerWriteError
+from tests.support.variants import Variant
 
-from .gopeer import GoPeerGetError, GoPeerUnsupportedError, GoPeerWriteError
 from .mixed import Cluster, ms_from_now, same_instant, start_cluster
-from .variants import Variant
 
 pytestmark = [pytest.mark.interop, pytest.mark.mixed_cluster]
 

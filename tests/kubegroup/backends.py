@@ -17,8 +17,8 @@ from kubernetes import client as k8s
 
 from kubegroup import KubeGroup, update_peers
 from kubegroup.testing import FakeKubeAPI, RecordingPool
-from tests.realkube.cluster import RealKube
 from tests.realkube.test_example_manifests import apply, load
+from tests.support.realkube import RealKube
 
 SELECTOR = "app=kubegroup-example"
 LABELS = {"app": "kubegroup-example"}

@@ -16,6 +16,7 @@ from kubernetes import client as k8s
 
 from kubegroup import KubeGroup, update_peers
 from kubegroup.testing import FakeKubeAPI, RecordingPool
+from tests.support.proxy import BlackholeProxy
 
 from .conftest import StartGroup
 from .helpers import (
@@ -27,7 +28,6 @@ from .helpers import (
     peers_become,
     until,
 )
-from .proxy import BlackholeProxy
 
 
 def watch_socket(kg: KubeGroup) -> socket.socket:

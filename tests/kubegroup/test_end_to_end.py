@@ -29,8 +29,7 @@ import pytest
 
 from groupcache import Client
 from kubegroup.testing import FakeKubeAPI
-
-from . import netns
+from tests.support import netns
 
 LABELS = {"app": "web"}
 

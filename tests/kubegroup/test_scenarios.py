@@ -19,8 +19,8 @@ import pytest
 
 from kubegroup import KubeAPIError, KubeGroup
 from kubegroup.testing import FakeKubeAPI, RecordingPool
-from tests.realkube.cluster import RealKube
 from tests.realkube.fixtures import BACKEND_PARAM
+from tests.support.realkube import RealKube
 
 from .backends import FakeBackend, KubeBackend, RealBackend, in_thread, pod_url
 

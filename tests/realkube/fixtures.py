@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.realkube.cluster import UP_TIMEOUT, NoToolchainError, RealKube
+from tests.support.realkube import UP_TIMEOUT, NoToolchainError, RealKube
 
 _names = itertools.count()
 BACKEND_PARAM = "kube_backend"

@@ -22,9 +22,9 @@ from typing import Any, Literal
 import aiohttp
 from kubernetes import utils as k8s_utils
 
-from tests.kubegroup.netns import Topology
+from tests.support.netns import Topology
+from tests.support.realkube import ROOT, RealKube
 
-from .cluster import ROOT, RealKube
 from .pods import ACCOUNT
 from .sandbox import API_HOST, GatewayProxy, hosts_file, pod_prefix
 from .test_example_manifests import apply, load

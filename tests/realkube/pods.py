@@ -23,7 +23,7 @@ from typing import Any
 
 import aiohttp
 
-from .cluster import RealKube
+from tests.support.realkube import RealKube
 
 SA_MOUNT = "/run/secrets/kubernetes.io/serviceaccount"  # /var/run is /run
 SELECTOR_LABELS = {"app": "kubegroup-example"}

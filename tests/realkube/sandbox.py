@@ -6,7 +6,7 @@ own address, client-go's ``rest.InClusterConfig`` reads ``KUBERNETES_SERVICE_HOS
 and the fixed ``/var/run/secrets/kubernetes.io/serviceaccount``, and both listen on the
 fixed ports 8080 and 5000. So each pod process runs:
 
-- in a network namespace of its own on the test's bridge (:class:`~tests.kubegroup.netns.Topology`),
+- in a network namespace of its own on the test's bridge (:class:`~tests.support.netns.Topology`),
   holding the pod IP, so every pod has its own ports 8080 and 5000;
 - in a mount and UTS namespace of its own (``unshare --mount --uts``), with a tmpfs on
   ``/run`` and the pod's token, ``ca.crt`` and ``namespace`` bind-mounted at the fixed path,

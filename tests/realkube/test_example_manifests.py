@@ -11,7 +11,7 @@ import yaml
 from kubernetes import client as k8s
 from kubernetes import utils as k8s_utils
 
-from .cluster import ROOT, RealKube
+from tests.support.realkube import ROOT, RealKube
 
 MANIFESTS = ROOT / "examples/kubegroup-example/k8s"
 RESTRICTED = {"pod-security.kubernetes.io/enforce": "restricted"}

@@ -20,9 +20,9 @@ from kubernetes import client as k8s
 
 from kubegroup import KubeAPIError, KubeGroup, update_peers
 from kubegroup.testing import RecordingPool
+from tests.support.proxy import BlackholeProxy
+from tests.support.realkube import RealKube
 
-from ..kubegroup.proxy import BlackholeProxy
-from .cluster import RealKube
 from .test_example_manifests import apply, load
 
 LABELS = {"app": "kubegroup-example"}

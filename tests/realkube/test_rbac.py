@@ -8,7 +8,8 @@ import pytest
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
-from .cluster import RealKube, client_for
+from tests.support.realkube import RealKube, client_for
+
 from .test_example_manifests import apply, load
 
 

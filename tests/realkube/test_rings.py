@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from groupcache import Client
+from tests.support.realkube import RealKube
 
-from .cluster import RealKube
 from .pods import PodNode, wait_rings
 from .test_example_manifests import apply, load
 

@@ -23,9 +23,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.kubegroup import netns
+from tests.support import netns
+from tests.support.realkube import RealKube
 
-from .cluster import RealKube
 from .mixed import MixedCluster, ensure_rbac
 from .sandbox import GatewayProxy
 from .udhos import (

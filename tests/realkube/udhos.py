@@ -5,7 +5,7 @@
 groupcache v2) and ``examples/kubegroup-example3`` (groupcache-go v3) as they are
 published, with ``CGO_ENABLED=0`` (Go's own resolver, which reads ``/etc/hosts``) and
 ``-trimpath``, into ``.build/<example>-<hash>`` (the hash covers go.mod, go.sum and the Go
-version, as tests/interop/gobuild.py does), so a warm run builds nothing.
+version, as tests/support/gobuild.py does), so a warm run builds nothing.
 
 The examples print what their rings are given: kubegroup's debug log writes one
 ``onUpdate: N`` line, then one ``onUpdate: i/N: ... ip=IP ready=BOOL`` line per pod, right
@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.interop.gobuild import (
+from tests.support.gobuild import (
     GoBuildError,
     GoToolchainUnavailableError,
     find_go,

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .variants import FRONT, GOLANG, Variant
 
-BUILD_DIR = Path(__file__).resolve().parent / ".build"
+BUILD_DIR = Path(__file__).resolve().parents[1] / "interop" / ".build"
 GO_BUILD_TIMEOUT = 600.0  # seconds: a cold module download and compile of one variant
 GO_ENV_TIMEOUT = 60.0
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from groupcache._protocol.bodies import ExpiryField
 
-GOPEERS = Path(__file__).resolve().parent / "gopeers"
+GOPEERS = Path(__file__).resolve().parents[1] / "interop" / "gopeers"
 FRONT = GOPEERS / "front"
 
 

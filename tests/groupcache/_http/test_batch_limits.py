@@ -18,8 +18,8 @@ from groupcache._protocol.bodies import (
     encode_batch_response,
     encode_get_response,
 )
-from tests.groupcache.cluster import cluster
 from tests.groupcache.helpers import CountingGetter, method_counter, serve_peer_handler
+from tests.support.cluster import cluster
 
 LIMIT = 64 << 10
 

@@ -19,8 +19,8 @@ from aiohttp import web
 
 from groupcache import Group, GroupcacheError, PeerError, Value, Workspace
 from groupcache._protocol.bodies import encode_get_response
-from tests.groupcache.cluster import Node, cluster
 from tests.groupcache.helpers import CountingGetter, FakePeer, ModPicker, serve_peer_handler, until
+from tests.support.cluster import Node, cluster
 
 TIMEOUT = 2.0  # the pool's peer timeout: the write grace is 0.5 s
 

@@ -21,8 +21,8 @@ from groupcache import (
     Value,
 )
 from groupcache._protocol.bodies import encode_get_response, encode_set_request
-from tests.groupcache.cluster import cluster, node_of
 from tests.groupcache.helpers import serve_peer_handler
+from tests.support.cluster import cluster, node_of
 
 
 @pytest.mark.parametrize("expire", [math.inf, math.nan, 1e10])

@@ -16,7 +16,7 @@ import pytest
 from groupcache import GroupcacheError, HTTPPool, Value, Workspace
 from groupcache._protocol import _groupcache_pb2 as pb
 from groupcache._protocol.bodies import decode_get_response, encode_get_response
-from tests.groupcache.cluster import cluster, node_of
+from tests.support.cluster import cluster, node_of
 
 JAN_2026 = 1767225600.0
 VALUE_HEX = "0a 07 67 6f 74 3a 66 6f 6f"  # field 1, b"got:foo"
