@@ -38,6 +38,9 @@ T = TypeVar("T")
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
+sys.path.insert(0, str(ROOT))
+from tests.support.net import free_port  # noqa: E402 - the repository root is on the path now
+
 RESULTS = BENCH_DIR / "RESULTS.md"
 SECTION_ENV = "GROUPCACHE_BENCH_SECTION"
 VERSIONED = (
@@ -130,14 +133,6 @@ def rss_bytes() -> int:
     """Return this process's resident set size in bytes (/proc/self/statm)."""
     resident_pages = int(Path("/proc/self/statm").read_text().split()[1])
     return resident_pages * os.sysconf("SC_PAGE_SIZE")
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def stop_process(proc: subprocess.Popen[bytes], timeout: float = 5.0) -> None:

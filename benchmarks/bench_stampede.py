@@ -32,7 +32,6 @@ from _common import (
     BENCH_DIR,
     Report,
     add_common_args,
-    free_port,
     percentile,
     read_line,
     run,
@@ -41,6 +40,7 @@ from _common import (
 from aiohttp import web
 
 import groupcache
+from tests.support.net import free_ports
 
 GROUP = "stampede"
 CLIENT_HEADER = "X-Groupcache-Client"  # a client's get, routed by the node to the owner
@@ -102,7 +102,7 @@ class Round:
 
 
 def start_nodes(naive: bool) -> tuple[list[subprocess.Popen[bytes]], list[str]]:
-    ports = [free_port() for _ in range(NODES)]
+    ports = free_ports(NODES)
     urls = [f"http://127.0.0.1:{p}" for p in ports]
     env = dict(
         os.environ, PYTHONPATH=os.pathsep.join([str(BENCH_DIR), os.environ.get("PYTHONPATH", "")])

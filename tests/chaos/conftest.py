@@ -5,10 +5,8 @@ Each test runs with asyncio debug mode on its loop and fails if, by the end (aft
 exception never retrieved or an unclosed transport, or a ``ResourceWarning`` (unclosed
 socket, client session) was raised. Async tests also fail if they leave a task pending.
 
-The ``FIGURE:`` lines the tests record (helpers.figure) are printed in a "chaos figures"
-section at the end of the run, captured output or not, and written to the file named by
-``GROUPCACHE_FIGURES`` if set, else to ``chaos-figures.txt`` in pytest's base temporary
-directory (``/tmp/pytest-of-$USER/pytest-N/``), never into the repository.
+The ``FIGURE:`` lines the tests record (tests.support.figures) are shown in the "figures"
+section of the summary by the root conftest.
 """
 
 from __future__ import annotations
@@ -16,17 +14,10 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import os
 import warnings
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
-
-from .helpers import FIGURES
-
-FIGURES_ENV = "GROUPCACHE_FIGURES"
-FIGURES_PATH = pytest.StashKey[Path]()
 
 BAD_LOG_LINES = (
     "Task was destroyed but it is pending",
@@ -69,8 +60,16 @@ def asyncio_hygiene() -> Iterator[None]:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "no_loop_debug: measure speed or memory; debug mode's per-task tracebacks would skew it",
+        "no_loop_debug: measure speed or memory; debug mode's per-task tracebacks would skew"
+        " it, and so would coverage's tracing (the test runs unmeasured: no_cover)",
     )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that measures speed or memory runs without coverage's tracing."""
+    for item in items:
+        if item.get_closest_marker("no_loop_debug") is not None:
+            item.add_marker(pytest.mark.no_cover)
 
 
 @pytest.fixture(autouse=True)
@@ -83,35 +82,3 @@ async def loop_debug(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     me = asyncio.current_task()
     pending = [t for t in asyncio.all_tasks() if t is not me and not t.done()]
     assert not pending, f"tasks left pending: {pending}"
-
-
-@pytest.fixture(scope="session", autouse=True)
-def figures_path(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where this run's figures are saved; set once a chaos test runs."""
-    env = os.environ.get(FIGURES_ENV)
-    path = Path(env) if env else tmp_path_factory.getbasetemp() / "chaos-figures.txt"
-    pytestconfig.stash[FIGURES_PATH] = path
-    return path
-
-
-def pytest_terminal_summary(
-    terminalreporter: pytest.TerminalReporter, config: pytest.Config
-) -> None:
-    """Show every recorded figure at the end of the run and save them to a file."""
-    path = config.stash.get(FIGURES_PATH, None)
-    if path is None:  # no chaos test ran
-        return
-    terminalreporter.section("chaos figures")
-    for line in FIGURES:
-        terminalreporter.write_line(line)
-    if not FIGURES:
-        terminalreporter.write_line("(no figures recorded)")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("".join(f"{line}\n" for line in FIGURES))
-    except OSError as exc:
-        terminalreporter.write_line(f"figures not saved to {path}: {exc}")
-    else:
-        terminalreporter.write_line(
-            f"{len(FIGURES)} figures saved to {path} (set {FIGURES_ENV} to choose the file)"
-        )

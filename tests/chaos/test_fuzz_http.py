@@ -10,23 +10,20 @@ bounded across a burst of oversized requests that makes the server buffer over 1
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from groupcache._protocol._groupcache_pb2 import GetBatchRequest, SetRequest
+from tests.support.figures import figure
 
-from .helpers import figure, mib, rss_bytes
+from .helpers import mib, rss_bytes
 from .server_thread import MAX_BODY_BYTES, MAX_KEY_BYTES, ServerThread, status_of
 
 DOCUMENTED = {200, 400, 401, 403, 404, 405, 413, 503}
@@ -196,7 +193,9 @@ def oversized_burst(server: ServerThread, rounds: int) -> Counter[int | None]:
     return statuses
 
 
-def test_fuzz_figure_and_memory_after_oversized_requests(server: ServerThread) -> None:
+def test_oversized_requests_leave_the_server_healthy_and_its_memory_bounded(
+    server: ServerThread,
+) -> None:
     oversized_burst(server, MEMORY_WARMUP)
     before = rss_bytes()
     statuses = oversized_burst(server, MEMORY_ROUNDS)
@@ -260,52 +259,3 @@ def test_expect_100_continue_is_refused_without_the_token_and_answered_with_it()
     # aiohttp still waits for the body it refused (lingering close), also after the
     # client has gone: aclose() must end that wait itself.
     assert srv.leftover == 0
-
-
-# The figure report of conftest.py, checked on a pytest run of its own: every FIGURE line
-# appears in the "chaos figures" section of the summary, output captured or not, and is
-# saved to $GROUPCACHE_FIGURES, else to pytest's base temporary directory.
-EMITTER = """
-from tests.chaos.helpers import figure
-
-def test_emits() -> None:
-    figure("alpha: 1 ms")
-    figure("beta: 2 MiB")
-"""
-
-
-def run_pytest(tmp_path: Path, env_path: Path | None) -> tuple[str, Path]:
-    tmp_path.mkdir()
-    test_file = tmp_path / "test_emits.py"
-    test_file.write_text(EMITTER)
-    basetemp = tmp_path / "basetemp"
-    env = {k: v for k, v in os.environ.items() if k != "GROUPCACHE_FIGURES"}
-    if env_path is not None:
-        env["GROUPCACHE_FIGURES"] = str(env_path)
-    repo = Path(__file__).resolve().parents[2]
-    args = ["-q", "-p", "no:cacheprovider", "-p", "tests.chaos.conftest", "-c", "pyproject.toml"]
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", *args, f"--basetemp={basetemp}", str(test_file)],
-        cwd=repo,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=50,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc.stdout, basetemp
-
-
-def test_figures_are_shown_in_the_summary_and_saved(tmp_path: Path) -> None:
-    lines = ["FIGURE: alpha: 1 ms", "FIGURE: beta: 2 MiB"]
-    out, basetemp = run_pytest(tmp_path / "default", None)
-    section = out.split("chaos figures", 1)[1].splitlines()
-    assert section[1:3] == lines, out
-    saved = basetemp / "chaos-figures.txt"
-    assert saved.read_text().splitlines() == lines
-    assert f"2 figures saved to {saved}" in out
-    chosen = tmp_path / "saved" / "figures.txt"  # its directory is made
-    out, _ = run_pytest(tmp_path / "env", chosen)
-    assert out.split("chaos figures", 1)[1].splitlines()[1:3] == lines, out
-    assert chosen.read_text().splitlines() == lines

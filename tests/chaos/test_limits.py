@@ -9,8 +9,7 @@ from groupcache._http.connections import ConnectionPool
 from groupcache._protocol._groupcache_pb2 import GetBatchRequest, SetRequest
 from groupcache._protocol.headers import MAX_BATCH_KEYS
 from tests.support.cluster import cluster
-
-from .helpers import figure
+from tests.support.figures import figure
 
 MAX_KEY = 256
 MAX_BODY = 64 << 10

@@ -18,8 +18,10 @@ import pytest
 from groupcache._protocol.headers import MAX_BATCH_KEYS
 from tests.groupcache.helpers import CountingGetter
 from tests.support.cluster import Node, cluster
+from tests.support.figures import figure
+from tests.support.waiting import until
 
-from .helpers import figure, mib
+from .helpers import mib
 
 N = 10_000
 
@@ -51,13 +53,6 @@ def keys_owned_by(a: Node, b: Node, n: int) -> list[str]:
     return keys
 
 
-async def until(predicate: object, limit: float = 30.0) -> None:
-    assert callable(predicate)
-    async with asyncio.timeout(limit):
-        while not predicate():  # noqa: ASYNC110 - other tasks' state, no event to await
-            await asyncio.sleep(0.001)
-
-
 @pytest.mark.no_loop_debug
 @pytest.mark.parametrize("batch", [True, False], ids=["batched", "plain GETs"])
 async def test_ten_thousand_distinct_keys_to_an_overloaded_owner(batch: bool) -> None:
@@ -79,7 +74,9 @@ async def test_ten_thousand_distinct_keys_to_an_overloaded_owner(batch: bool) ->
         began = time.perf_counter()
         gets = [asyncio.ensure_future(a.group.get(k)) for k in keys[1:]]
         bound = 2 * MAX_BATCH_KEYS if batch else 8
-        await until(lambda: a.group.stats().loads == N + 1 and held.current >= min(bound, N))
+        await until(
+            lambda: a.group.stats().loads == N + 1 and held.current >= min(bound, N), timeout=30
+        )
         pending_bytes = tracemalloc.get_traced_memory()[0] - base
         tracemalloc.stop()
         peak_while_held = held.peak
@@ -129,7 +126,7 @@ async def test_gets_queued_beyond_a_bound_are_loaded_locally_at_once(batch: bool
             # every other get is shed at once to a local load on A, well before `timeout`.
             on_wire = 2 * MAX_BATCH_KEYS if batch else 4
             shed = len(gets) - min(on_wire + QUEUE, len(gets))
-            await until(lambda: sum(g.done() for g in gets) >= shed, limit=5.0)
+            await until(lambda: sum(g.done() for g in gets) >= shed, timeout=5.0)
             shed_after = time.perf_counter() - began
             done = [g.result() for g in gets if g.done()]
             assert all(v.startswith(b"a:") for v in done), done[:3]

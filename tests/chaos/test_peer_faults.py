@@ -17,8 +17,8 @@ import pytest
 from groupcache import Value
 from groupcache._protocol.bodies import encode_get_response
 from tests.support.cluster import cluster
-
-from .helpers import Behaviour, ScriptedPeer, figure, reset
+from tests.support.figures import figure
+from tests.support.scripted import Behaviour, ScriptedPeer, reset
 
 TIMEOUT = 0.5
 SLACK = 0.75

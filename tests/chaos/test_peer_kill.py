@@ -1,6 +1,6 @@
 """A peer SIGKILLed in the middle of 10k gets across 3 processes fails no get.
 
-Nodes a, b and v run as separate processes (tests/groupcache/clusternode.py). a and b
+Nodes a, b and v run as separate processes (tests/support/clusternode.py). a and b
 issue 10,000 gets in 10 rounds over 2,000 keys (and 200 more, below); during round 4 v
 is SIGKILLed by PID while requests to it are in flight (keys whose getter on v never
 returns). Until ``set_peers`` drops v, the survivors count a peer error per flight for
@@ -26,9 +26,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.groupcache._app.test_cluster_processes import Cluster, NodeProcess, owners, set_peers
+from tests.support.figures import figure
+from tests.support.processes import Cluster, NodeProcess, owners, set_peers
 
-from .helpers import Tombstone, figure
+from .helpers import Tombstone
 
 ROUNDS = 10
 PER_ROUND = 500  # per survivor: 2 x 10 x 500 = 10,000 gets

@@ -20,8 +20,7 @@ from groupcache import HTTPPool, Value
 from groupcache._http.connections import ConnectionPool
 from groupcache._protocol._groupcache_pb2 import GetBatchRequest, SetRequest
 from tests.support.cluster import cluster
-
-from .helpers import figure
+from tests.support.figures import figure
 
 TOKEN = "s3cret-token"
 BASE = "/_groupcache/g/"

@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -30,6 +29,7 @@ import yaml
 from aiohttp import web
 
 from kubegroup.testing import FakeKubeAPI
+from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "kubegroup-example"
@@ -428,12 +428,6 @@ async def test_kubectl_apply_dry_run_accepts_the_manifests(tmp_path: Path) -> No
 
 
 # --- two instances against a fake API ----------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Shared test helpers: condition waits, fake peers and a recording getter."""
+"""Helpers of the groupcache tests: fake peers, a picker, scripted peer handlers and a
+recording getter."""
 
 from __future__ import annotations
 
@@ -10,17 +11,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from aiohttp import web
 
 from groupcache import PeerError, PeerGetter, Value
-
-
-async def until(predicate: Callable[[], bool], limit: float = 5.0) -> None:
-    """Yield to the loop until ``predicate()`` holds, within ``limit`` seconds.
-
-    A condition wait on in-process state: it only yields (``sleep(0)``), never waits
-    for time to pass.
-    """
-    async with asyncio.timeout(limit):
-        while not predicate():  # noqa: ASYNC110 - state of other tasks, no event to await
-            await asyncio.sleep(0)
 
 
 class CountingGetter:

@@ -17,8 +17,7 @@ from kubernetes import client as k8s
 
 from kubegroup import KubeGroup, update_peers
 from kubegroup.testing import FakeKubeAPI, RecordingPool
-from tests.realkube.test_example_manifests import apply, load
-from tests.support.realkube import RealKube
+from tests.support.realkube import RealKube, apply, load
 
 SELECTOR = "app=kubegroup-example"
 LABELS = {"app": "kubegroup-example"}

@@ -114,16 +114,6 @@ async def in_thread(fn: Callable[[], object]) -> None:
         await asyncio.to_thread(fn)
 
 
-async def until(predicate: Callable[[], bool]) -> None:
-    """Yield to the loop until ``predicate()`` holds (state changed by the watch thread).
-
-    Only for state with no event to wait on; it yields, it never sleeps for a duration.
-    """
-    async with asyncio.timeout(WAIT):
-        while not predicate():  # noqa: ASYNC110 - no event exists for this state
-            await asyncio.sleep(0)
-
-
 WEB = {"app": "web"}
 """The labels of the pods the test groups select (``app=web``)."""
 

@@ -16,7 +16,8 @@ from kubernetes import client as k8s
 
 from kubegroup import KubeGroup, update_peers
 from kubegroup.testing import FakeKubeAPI, RecordingPool
-from tests.support.proxy import BlackholeProxy
+from tests.support.proxy import TCPProxy
+from tests.support.waiting import until
 
 from .conftest import StartGroup
 from .helpers import (
@@ -26,7 +27,6 @@ from .helpers import (
     lists,
     no_call_emptied_the_ring,
     peers_become,
-    until,
 )
 
 
@@ -62,7 +62,7 @@ async def test_a_silent_connection_is_replaced_after_the_inactivity_bound(
     caplog.set_level(logging.INFO, logger="kubegroup")
     with FakeKubeAPI(namespace="ns1", bookmark_interval=0.1) as fake:
         fake.start_pod("a", labels=WEB, ip="10.0.0.1")
-        async with BlackholeProxy(fake.host, fake.port) as proxy:
+        async with TCPProxy(fake.host, fake.port) as proxy:
             with k8s.ApiClient(k8s.Configuration(host=proxy.url)) as client:
                 pool = RecordingPool()
                 kg = await update_peers(pool, **group_options(client, read_timeout=1.0))

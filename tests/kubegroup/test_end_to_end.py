@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import json
 import os
-import socket
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -30,6 +29,8 @@ import pytest
 from groupcache import Client
 from kubegroup.testing import FakeKubeAPI
 from tests.support import netns
+from tests.support.figures import figure
+from tests.support.net import free_port
 
 LABELS = {"app": "web"}
 
@@ -52,12 +53,6 @@ LOOPBACK = Network(
     other_ip="127.0.0.99",
     command=lambda ip: [],
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def write_kubeconfig(path: Path, server: str) -> None:
@@ -146,7 +141,7 @@ def network(request: pytest.FixtureRequest) -> Iterator[Network]:
         pytest.skip(reason)
     started = time.perf_counter()
     with netns.Topology(pods=len(LOOPBACK.pod_ips)) as topology:
-        print(f"\n[netns] {topology.pods} namespaces on {topology.bridge} {topology.subnet}"
+        figure(f"[netns] {topology.pods} namespaces on {topology.bridge} {topology.subnet}"
               f" in {(time.perf_counter() - started) * 1000:.0f} ms")  # fmt: skip
         yield Network(
             name="netns",
@@ -211,7 +206,7 @@ async def test_nodes_discover_each_other_load_once_shrink_and_grow(
     api.set_ready("web-4")
     await nodes.wait_peers([*ips[:2], new_ip], [*ips[:2], new_ip])
     joined = time.perf_counter() - started
-    print(
+    figure(
         f"[{nodes.network.name}] pod deleted -> out of every ring: {left * 1000:.0f} ms; "
         f"pod ready -> in every ring: {joined * 1000:.0f} ms (debounce 2 s)"
     )

@@ -13,9 +13,10 @@ from prometheus_client import CollectorRegistry
 
 from kubegroup import KubeAPIError
 from kubegroup.testing import FakeKubeAPI
+from tests.support.waiting import until
 
 from .conftest import StartGroup
-from .helpers import WEB, in_thread, no_call_emptied_the_ring, peers_become, until
+from .helpers import WEB, in_thread, no_call_emptied_the_ring, peers_become
 
 
 def forbidden_watches(fake: FakeKubeAPI) -> int:

@@ -19,8 +19,8 @@ import pytest
 
 from kubegroup import KubeAPIError, KubeGroup
 from kubegroup.testing import FakeKubeAPI, RecordingPool
-from tests.realkube.fixtures import BACKEND_PARAM
-from tests.support.realkube import RealKube
+from tests.support.figures import figure
+from tests.support.realkube import BACKEND_PARAM, RealKube
 
 from .backends import FakeBackend, KubeBackend, RealBackend, in_thread, pod_url
 
@@ -110,8 +110,8 @@ async def test_the_ring_follows_ready_not_ready_terminating_deleted_and_new_pods
     terminating = await changes(pool, lambda: b.terminate("web-3"), ip(1), ip(2))
     deleted = await changes(pool, lambda: b.delete("web-2"), ip(1))
     joined = await changes(pool, lambda: b.ready_pod("web-4", ip(4)), ip(1), ip(4))
-    print(
-        f"\n[{b.name}] ring: NotReady left {not_ready:.3f} s, terminating left "
+    figure(
+        f"[{b.name}] ring: NotReady left {not_ready:.3f} s, terminating left "
         f"{terminating:.3f} s, deleted left {deleted:.3f} s, new Ready joined {joined:.3f} s"
     )
     assert never_emptied(pool)
@@ -134,8 +134,8 @@ async def test_an_api_server_restart_never_empties_the_ring(
     after = kg.stats()
     errors, relists = after.errors - before.errors, after.relists - before.relists
     watches = after.watches - before.watches
-    print(
-        f"\n[{b.name}] API server restart ({down:.2f} s): a pod created after it reached the "
+    figure(
+        f"[{b.name}] API server restart ({down:.2f} s): a pod created after it reached the "
         f"ring in {took:.2f} s; {errors} errors, {relists} relists, {watches} new watches"
     )
     assert never_emptied(pool)
@@ -164,8 +164,8 @@ async def test_watch_forbidden_makes_the_group_unhealthy_until_the_role_is_fixed
     assert pool.peers == (pod_url(ip(1)), pod_url(ip(2)))
     await in_thread(lambda: b.forbid_watch(False))
     took = await changes(pool, lambda: b.ready_pod("web-3", ip(3)), ip(1), ip(2), ip(3))
-    print(
-        f"\n[{b.name}] watch forbidden: a 403 after {refused:.2f} s; the Role fixed, a new "
+    figure(
+        f"[{b.name}] watch forbidden: a 403 after {refused:.2f} s; the Role fixed, a new "
         f"pod reached the ring in {took:.2f} s"
     )
     async with asyncio.timeout(WAIT):
@@ -194,7 +194,7 @@ async def test_six_hundred_ready_pods_among_twelve_hundred_make_the_ring(
     synced = time.monotonic() - began
     assert pool.peers == tuple(sorted(pod_url(ip(i)) for i in range(matching)))
     assert kg.stats().pods == matching
-    print(
-        f"\n[{b.name}] {matching} matching + {matching} other pods made in {created:.1f} s; "
+    figure(
+        f"[{b.name}] {matching} matching + {matching} other pods made in {created:.1f} s; "
         f"the ring of {len(pool.peers)} synced in {synced:.2f} s (pages of 100 asked)"
     )

@@ -14,6 +14,7 @@ import pytest
 from kubegroup import KubeAPIError, KubeConnectionError
 from kubegroup._watch import wrap_error
 from kubegroup.testing import FakeKubeAPI
+from tests.support.waiting import until
 
 from .conftest import StartGroup
 from .helpers import (
@@ -25,7 +26,6 @@ from .helpers import (
     no_call_emptied_the_ring,
     peers_become,
     synced_and_watching,
-    until,
     watch_requests,
     watches,
 )

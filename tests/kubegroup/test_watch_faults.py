@@ -17,6 +17,7 @@ from kubernetes import client as k8s
 
 from kubegroup import KubeAPIError, KubeConnectionError, update_peers
 from kubegroup.testing import FakeKubeAPI, RecordingPool
+from tests.support.waiting import until
 
 from .conftest import StartGroup
 from .helpers import (
@@ -29,7 +30,6 @@ from .helpers import (
     no_call_emptied_the_ring,
     peers_become,
     synced_and_watching,
-    until,
     watches,
 )
 

@@ -16,11 +16,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.realkube import UP_TIMEOUT, NoToolchainError, RealKube
+from tests.support.realkube import BACKEND_PARAM, UP_TIMEOUT, NoToolchainError, RealKube
 
 _names = itertools.count()
-BACKEND_PARAM = "kube_backend"
-"""The parameter of tests that run on the fake and on the real server (``"real"``)."""
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -23,11 +23,11 @@ import aiohttp
 from kubernetes import utils as k8s_utils
 
 from tests.support.netns import Topology
-from tests.support.realkube import ROOT, RealKube
+from tests.support.proxy import TCPProxy
+from tests.support.realkube import ROOT, RealKube, apply, load
 
 from .pods import ACCOUNT
-from .sandbox import API_HOST, GatewayProxy, hosts_file, pod_prefix
-from .test_example_manifests import apply, load
+from .sandbox import API_HOST, hosts_file, pod_prefix
 from .udhos import APP_PORT, GROUP, PEER_PORT, SELECTOR, GoExample, loads_of_log, ring_of_log
 
 NAMESPACE = "default"  # ForceNamespaceDefault in both Go examples
@@ -109,7 +109,7 @@ class Pod:
 class MixedCluster:
     kube: RealKube
     topology: Topology
-    proxy: GatewayProxy
+    proxy: TCPProxy
     example: GoExample
     go_binary: Path
     workdir: Path

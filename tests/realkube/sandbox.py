@@ -14,18 +14,15 @@ fixed ports 8080 and 5000. So each pod process runs:
   ``kubernetes.default.svc`` to the bridge gateway, and the hostname set to the pod's name;
 - with ``KUBERNETES_SERVICE_HOST=kubernetes.default.svc``: the API server's certificate
   names it, so TLS verifies as in a cluster. The API server listens on 127.0.0.1 only; a
-  :class:`GatewayProxy` on the bridge gateway passes the TLS bytes through to it.
+  :class:`~tests.support.proxy.TCPProxy` on the bridge gateway passes the TLS bytes through.
 
 Our Python example pods run the same way, so all pods share one network.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import shlex
 import shutil
-import socket
 from pathlib import Path
 
 SA_MOUNT = "/run/secrets/kubernetes.io/serviceaccount"  # /var/run is /run
@@ -69,56 +66,3 @@ def pod_prefix(
         script,
         pod,
     ]
-
-
-def free_port(host: str) -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
-class GatewayProxy:
-    """Pass TCP through from ``host``:``port`` (the bridge gateway) to the API server."""
-
-    def __init__(self, host: str, upstream: tuple[str, int]) -> None:
-        self.host = host
-        self.port = 0
-        self._upstream = upstream
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._writers: set[asyncio.StreamWriter] = set()
-
-    async def __aenter__(self) -> GatewayProxy:
-        self._server = await asyncio.start_server(self._serve, self.host, 0)
-        self.port = int(self._server.sockets[0].getsockname()[1])
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        for writer in self._writers:
-            writer.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            up_reader, up_writer = await asyncio.open_connection(*self._upstream)
-        except OSError:
-            writer.close()
-            return
-        self._writers |= {writer, up_writer}
-        for src, dst in ((reader, up_writer), (up_reader, writer)):
-            task = asyncio.create_task(self._pump(src, dst))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-    async def _pump(self, src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(OSError):
-            while data := await src.read(65536):
-                dst.write(data)
-                await dst.drain()
-        dst.close()
-        self._writers.discard(dst)

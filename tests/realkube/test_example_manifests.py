@@ -7,29 +7,12 @@ import json
 from typing import Any
 
 import pytest
-import yaml
 from kubernetes import client as k8s
 from kubernetes import utils as k8s_utils
 
-from tests.support.realkube import ROOT, RealKube
+from tests.support.realkube import MANIFESTS, RealKube, apply, load
 
-MANIFESTS = ROOT / "examples/kubegroup-example/k8s"
 RESTRICTED = {"pod-security.kubernetes.io/enforce": "restricted"}
-
-
-def load(name: str, namespace: str) -> dict[str, Any]:
-    """A manifest, with the RoleBinding's subject moved into ``namespace``."""
-    doc: dict[str, Any] = yaml.safe_load((MANIFESTS / name).read_text())
-    for subject in doc.get("subjects", []):
-        subject["namespace"] = namespace
-    return doc
-
-
-def apply(kube: RealKube, namespace: str, doc: dict[str, Any]) -> None:
-    """Create ``doc`` with strict server-side field validation (unknown fields fail)."""
-    k8s_utils.create_from_dict(  # type: ignore[no-untyped-call]
-        kube.admin, doc, namespace=namespace, field_validation="Strict"
-    )
 
 
 def pod_from_template(namespace: str, name: str) -> dict[str, Any]:

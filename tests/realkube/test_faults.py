@@ -20,10 +20,9 @@ from kubernetes import client as k8s
 
 from kubegroup import KubeAPIError, KubeGroup, update_peers
 from kubegroup.testing import RecordingPool
-from tests.support.proxy import BlackholeProxy
-from tests.support.realkube import RealKube
-
-from .test_example_manifests import apply, load
+from tests.support.figures import figure
+from tests.support.proxy import TCPProxy
+from tests.support.realkube import RealKube, apply, load
 
 LABELS = {"app": "kubegroup-example"}
 PORT = 5000
@@ -118,8 +117,8 @@ async def test_etcd_compacted_past_the_watch_gives_a_real_410_and_a_relist(
                     await asyncio.sleep(0.05)
             relisted = time.monotonic() - started
             took = await converge(world, kg, 4)
-            print(
-                f"\n[real kube-apiserver] etcd compacted at revision {revision}: relist "
+            figure(
+                f"[real kube-apiserver] etcd compacted at revision {revision}: relist "
                 f"{relisted:.2f} s later (410 Gone); a new pod then reached the ring in "
                 f"{took:.2f} s"
             )
@@ -160,8 +159,8 @@ async def test_a_revoked_token_is_a_401_then_a_new_token_file_recovers(
         (world.sa_dir / "token").write_text(kube.token(ns, "kubegroup-example"))
         started = time.monotonic()
         took = await converge(world, kg, 4, within=150)
-        print(
-            f"\n[real kube-apiserver] token revoked: 401 after {refused:.2f} s; with a new "
+        figure(
+            f"[real kube-apiserver] token revoked: 401 after {refused:.2f} s; with a new "
             f"token file, a new pod reached the ring {took:.2f} s later "
             f"(the client re-reads the token file once a minute)"
         )
@@ -179,14 +178,14 @@ async def test_a_blackholed_connection_is_detected_within_the_default_bound(
     """A proxy that keeps both sockets open and forwards nothing, between kubegroup and
     the API server (TLS end to end): the default inactivity bound finds it in < 2 min."""
     port = int(world.kube.server.rsplit(":", 1)[1])
-    async with BlackholeProxy("127.0.0.1", port) as proxy:
+    async with TCPProxy("127.0.0.1", port) as proxy:
         kg = await world.start(monkeypatch, f"https://127.0.0.1:{proxy.port}")
         try:
             await world.pool.wait_for_peers([url(1), url(2), url(3)])
             assert proxy.blackhole() >= 1
             took = await converge(world, kg, 4, within=DEAD_LINK_BOUND)
-            print(
-                f"\n[real kube-apiserver] blackholed watch connection: a pod created "
+            figure(
+                f"[real kube-apiserver] blackholed watch connection: a pod created "
                 f"then reached the ring after {took:.1f} s (default bound "
                 f"{DEAD_LINK_BOUND:.0f} s)"
             )

@@ -8,9 +8,7 @@ import pytest
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
-from tests.support.realkube import RealKube, client_for
-
-from .test_example_manifests import apply, load
+from tests.support.realkube import RealKube, apply, client_for, load
 
 
 def example_account(kube: RealKube, namespace: str) -> str:

@@ -10,23 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from groupcache import Client
-from tests.support.realkube import RealKube
+from tests.support.figures import figure
+from tests.support.net import free_port
+from tests.support.realkube import RealKube, apply, load
 
 from .pods import PodNode, wait_rings
-from .test_example_manifests import apply, load
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Cluster:
@@ -103,8 +97,8 @@ async def test_rings_follow_ready_pods_through_not_ready_terminating_deleted_and
 
     d = await cluster.start_pod("web-4")
     joined = await wait_rings([a, d], [a, d])
-    print(
-        f"\n[real kube-apiserver] rings: converged {converged:.2f} s; NotReady left "
+    figure(
+        f"[real kube-apiserver] rings: converged {converged:.2f} s; NotReady left "
         f"{not_ready:.2f} s; terminating left {terminating:.2f} s; deleted left "
         f"{deleted:.2f} s; new Ready pod joined {joined:.2f} s (debounce 2 s)"
     )
@@ -151,8 +145,8 @@ async def test_a_rolling_update_under_load_fails_no_get(cluster: Cluster) -> Non
         with contextlib.suppress(asyncio.CancelledError):
             await driver
     loads = sum([(await n.stats())["groups"]["g"]["stats"]["local_loads"] for n in serving])
-    print(
-        f"\n[real kube-apiserver] rolling update of 3 pods under load: {gets} gets, "
+    figure(
+        f"[real kube-apiserver] rolling update of 3 pods under load: {gets} gets, "
         f"{failures} failed; the new pods made {loads} origin loads for {len(keys)} keys"
     )
     assert failures == 0

@@ -24,10 +24,11 @@ import aiohttp
 import pytest
 
 from tests.support import netns
+from tests.support.figures import figure
+from tests.support.proxy import TCPProxy
 from tests.support.realkube import RealKube
 
 from .mixed import MixedCluster, ensure_rbac
-from .sandbox import GatewayProxy
 from .udhos import (
     BUILD_TIMEOUT,
     EXAMPLES,
@@ -83,7 +84,7 @@ async def mixed(
     upstream = ("127.0.0.1", int(real_kube.info["apiserver_port"]))
     timeout = aiohttp.ClientTimeout(total=15)
     async with (
-        GatewayProxy(topology.gateway, upstream) as proxy,
+        TCPProxy(*upstream, host=topology.gateway) as proxy,
         aiohttp.ClientSession(timeout=timeout) as session,
     ):
         cluster = MixedCluster(
@@ -128,8 +129,8 @@ async def test_go_and_python_pods_share_one_ring_through_a_delete_and_a_join(
     assert sum(later["py-3"].values()) > 0  # the Go pod sends py-3 its keys
 
     versions = module_versions()
-    print(
-        f"\n[real kube-apiserver] udhos/kubegroup {versions[KUBEGROUP]} "
+    figure(
+        f"[real kube-apiserver] udhos/kubegroup {versions[KUBEGROUP]} "
         f"{mixed.example.name} ({mixed.example.groupcache} "
         f"{versions[mixed.example.groupcache]}) + Python ring={mixed.example.ring!r}: "
         f"{by_lang['go']} of {KEYS} keys loaded by Go, {by_lang['python']} by Python, each once; "
@@ -159,6 +160,6 @@ async def test_with_our_default_ring_the_go_and_python_pods_disagree_on_owners(
     total = sum((await mixed.loads(names)).values(), collections.Counter[str]())
     assert set(total) == set(names)
     twice = sorted(k for k, n in total.items() if n > 1)
-    print(f"\n[real kube-apiserver] ring mmh3 next to modernprogram: {len(twice)} of {KEYS} "
+    figure(f"[real kube-apiserver] ring mmh3 next to modernprogram: {len(twice)} of {KEYS} "
           "keys loaded more than once")  # fmt: skip
     assert twice

@@ -1,9 +1,11 @@
-"""An asyncio TCP proxy on 127.0.0.1 that can go silent without closing anything.
+"""An asyncio TCP proxy that passes bytes through and can go silent without closing anything.
 
-``blackhole()`` models a dead link that neither side notices: a NAT or conntrack entry
-dropped, a node gone, a middlebox that keeps the socket but forwards nothing. Bytes
-already in flight are swallowed; both connections stay open. Connections made after it
-are forwarded normally (the route came back), so a client that reconnects recovers.
+It listens on ``host`` (127.0.0.1, or a bridge gateway for the pods of a network
+namespace) and forwards every connection to ``upstream``. ``blackhole()`` models a dead
+link that neither side notices: a NAT or conntrack entry dropped, a node gone, a
+middlebox that keeps the socket but forwards nothing. Bytes already in flight are
+swallowed; both connections stay open. Connections made after it are forwarded normally
+(the route came back), so a client that reconnects recovers.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-__all__ = ["BlackholeProxy"]
+__all__ = ["TCPProxy"]
 
 
 class _Link:
@@ -23,10 +25,11 @@ class _Link:
         self.writers: list[asyncio.StreamWriter] = []
 
 
-class BlackholeProxy:
-    """Forward 127.0.0.1:<port> to ``upstream``; use ``async with``."""
+class TCPProxy:
+    """Forward ``host``:<port> to ``upstream``; use ``async with``."""
 
-    def __init__(self, upstream_host: str, upstream_port: int) -> None:
+    def __init__(self, upstream_host: str, upstream_port: int, *, host: str = "127.0.0.1") -> None:
+        self.host = host
         self._upstream = (upstream_host, upstream_port)
         self._server: asyncio.Server | None = None
         self._links: list[_Link] = []
@@ -35,10 +38,10 @@ class BlackholeProxy:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
-    async def __aenter__(self) -> BlackholeProxy:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+    async def __aenter__(self) -> TCPProxy:
+        self._server = await asyncio.start_server(self._serve, self.host, 0)
         self.port = int(self._server.sockets[0].getsockname()[1])
         return self
 

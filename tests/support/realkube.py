@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import ssl
 import subprocess
 import threading
@@ -24,7 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
 from kubernetes import client as k8s
+from kubernetes import utils as k8s_utils
+
+from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts/kube-cluster"
@@ -136,9 +139,7 @@ class RealKube:
     @contextlib.contextmanager
     def second_apiserver(self, *flags: str) -> Iterator[str]:
         """Another kube-apiserver on the same etcd, with ``flags`` added; yields its URL."""
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+        port = free_port()
         argv = [
             f"--secure-port={port}" if a.startswith("--secure-port=") else a
             for a in self.info["apiserver_argv"]
@@ -294,3 +295,25 @@ def client_for(kube: RealKube, token: str) -> Iterator[k8s.CoreV1Api]:
     """A CoreV1Api that authenticates as ``token`` (e.g. a service account's)."""
     with api_client(kube.server, kube.ca_file, token) as client:
         yield k8s.CoreV1Api(client)
+
+
+BACKEND_PARAM = "kube_backend"
+"""The parameter of tests that run on the fake and on the real server (``"real"``)."""
+
+MANIFESTS = ROOT / "examples/kubegroup-example/k8s"
+"""The example's manifests, which the real-server tests apply."""
+
+
+def load(name: str, namespace: str) -> dict[str, Any]:
+    """A manifest, with the RoleBinding's subject moved into ``namespace``."""
+    doc: dict[str, Any] = yaml.safe_load((MANIFESTS / name).read_text())
+    for subject in doc.get("subjects", []):
+        subject["namespace"] = namespace
+    return doc
+
+
+def apply(kube: RealKube, namespace: str, doc: dict[str, Any]) -> None:
+    """Create ``doc`` with strict server-side field validation (unknown fields fail)."""
+    k8s_utils.create_from_dict(  # type: ignore[no-untyped-call]
+        kube.admin, doc, namespace=namespace, field_validation="Strict"
+    )

@@ -14,6 +14,7 @@ import pytest
 
 from groupcache import Client, NotFoundError, PeerError, RemoteCallError
 from groupcache._app.cli import main
+from tests.support.net import free_ports
 
 
 @pytest.mark.timeout(90)
@@ -69,14 +70,7 @@ async def test_serve_and_client_round_trip_values_and_errors() -> None:
 
 
 async def test_two_serve_nodes_share_the_work_through_their_ring() -> None:
-    import socket
-
-    socks = [socket.socket() for _ in range(2)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    urls = [f"http://127.0.0.1:{s.getsockname()[1]}" for s in socks]
-    for s in socks:
-        s.close()
+    urls = [f"http://127.0.0.1:{port}" for port in free_ports(2)]
     peers = ",".join(urls)
     getter = "tests.groupcache.getters:sync_echo"
     async with (

@@ -18,7 +18,7 @@ import trustme
 
 from groupcache import Client, PeerError, Value
 from groupcache._protocol.bodies import encode_get_response
-from tests.chaos.helpers import ScriptedPeer
+from tests.support.scripted import ScriptedPeer
 
 TIMEOUT = 0.5
 MARGIN = 0.5  # scheduling slack on a loaded machine; far below the trickle's length

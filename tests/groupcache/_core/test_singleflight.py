@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from groupcache._core.singleflight import Flight, SingleFlight
-from tests.groupcache.helpers import until
+from tests.support.waiting import until
 
 
 class Boom(BaseException):

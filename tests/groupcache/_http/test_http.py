@@ -24,8 +24,9 @@ from groupcache import (
     normalize_url,
 )
 from groupcache._protocol.bodies import encode_get_response, encode_set_request
-from tests.groupcache.helpers import CountingGetter, serve_peer_handler, until
+from tests.groupcache.helpers import CountingGetter, serve_peer_handler
 from tests.support.cluster import Node, cluster, node_of, total_loads
+from tests.support.waiting import until
 
 ODD_KEYS = ["a b/c,d", "with space", "sl/ash", "ünïcödé", "", "plus+sign", "100%", ".", "..", "?#"]
 
@@ -429,24 +430,23 @@ async def test_tls_cluster_works_and_plain_http_is_refused() -> None:
             ws.close()
 
 
-async def test_pool_lifecycle_is_strict_and_idempotent() -> None:
-    with Workspace() as ws:
-        pool = HTTPPool("http://127.0.0.1:0", workspace=ws)
-        assert ws.peer_picker is pool
+async def test_pool_lifecycle_is_strict_and_idempotent(workspace: Workspace) -> None:
+    pool = HTTPPool("http://127.0.0.1:0", workspace=workspace)
+    assert workspace.peer_picker is pool
+    await pool.start()
+    with pytest.raises(GroupcacheError, match="once"):
         await pool.start()
-        with pytest.raises(GroupcacheError, match="once"):
-            await pool.start()
-        await pool.aclose()
-        await pool.aclose()
-        assert ws.peer_picker is not pool
-        assert "started=False" in repr(pool)
-        with pytest.raises(GroupcacheError, match="base_path"):
-            HTTPPool("http://x:1", workspace=ws, base_path="nope")
-        with pytest.raises(GroupcacheError):
-            HTTPPool("not a url", workspace=ws)
-        async with HTTPPool("http://127.0.0.1:0", workspace=ws, ring="golang") as p2:
-            p2.set_peers(["http://a:1", "http://b:1"])
-            assert p2.peers == ["http://a:1", "http://b:1"]
+    await pool.aclose()
+    await pool.aclose()
+    assert workspace.peer_picker is not pool
+    assert "started=False" in repr(pool)
+    with pytest.raises(GroupcacheError, match="base_path"):
+        HTTPPool("http://x:1", workspace=workspace, base_path="nope")
+    with pytest.raises(GroupcacheError):
+        HTTPPool("not a url", workspace=workspace)
+    async with HTTPPool("http://127.0.0.1:0", workspace=workspace, ring="golang") as p2:
+        p2.set_peers(["http://a:1", "http://b:1"])
+        assert p2.peers == ["http://a:1", "http://b:1"]
 
 
 def test_a_tls_pool_needs_an_https_url() -> None:
