@@ -1,6 +1,6 @@
 """One groupcache node in its own OS process, driven line by line over stdin/stdout.
 
-Run as ``python tests/groupcache/clusternode.py NAME [--delay S] [--hold-prefix P]`` or
+Run as ``python tests/support/clusternode.py NAME [--delay S] [--hold-prefix P]`` or
 ``python -m tests.support.clusternode ...``. The node serves group ``"g"`` with an
 :class:`~groupcache.HTTPPool` on ``127.0.0.1`` (a free port, default ``"mmh3"`` ring),
 prints ``READY <url>`` and then answers each JSON command line with one JSON line:
