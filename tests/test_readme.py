@@ -143,7 +143,7 @@ def check_output(expected: str, got: str) -> None:
 
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("index", range(len(PYTHON)))
-def test_python_blocks_run(index: int, request: pytest.FixtureRequest) -> None:
+def test_every_readme_python_block_runs(index: int, request: pytest.FixtureRequest) -> None:
     block = PYTHON[index]
     code = block.body
     if NODE_URL in code:
@@ -162,7 +162,7 @@ def test_python_blocks_run(index: int, request: pytest.FixtureRequest) -> None:
 
 
 @pytest.mark.timeout(180)
-def test_quickstart_commands() -> None:
+def test_the_quickstart_is_scripts_demo_then_scripts_test_and_the_demo_runs() -> None:
     """The first command runs here; the second, scripts/test, is what CI itself runs."""
     quickstart = blocks("sh")[0]
     commands = [line.split("#")[0].strip() for line in quickstart.splitlines()]

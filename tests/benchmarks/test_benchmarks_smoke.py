@@ -47,7 +47,7 @@ def bench(name: str, *args: str, env: dict[str, str] | None = None, timeout: flo
 
 
 @pytest.mark.timeout(60)
-def test_local_hit() -> None:
+def test_bench_local_hit_prints_every_baseline_and_both_targets() -> None:
     out = bench("local_hit", "--no-record")
     assert "functools.lru_cache(None) hit" in out
     assert "await group.get hit (asyncio)" in out
@@ -57,7 +57,7 @@ def test_local_hit() -> None:
 
 
 @pytest.mark.timeout(60)
-def test_peer_fetch(tmp_path: Path) -> None:
+def test_bench_peer_fetch_prints_each_loop_and_baseline_and_draws_the_plot(tmp_path: Path) -> None:
     png = tmp_path / "peer_fetch.png"
     out = bench("peer_fetch", "--no-record", "--plot", str(png), timeout=45)
     assert "groupcache  asyncio" in out
@@ -74,14 +74,14 @@ def test_peer_fetch(tmp_path: Path) -> None:
 
 
 @pytest.mark.timeout(60)
-def test_stampede() -> None:
+def test_bench_stampede_meets_one_getter_call_per_stampede() -> None:
     out = bench("stampede", "--no-record", "--origin-ms", "20")
     assert "target MET      one getter call per stampede" in out
     assert "naive dict cache x3" in out
 
 
 @pytest.mark.timeout(60)
-def test_ring() -> None:
+def test_bench_ring_times_get_and_set_for_every_preset() -> None:
     out = bench("ring", "--no-record")
     for preset in ("mmh3", "golang", "mailgun"):
         assert f"{preset:<8} HashRing.get" in out
@@ -89,7 +89,7 @@ def test_ring() -> None:
 
 
 @pytest.mark.timeout(60)
-def test_memory() -> None:
+def test_bench_memory_keeps_rss_within_its_bound_of_the_accounted_bytes() -> None:
     out = bench("memory", "--no-record", "--entries", "2000")
     assert "RSS growth <= 2.5x accounted bytes at 100 B values" in out
     assert " 10240B " in out
@@ -123,7 +123,7 @@ def test_record_goes_to_the_scratch_file_and_finish_appends_one_section(tmp_path
 
 
 @pytest.mark.timeout(900)  # as the interop tests: a cold module download and build
-def test_go_peer() -> None:
+def test_bench_go_peer_times_gets_through_a_go_peer() -> None:
     """Builds the interop Go peer if needed; a few seconds once it is built."""
     out = bench("go_peer", "--no-record", timeout=880)
     if "no Go peer" in out:

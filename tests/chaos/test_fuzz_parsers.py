@@ -25,8 +25,7 @@ from groupcache._protocol._groupcache_pb2 import GetBatchRequest, GetResponse, S
 from kubegroup import KubeGroupError
 from kubegroup._pods import PodInfo, pod_info
 from kubegroup._watch import PodWatcher, WatchSettings, _Expired, _loads
-
-from .helpers import figure
+from tests.support.figures import figure
 
 DECODERS: dict[str, Callable[[bytes], object]] = {
     "decode_get_response": _wire.decode_get_response,
@@ -108,7 +107,8 @@ def test_decode_remove_keys_rejects_deep_nesting_with_wire_error(body: bytes) ->
         _wire.decode_remove_keys(body)
 
 
-def test_decoder_fuzz_figure() -> None:
+def test_decoder_fuzz_reports_how_many_bodies_it_tried() -> None:
+    """Records a figure only: the decoder tests above assert; this says how much they tried."""
     figure(
         f"wire decoder fuzz: {COUNTS['decoders']} bodies through 5 decoders (when run with "
         f"the tests above), no exception but WireError, b'[' * 100000 included"
@@ -200,7 +200,8 @@ def test_watch_events_of_the_documented_shape_parse_or_raise_documented_errors(
     assert not [t for t in threading.enumerate() if t.name.startswith("kubegroup")]
 
 
-def test_parser_fuzz_figure() -> None:
+def test_parser_fuzz_reports_how_many_objects_and_events_it_tried() -> None:
+    """Records a figure only: the parser tests above assert; this says how much they tried."""
     figure(
         f"kube parser fuzz: {COUNTS['pods']} pod objects and {COUNTS['events']} watch events "
         f"(when run with the tests above), arbitrary JSON included: no exception but "

@@ -97,7 +97,7 @@ def test_get_group_finds_a_group_of_the_default_workspace() -> None:
     assert name not in [g.name for g in default.groups()]
 
 
-def test_get_group_with_an_explicit_workspace() -> None:
+def test_get_group_finds_a_group_only_in_the_workspace_it_is_given() -> None:
     with groupcache.Workspace() as ws, groupcache.Workspace() as other:
         group = groupcache.Group("pages", echo, 1 << 10, workspace=ws)
         twin = groupcache.Group("pages", echo, 1 << 10, workspace=other)  # a name per workspace

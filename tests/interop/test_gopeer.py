@@ -303,7 +303,9 @@ async def test_dot_segments_are_redirected_by_the_servemux(
     assert await peer.loads() == {}
 
 
-async def test_custom_base_path(gopeer_binary: Path, http: aiohttp.ClientSession) -> None:
+async def test_a_go_peer_on_a_custom_base_path_serves_and_is_reached_there(
+    gopeer_binary: Path, http: aiohttp.ClientSession
+) -> None:
     async with GoPeer(gopeer_binary, group="other", base="/gc/") as go:
         async with http.get(wire_url(go, "k", group="other", base="/gc/")) as resp:
             assert resp.status == 200
@@ -333,7 +335,7 @@ async def fake_peer(handler: Handler) -> AsyncIterator[str]:
         await runner.cleanup()
 
 
-async def test_go_client_request_shape(peer: GoPeer) -> None:
+async def test_a_go_client_sends_its_owner_a_query_escaped_get_without_a_body(peer: GoPeer) -> None:
     """What a golang client sends to its owner: QueryEscaped group and key, GET, no body."""
     seen: list[tuple[str, str, bytes, str]] = []
 

@@ -60,7 +60,7 @@ def test_groupcache_go_ring_hashes_host_names_as_given() -> None:
     assert {key: ring.get(key) for key in data["owners"]} == data["owners"]
 
 
-def test_mailgun_hashing_vectors() -> None:
+def test_mailgun_ring_owners_match_its_go_test_vectors() -> None:
     """Ports mailgun/modernprogram consistenthash.TestHashing (512 replicas, 6/4/2, then 8)."""
     t = VECTORS["go_test_vectors"]["mailgun_TestHashing"]
     ring = ring_for("mailgun", t["members"], t["replicas"])
@@ -69,7 +69,7 @@ def test_mailgun_hashing_vectors() -> None:
     assert {k: ring.get(k) for k in t["after_adding_8"]} == t["after_adding_8"]
 
 
-def test_v3_pick_peer_vectors() -> None:
+def test_groupcache_go_ring_owners_match_its_pick_peer_vectors() -> None:
     """Ports groupcache-go peer.TestPickPeer (512 replicas, a/b/c.svc.local)."""
     t = VECTORS["go_test_vectors"]["v3_TestPickPeer"]
     p = PRESETS["groupcache-go"]  # the test's addresses have no port: hashed as given
@@ -142,7 +142,7 @@ GOLDEN_MMH3 = {
 }
 
 
-def test_fnv1_reference_values() -> None:
+def test_fnv1_64_matches_gos_fnv_new64() -> None:
     assert fnv1_64(b"") == 14695981039346656037
     assert fnv1_64(b"foo") == 15621798640163566899  # 0xd8cbc7186ba13533, Go's fnv.New64
 

@@ -52,7 +52,7 @@ def test_garbage_get_responses_are_wire_errors(body: bytes) -> None:
         decode_get_response(body)
 
 
-def test_set_request_golden_bytes_and_round_trip() -> None:
+def test_a_set_request_encodes_to_the_golden_bytes_and_decodes_back() -> None:
     body = encode_set_request("users", "12345", Value(b"v"))
     assert body.hex(" ") == "0a 05 75 73 65 72 73 12 05 31 32 33 34 35 1a 01 76 20 00"
     assert decode_set_request(body) == ("users", "12345", Value(b"v"))
