@@ -16,9 +16,9 @@ import tracemalloc
 import pytest
 
 from groupcache._protocol.headers import MAX_BATCH_KEYS
-from tests.groupcache.helpers import CountingGetter
 from tests.support.cluster import Node, cluster
 from tests.support.figures import figure
+from tests.support.getters import CountingGetter
 from tests.support.waiting import until
 
 from .helpers import mib

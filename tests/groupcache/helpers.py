@@ -1,9 +1,7 @@
-"""Helpers of the groupcache tests: fake peers, a picker, scripted peer handlers and a
-recording getter."""
+"""Helpers of the groupcache tests: fake peers, a picker, scripted peer handlers."""
 
 from __future__ import annotations
 
-import asyncio
 import zlib
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -11,27 +9,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from aiohttp import web
 
 from groupcache import PeerError, PeerGetter, Value
-
-
-class CountingGetter:
-    """An async getter returning ``b"v:" + key``, counting calls, optionally gated."""
-
-    def __init__(self, prefix: bytes = b"v:") -> None:
-        self.prefix = prefix
-        self.calls: Counter[str] = Counter()
-        self.gate: asyncio.Event | None = None
-        self.started = 0
-
-    async def __call__(self, key: str) -> bytes:
-        self.calls[key] += 1
-        self.started += 1
-        if self.gate is not None:
-            await self.gate.wait()
-        return self.prefix + key.encode("utf-8", "surrogateescape")
-
-    @property
-    def total(self) -> int:
-        return sum(self.calls.values())
 
 
 class FakePeer:

@@ -7,7 +7,8 @@ from prometheus_client import CollectorRegistry
 
 from groupcache import Group, HTTPPool, Workspace
 from groupcache.metrics import GroupcacheCollector, mount, register
-from tests.groupcache.helpers import CountingGetter, FakePeer, ModPicker
+from tests.groupcache.helpers import FakePeer, ModPicker
+from tests.support.getters import CountingGetter
 
 NAMES = [
     "groupcache_gets_total",

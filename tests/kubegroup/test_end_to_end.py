@@ -92,7 +92,7 @@ class Nodes:
             *self.network.command(ip),
             sys.executable, "-m", "groupcache", "serve", "--kube-selector", "app=web",
             "--port", str(self.port), "--listen", f"{ip}:{self.port}",
-            "--getter", "tests.groupcache.getters:echo", "--group", "g",
+            "--getter", "tests.support.getters:echo", "--group", "g",
             stdout=asyncio.subprocess.PIPE, env=env,
         )  # fmt: skip
         self.procs[ip] = proc

@@ -87,7 +87,7 @@ class PodNode:
                 sys.executable, "-m", "groupcache", "serve",
                 "--kube-selector", "app=kubegroup-example", "--port", str(self.port),
                 "--listen", f"{self.ip}:{self.port}",
-                "--getter", "tests.groupcache.getters:echo", "--group", "g",
+                "--getter", "tests.support.getters:echo", "--group", "g",
                 stdout=asyncio.subprocess.PIPE, stderr=log, env=env,
             )  # fmt: skip
         assert self.proc.stdout is not None

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from groupcache import Group, HTTPPool, Workspace
-from tests.groupcache.helpers import CountingGetter
+from tests.support.getters import CountingGetter
 
 
 @dataclass

@@ -49,7 +49,7 @@ async def node(*args: str) -> AsyncIterator[dict[str, object]]:
 
 
 async def test_serve_and_client_round_trip_values_and_errors() -> None:
-    async with node("--getter", "tests.groupcache.getters:echo", "--group", "g") as info:
+    async with node("--getter", "tests.support.getters:echo", "--group", "g") as info:
         url = str(info["url"])
         assert info["peers"] == [url]
         async with Client(url) as client:
@@ -72,7 +72,7 @@ async def test_serve_and_client_round_trip_values_and_errors() -> None:
 async def test_two_serve_nodes_share_the_work_through_their_ring() -> None:
     urls = [f"http://127.0.0.1:{port}" for port in free_ports(2)]
     peers = ",".join(urls)
-    getter = "tests.groupcache.getters:sync_echo"
+    getter = "tests.support.getters:sync_echo"
     async with (
         node("--self", urls[0], "--peers", peers, "--getter", getter),
         node("--self", urls[1], "--peers", peers, "--getter", getter),
@@ -94,7 +94,7 @@ def test_serve_reports_bad_getters_clearly(capsys: pytest.CaptureFixture[str]) -
     for spec, message in [
         ("nocolon", "must be module:function"),
         ("no.such.module:f", "cannot load getter"),
-        ("tests.groupcache.getters:NOT_CALLABLE", "is not callable"),
+        ("tests.support.getters:NOT_CALLABLE", "is not callable"),
     ]:
         assert main(["serve", "--self", "http://127.0.0.1:0", "--getter", spec]) == 2
         assert message in capsys.readouterr().err

@@ -36,7 +36,7 @@ async def node(
 ) -> AsyncIterator[Any]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "groupcache", "serve", "--self", "http://127.0.0.1:0",
-        "--getter", "tests.groupcache.getters:echo", "--group", "g", *args,
+        "--getter", "tests.support.getters:echo", "--group", "g", *args,
         stdout=asyncio.subprocess.PIPE, env={**os.environ, **(env or {})},
     )  # fmt: skip
     try:
@@ -84,7 +84,7 @@ async def test_the_token_file_is_read_and_stripped(tmp_path: Path) -> None:
 def test_an_empty_token_variable_is_refused(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    argv = ["serve", "--self", "http://127.0.0.1:0", "--getter", "tests.groupcache.getters:echo"]
+    argv = ["serve", "--self", "http://127.0.0.1:0", "--getter", "tests.support.getters:echo"]
     monkeypatch.setenv("GROUPCACHE_TOKEN", " ")  # e.g. a Secret that failed to mount
     assert main(argv) == 2
     assert "GROUPCACHE_TOKEN is set but empty" in capsys.readouterr().err
@@ -104,6 +104,6 @@ def test_bad_token_options_are_clear_errors(
     empty = tmp_path / "empty"
     empty.write_text("\n")
     args = [str(empty) if a == "EMPTY" else a for a in args]
-    argv = ["serve", "--self", "http://127.0.0.1:0", "--getter", "tests.groupcache.getters:echo"]
+    argv = ["serve", "--self", "http://127.0.0.1:0", "--getter", "tests.support.getters:echo"]
     assert main([*argv, *args]) == 2
     assert message in capsys.readouterr().err

@@ -20,8 +20,8 @@ import pytest
 from groupcache import Group, Value, Workspace
 from groupcache._core.blocking import LoopThread
 from groupcache._core.cache import Cache, Entry
-from tests.groupcache.helpers import CountingGetter
 from tests.support.cluster import Node, cluster, node_of
+from tests.support.getters import CountingGetter
 
 T = TypeVar("T")
 

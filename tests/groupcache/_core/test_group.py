@@ -21,7 +21,8 @@ from groupcache import (
     Value,
     Workspace,
 )
-from tests.groupcache.helpers import CountingGetter, FakePeer, ModPicker
+from tests.groupcache.helpers import FakePeer, ModPicker
+from tests.support.getters import CountingGetter
 from tests.support.waiting import until
 
 

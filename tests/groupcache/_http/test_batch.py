@@ -20,8 +20,9 @@ from groupcache import (
 from groupcache._http.batch import Batcher
 from groupcache._http.peer import HTTPPeer
 from groupcache._protocol.bodies import encode_get_response
-from tests.groupcache.helpers import CountingGetter, method_counter, serve_peer_handler
+from tests.groupcache.helpers import method_counter, serve_peer_handler
 from tests.support.cluster import cluster
+from tests.support.getters import CountingGetter
 from tests.support.waiting import until
 
 

@@ -18,8 +18,9 @@ from groupcache._protocol.bodies import (
     encode_batch_response,
     encode_get_response,
 )
-from tests.groupcache.helpers import CountingGetter, method_counter, serve_peer_handler
+from tests.groupcache.helpers import method_counter, serve_peer_handler
 from tests.support.cluster import cluster
+from tests.support.getters import CountingGetter
 
 LIMIT = 64 << 10
 

@@ -19,8 +19,9 @@ from aiohttp import web
 
 from groupcache import Group, GroupcacheError, PeerError, Value, Workspace
 from groupcache._protocol.bodies import encode_get_response
-from tests.groupcache.helpers import CountingGetter, FakePeer, ModPicker, serve_peer_handler
+from tests.groupcache.helpers import FakePeer, ModPicker, serve_peer_handler
 from tests.support.cluster import Node, cluster
+from tests.support.getters import CountingGetter
 from tests.support.waiting import until
 
 TIMEOUT = 2.0  # the pool's peer timeout: the write grace is 0.5 s

@@ -24,8 +24,9 @@ from groupcache import (
     normalize_url,
 )
 from groupcache._protocol.bodies import encode_get_response, encode_set_request
-from tests.groupcache.helpers import CountingGetter, serve_peer_handler
+from tests.groupcache.helpers import serve_peer_handler
 from tests.support.cluster import Node, cluster, node_of, total_loads
+from tests.support.getters import CountingGetter
 from tests.support.waiting import until
 
 ODD_KEYS = ["a b/c,d", "with space", "sl/ash", "ünïcödé", "", "plus+sign", "100%", ".", "..", "?#"]

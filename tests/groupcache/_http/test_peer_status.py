@@ -25,8 +25,9 @@ from groupcache import (
 )
 from groupcache._core.stats import PeerErrorReporter, Stats
 from groupcache.metrics import register
-from tests.groupcache.helpers import CountingGetter, serve_peer_handler
+from tests.groupcache.helpers import serve_peer_handler
 from tests.support.cluster import cluster
+from tests.support.getters import CountingGetter
 
 KEYS = [f"k{i}" for i in range(10)]
 
