@@ -8,6 +8,7 @@ import contextlib
 import json
 import os
 import sys
+import types
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import aiohttp
 import pytest
 
 from groupcache import Client
-from groupcache._app.cli import main
+from groupcache._app.cli import _run, main
 
 TOKEN = "from-the-environment"
 
@@ -107,3 +108,38 @@ def test_bad_token_options_are_clear_errors(
     argv = ["serve", "--self", "http://127.0.0.1:0", "--getter", "tests.support.getters:echo"]
     assert main([*argv, *args]) == 2
     assert message in capsys.readouterr().err
+
+
+async def test_a_token_on_the_command_line_guards_the_node_as_well() -> None:
+    async with node("--token", "on-argv") as url:
+        assert (await statuses(url, None))["/stats"] == 401
+        assert (await statuses(url, "Bearer on-argv"))["/stats"] == 200
+
+
+@pytest.mark.parametrize(
+    ("module", "message"),
+    [
+        (None, "--loop uvloop needs uvloop: pip install 'groupcache[uvloop]'"),
+        (types.ModuleType("uvloop"), "--loop uvloop needs uvloop >= 0.18"),  # no uvloop.run
+    ],
+    ids=["not installed", "older than 0.18"],
+)
+def test_loop_uvloop_without_a_usable_uvloop_is_a_clear_error_and_starts_nothing(
+    module: types.ModuleType | None,
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The refused serve coroutine is closed, never run (filterwarnings=error would
+    report one left unawaited), and ``--loop auto`` falls back to asyncio instead."""
+    monkeypatch.setitem(sys.modules, "uvloop", module)  # None: importing it fails
+    argv = ["serve", "--self", "http://127.0.0.1:0", "--getter", "tests.support.getters:echo"]
+    assert main([*argv, "--loop", "uvloop"]) == 2
+    assert message in capsys.readouterr().err
+    ran: list[str] = []
+
+    async def record_the_loop() -> None:
+        ran.append(type(asyncio.get_running_loop()).__module__)
+
+    _run(record_the_loop(), "auto")
+    assert ran == ["asyncio.unix_events"]

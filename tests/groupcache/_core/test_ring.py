@@ -184,3 +184,20 @@ def test_lookups_agree_with_a_brute_force_reference() -> None:
             h = p.key_hash(key.encode())
             expected = next((m for pt, m in points if pt >= h), points[0][1])
             assert ring.get(key) == expected, (preset, key)
+
+
+def test_bad_rings_and_peer_urls_are_clear_errors() -> None:
+    with pytest.raises(GroupcacheError, match="invalid peer URL 'http://node:99999'"):
+        host_port_member("http://node:99999")
+    with pytest.raises(GroupcacheError, match=r"unknown ring 'nope'; choose one of \["):
+        resolve_preset("nope")
+    with pytest.raises(GroupcacheError, match="ring must be a preset name or a hash function"):
+        resolve_preset(42)  # type: ignore[arg-type]
+
+
+def test_a_ring_lists_its_distinct_members_and_counts_its_points() -> None:
+    ring = HashRing(replicas=3)
+    ring.add("b", "a", "b")
+    assert ring.members == ["a", "b"]
+    assert len(ring) == 6  # 3 points each: a member added again adds none
+    assert repr(ring) == "<HashRing members=2 points=6>"

@@ -176,3 +176,22 @@ def test_misconfigurations_are_logged_again_after_the_interval_with_a_count(
     assert len(lines) == 2, lines
     assert "4 more" in lines[1]
     assert stats.peer_errors == 6
+
+
+def test_the_misconfiguration_log_drops_stale_peers_once_it_tracks_1024() -> None:
+    """Bounded memory with ever new peers (pod IPs come and go): once 1024 (peer, group,
+    error) entries are tracked, the next new one drops those logged an interval ago."""
+    now = [0.0]
+    reporter = PeerErrorReporter(Stats(), clock=lambda: now[0], interval=60.0)
+    for i in range(1024):
+        peer = f"http://10.0.{i // 256}.{i % 256}:5000"
+        reporter.record(peer, "g", "k", GroupNotFoundError(f"{peer}: no such group: g"))
+    assert repr(reporter) == "<PeerErrorReporter tracked=1024>"
+    now[0] = 30.0
+    fresh = "http://10.1.0.1:5000"
+    reporter.record(fresh, "g", "k", GroupNotFoundError(f"{fresh}: no such group: g"))
+    assert repr(reporter) == "<PeerErrorReporter tracked=1025>"  # none is stale yet
+    now[0] = 61.0
+    newest = "http://10.1.0.2:5000"
+    reporter.record(newest, "g", "k", GroupNotFoundError(f"{newest}: no such group: g"))
+    assert repr(reporter) == "<PeerErrorReporter tracked=2>"  # the fresh one and the newest
