@@ -1,6 +1,7 @@
-"""Which LISTs the loop sends, as client-go's reflector does (kubegroup.md §2.5): the first
-from the watch cache (``resourceVersion="0"``), paged with ``limit``/``continue``; after a
-watch 410 "not older than" the last revision seen; a quorum read only once that is gone.
+"""Which LISTs the loop sends, as client-go's reflector does: the first from the watch
+cache (``resourceVersion="0"``, with a ``limit`` the cache ignores); after a watch 410 "not
+older than" the last revision seen; a quorum read, paged with ``limit``/``continue``, only
+once that is gone.
 """
 
 from __future__ import annotations
@@ -20,18 +21,32 @@ async def test_the_first_list_is_served_from_the_watch_cache_and_paged(
     assert listed.query["limit"] == "500"
 
 
-async def test_a_large_namespace_is_listed_in_pages_at_one_revision(
+async def test_the_first_list_asks_for_pages_and_takes_the_caches_single_answer(
+    fake: FakeKubeAPI, start_group: StartGroup
+) -> None:
+    """kube-apiserver v1.37.2 serves ``resourceVersion=0`` whole from its watch cache,
+    whatever the ``limit``: one request, all the pods."""
+    ips = [f"10.0.0.{i}" for i in range(1, 8)]
+    kg, _pool = await synced_and_watching(fake, start_group, *ips, list_page_size=3)
+    (listed,) = lists(fake)
+    assert (listed.query["resourceVersion"], listed.query["limit"]) == ("0", "3")
+    assert kg.stats().pods == 7
+
+
+async def test_a_quorum_relist_of_a_large_namespace_is_paged_at_one_revision(
     fake: FakeKubeAPI, start_group: StartGroup
 ) -> None:
     ips = [f"10.0.0.{i}" for i in range(1, 8)]
-    kg, _pool = await synced_and_watching(fake, start_group, *ips, list_page_size=3)
-    pages = lists(fake)
-    assert len(pages) == 3  # 3 + 3 + 1 pods
+    kg, pool = await synced_and_watching(fake, start_group, *ips, list_page_size=3)
+    fake.fail_next_requests(410, count=2)  # the watch, then the relist at its revision
+    fake.cut_watches()
+    fake.start_pod("p7", labels=WEB, ip="10.0.0.8")
+    await peers_become(pool, *ips, "10.0.0.8")
+    pages = lists(fake)[1:]  # the quorum relist: 3 + 3 + 2 pods
     assert [p.query.get("continue") is None for p in pages] == [True, False, False]
-    assert [p.query.get("resourceVersion") for p in pages] == ["0", None, None]
+    assert [p.query.get("resourceVersion") for p in pages] == [None, None, None]
     assert {p.query["limit"] for p in pages} == {"3"}
-    assert kg.stats().pods == 7
-    assert kg.stats().lists == 1  # one list, three requests
+    assert kg.stats().pods == 8
 
 
 async def test_a_relist_after_a_watch_410_asks_for_the_last_revision_seen(
