@@ -173,7 +173,8 @@ class BlockingMethods:
     async def _get_elsewhere(self, key: str) -> bytes:
         """Serve :meth:`get` on a loop that is not the home loop: a hit here, else on it."""
         home = elsewhere(self.workspace)
-        if home is None:  # the caller's loop has just become the home loop
+        if home is None:  # the caller's loop is (now) the workspace's loop: move here,
+            self._rehome(asyncio.get_running_loop())  # even if the workspace forgot us
             return await self.get(key)
         data = read_hit(self._main, self._hot, self._sync_hits, key, self._fast_key_len)
         if data is not None:

@@ -302,3 +302,17 @@ async def test_a_hit_from_another_loop_on_an_entry_evicted_meanwhile_is_still_se
         await on(home, g.get("k"))
         assert await g.get("k") == b"v:k"
         assert g.stats().cache_hits == 1
+
+
+async def test_a_group_removed_from_its_workspace_still_serves_gets() -> None:
+    """mailgun's DeregisterGroup: the workspace forgets the group, whose home loop then
+    goes stale; a get must rebind it, not hand the call back to itself for ever."""
+    ws = Workspace()
+    try:
+        group = Group("removed", lambda key: b"v", 1 << 20, workspace=ws)
+        ws.remove_group("removed")
+        ws.bind_loop(asyncio.get_running_loop())  # the workspace moves on without it
+        assert await group.get("k") == b"v"
+        assert await group.get("k") == b"v"  # and the hit
+    finally:
+        ws.close()
