@@ -90,3 +90,25 @@ async def test_only_a_relist_that_expired_too_falls_back_to_a_quorum_read(
     await peers_become(pool, "10.0.0.1", "10.0.0.2", "10.0.0.3")
     assert "resourceVersion" in lists(fake)[2].query
     assert kg.stats().relists == 3
+
+
+async def test_a_relist_at_a_version_the_server_has_not_reached_falls_back_to_a_quorum_read(
+    fake: FakeKubeAPI, start_group: StartGroup
+) -> None:
+    """As client-go (isTooLargeResourceVersionError): after the 504 "Too large resource
+    version" kube-apiserver v1.37.2 gives a list at a future revision (etcd restored from
+    a backup, a lagging API server), the next list must not ask for that revision again."""
+    kg, pool = await synced_and_watching(fake, start_group, "10.0.0.1")
+    seen = fake.resource_version
+    fake.fail_next_requests(410)  # the watch expires: relist "not older than" `seen`
+    fake.fail_next_requests(
+        504, message=f"Timeout: Too large resource version: {seen}, current: 1", retry_after=1
+    )
+    fake.cut_watches()
+    fake.start_pod("b", labels=WEB, ip="10.0.0.2")
+    await peers_become(pool, "10.0.0.1", "10.0.0.2")
+    relists = [r for r in fake.requests if not r.is_watch][1:]
+    assert [r.status for r in relists] == [504, 200]
+    assert relists[0].query["resourceVersion"] == seen
+    assert "resourceVersion" not in relists[1].query  # a consistent read, at last
+    assert kg.healthy
