@@ -1,6 +1,7 @@
 """The fake API server's request parsing and its pod LIST, with pagination.
 
-What the real apiserver does (kubegroup.md §3.2, §3.5; the k8s API concepts page):
+What the real apiserver does (the Kubernetes API concepts page, and kube-apiserver v1.37.2
+as observed):
 
 - ``resourceVersion`` unset: a consistent (quorum) read; ``"0"``: any version (the watch
   cache); ``N`` without ``resourceVersionMatch``: not older than N, except with a
