@@ -17,6 +17,8 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
+from .._errors import GroupcacheError
+
 if TYPE_CHECKING:
     from .cache import Cache
     from .group import Group
@@ -44,8 +46,25 @@ def elsewhere(workspace: Workspace) -> asyncio.AbstractEventLoop | None:
 
 
 async def run_on(home: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T]) -> T:
-    """Run ``coro`` on ``home`` and await its result here (cancellation goes along)."""
-    return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, home))
+    """Run ``coro`` on ``home`` and await its result here (cancellation goes along).
+
+    Raises:
+        GroupcacheError: ``home`` stopped before it answered (its owner called
+            ``loop.stop()``): nothing would ever answer.
+    """
+    fut = asyncio.run_coroutine_threadsafe(coro, home)
+    waiter = asyncio.wrap_future(fut)
+    try:
+        while True:
+            done, _ = await asyncio.wait((waiter,), timeout=_POLL)
+            if done:
+                return waiter.result()
+            if not home.is_running():
+                raise GroupcacheError(
+                    "groupcache: the group's home loop stopped before it answered"
+                )
+    finally:
+        fut.cancel()  # a no-op once done; else the work on the home loop is cancelled
 
 
 def on_home_loop(

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from groupcache import Group, Value, Workspace
+from groupcache import Group, GroupcacheError, Value, Workspace
 from groupcache._core.blocking import LoopThread
 from groupcache._core.cache import Cache, Entry
 from tests.groupcache.cluster import Node, cluster, node_of
@@ -317,3 +317,46 @@ async def test_a_group_removed_from_its_workspace_still_serves_gets() -> None:
         assert await group.get("k") == b"v"  # and the hit
     finally:
         ws.close()
+
+
+@pytest.mark.parametrize("via", ["await", "get_sync"])
+async def test_a_get_handed_to_a_home_loop_that_stops_fails_instead_of_hanging(via: str) -> None:
+    """The home loop's owner stops it (``loop.stop()``) with a handed-over get still on
+    it: the caller, on another loop or a thread, gets a GroupcacheError, not a wait for
+    ever."""
+    home = asyncio.new_event_loop()
+    thread = threading.Thread(target=home.run_forever, name="home")
+    thread.start()
+    entered = threading.Event()
+
+    async def getter(key: str) -> bytes:
+        entered.set()
+        await asyncio.Event().wait()  # never set: the home loop stops first
+        return b""
+
+    def close_home() -> None:
+        pending = asyncio.all_tasks(home)
+        for task in pending:
+            task.cancel()
+        home.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        home.close()
+
+    with Workspace() as ws:
+        ws.bind_loop(home)
+        group = Group("stops", getter, 1 << 20, workspace=ws)
+        try:
+            if via == "await":
+                waiting = asyncio.ensure_future(group.get("k"))
+            else:
+                waiting = asyncio.ensure_future(asyncio.to_thread(group.get_sync, "k"))
+            assert await asyncio.to_thread(entered.wait, 10)
+            home.call_soon_threadsafe(home.stop)
+            await asyncio.to_thread(thread.join, 10)
+            with pytest.raises(GroupcacheError, match="home loop"):
+                async with asyncio.timeout(10):
+                    await waiting
+        finally:
+            if thread.is_alive():
+                home.call_soon_threadsafe(home.stop)
+                await asyncio.to_thread(thread.join, 10)
+            await asyncio.to_thread(close_home)
