@@ -14,10 +14,7 @@ from dataclasses import dataclass
 
 from ._errors import KubeAPIError, KubeGroupError
 
-__all__ = ["CONFIG_STATUSES", "Failure", "describe_failure"]
-
-CONFIG_STATUSES = frozenset({400, 401, 403, 422})
-"""HTTP statuses that mean: our configuration is wrong, retrying soon will not help."""
+__all__ = ["Failure", "describe_failure"]
 
 
 @dataclass(frozen=True, slots=True)

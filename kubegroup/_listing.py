@@ -1,13 +1,14 @@
-"""One pod LIST, page by page, as client-go's reflector and pager do it (kubegroup.md §2.5).
+"""One pod LIST, page by page, as client-go's reflector and pager do it.
 
 - The first list asks for ``resourceVersion="0"``: any version, served from the
   apiserver's watch cache instead of a quorum read from etcd.
 - A relist after a watch expired asks for the last revision seen: "not older than",
   also from the cache. Only when that revision is gone too (a 410 on the list) does
   the next list leave it out: a consistent read.
-- Lists at ``""`` or ``"0"`` are paged with ``limit`` (``continue`` tokens; the pages
-  after the first carry no resourceVersion). A list at a revision N is not paged: with a
-  limit the server would read exactly N from etcd. A continue token that expired
+- Lists at ``""`` or ``"0"`` ask for pages with ``limit`` (``continue`` tokens; the pages
+  after the first carry no resourceVersion); kube-apiserver v1.37.2 pages the quorum
+  read and answers ``"0"`` whole from its watch cache. A list at a revision N is not
+  paged: with a limit the server would read exactly N from etcd. A continue token that expired
   mid-way falls back to one unpaged list, as client-go's pager does.
 """
 

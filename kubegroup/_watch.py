@@ -228,6 +228,8 @@ class PodWatcher:
         self._last_error = err
         with self._lock:
             self.counts["errors"] += 1
+            if self._phase == "list" and _too_large(err):
+                self._rv_unavailable = True  # as client-go: the next list is a quorum read
         where = f"namespace {self.settings.namespace!r}"
         failure = describe_failure(err, where=where, phase=self._phase, listed=self._synced)
         if failure.config_error:
@@ -377,3 +379,13 @@ def _loads(data: bytes) -> Any:
         return json.loads(data)
     except RecursionError as exc:
         raise ValueError("JSON nested too deeply") from exc
+
+
+def _too_large(err: KubeGroupError) -> bool:
+    """Whether a list was refused for asking a revision the server has not reached (its
+    504 "Too large resource version": etcd restored from a backup, a lagging API server)."""
+    return (
+        isinstance(err, KubeAPIError)
+        and err.status == 504
+        and "too large resource version" in str(err).lower()
+    )

@@ -17,6 +17,8 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
+from .._errors import GroupcacheError
+
 if TYPE_CHECKING:
     from .cache import Cache
     from .group import Group
@@ -44,8 +46,25 @@ def elsewhere(workspace: Workspace) -> asyncio.AbstractEventLoop | None:
 
 
 async def run_on(home: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T]) -> T:
-    """Run ``coro`` on ``home`` and await its result here (cancellation goes along)."""
-    return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, home))
+    """Run ``coro`` on ``home`` and await its result here (cancellation goes along).
+
+    Raises:
+        GroupcacheError: ``home`` stopped before it answered (its owner called
+            ``loop.stop()``): nothing would ever answer.
+    """
+    fut = asyncio.run_coroutine_threadsafe(coro, home)
+    waiter = asyncio.wrap_future(fut)
+    try:
+        while True:
+            done, _ = await asyncio.wait((waiter,), timeout=_POLL)
+            if done:
+                return waiter.result()
+            if not home.is_running():
+                raise GroupcacheError(
+                    "groupcache: the group's home loop stopped before it answered"
+                )
+    finally:
+        fut.cancel()  # a no-op once done; else the work on the home loop is cancelled
 
 
 def on_home_loop(
@@ -173,7 +192,8 @@ class BlockingMethods:
     async def _get_elsewhere(self, key: str) -> bytes:
         """Serve :meth:`get` on a loop that is not the home loop: a hit here, else on it."""
         home = elsewhere(self.workspace)
-        if home is None:  # the caller's loop has just become the home loop
+        if home is None:  # the caller's loop is (now) the workspace's loop: move here,
+            self._rehome(asyncio.get_running_loop())  # even if the workspace forgot us
             return await self.get(key)
         data = read_hit(self._main, self._hot, self._sync_hits, key, self._fast_key_len)
         if data is not None:

@@ -174,8 +174,8 @@ class Group(BlockingMethods, StatsMethods):
             expire: Absolute expiry in Unix seconds, or ``None`` for never.
 
         Raises:
-            InvalidValueError: a peer could not accept the value (over its request size
-                limit); nothing was changed anywhere.
+            InvalidValueError: a peer would refuse the value; nothing changed anywhere.
+            UnsupportedWriteError: the owner cannot take writes; nothing changed anywhere.
             PeerError: the owner failed (named); this node and the other peers have it.
             MultiError: other peers failed too, or alone; each error names its peer.
         """
@@ -189,6 +189,7 @@ class Group(BlockingMethods, StatsMethods):
         """Remove ``key`` from the owner first, then from this node and every peer.
 
         Raises:
+            UnsupportedWriteError: the owner cannot take writes; nothing was removed.
             PeerError: the owner failed (named); removed here and on the other peers.
             MultiError: other peers failed too, or alone; each error names its peer.
         """
@@ -208,7 +209,7 @@ class Group(BlockingMethods, StatsMethods):
 
         Raises:
             MultiError: some peers failed, owners or not, each error naming its peer;
-                this node and every other peer removed the keys.
+                here and every other peer removed them, unless an owner cannot take writes.
         """
         keys = list(keys)
         for key in keys:

@@ -182,8 +182,8 @@ async def broadcast(
     Raises:
         UnsupportedWriteError: the owner refused within the grace: it cannot take writes
             (golang/groupcache). Nothing was changed anywhere, so every node still agrees.
-        PeerError: only the owner failed (naming it); here and every other peer have
-            the write.
+        PeerError: only the owner failed (naming it), a refusal after the grace included;
+            here and every other peer have the write.
         MultiError: other peers failed (and maybe the owner), each error naming its peer.
     """
     owner = picker.pick_peer(key)
@@ -249,17 +249,19 @@ async def _write(
     the other peers. An owner that took the write after the others got it may have
     served them the old value meanwhile: everyone that has the write gets it again.
     An owner error of type ``final`` within the grace ends the write there, with
-    nothing else written. Return the owners' errors and the other peers' errors."""
+    nothing written here or to the other peers (the other owners are still waited for);
+    one that comes after the grace becomes a :class:`PeerError` that says the others
+    have the write. Return the owners' errors and the other peers' errors."""
     tasks = [asyncio.ensure_future(_attempt(p, call)) for p in owners]
+    grace = picker.write_grace if isinstance(picker, WriteGrace) else DEFAULT_WRITE_GRACE
     try:
         late = False
         if tasks:
-            grace = picker.write_grace if isinstance(picker, WriteGrace) else DEFAULT_WRITE_GRACE
             done, pending = await asyncio.wait(tasks, timeout=grace)
             late = bool(pending)
-            refused = [e for e in (t.result() for t in done) if final and isinstance(e, final)]
-            if refused:
-                return refused, []
+            if final and any(isinstance(t.result(), final) for t in done):
+                answers = await asyncio.gather(*tasks)  # every owner's outcome, reported
+                return [e for e in answers if e is not None], []
         local()
         others = [p for p in picker.remote_peers() if all(p is not o for o in owners)]
         other_errors = await asyncio.gather(*(_attempt(p, call) for p in others))
@@ -267,6 +269,8 @@ async def _write(
     finally:
         for task in tasks:
             task.cancel()
+    if final and late:
+        owner_errors = [_too_late(e, grace) if isinstance(e, final) else e for e in owner_errors]
     written = [
         p
         for p, e in zip([*owners, *others], [*owner_errors, *other_errors], strict=True)
@@ -278,6 +282,16 @@ async def _write(
         again = await asyncio.gather(*(_attempt(p, call) for p in written))
         errors += [e for e in again if e is not None]
     return [e for e in owner_errors if e is not None], errors
+
+
+def _too_late(err: BaseException, grace: float) -> PeerError:
+    """An owner's refusal that came after the others were written: say that they were."""
+    late = PeerError(
+        f"{err} (it answered after the {grace:g} s write grace: this node and the other "
+        "peers have the write, the owner keeps its old value; retry or remove the key)"
+    )
+    late.__cause__ = err
+    return late
 
 
 async def _attempt(

@@ -129,7 +129,7 @@ class HashRing:
     Lookups are a hash and a binary search; rebuilding is O(members * replicas).
     """
 
-    __slots__ = ("_key_hash", "_owners", "_point_hash", "_points", "replicas")
+    __slots__ = ("_key_hash", "_point_hash", "_table", "replicas")
 
     def __init__(
         self,
@@ -143,41 +143,45 @@ class HashRing:
         self.replicas = replicas
         self._key_hash = key_hash
         self._point_hash = point_hash or key_hash
-        self._points: list[int] = []
-        self._owners: list[str] = []
+        # (sorted points, their owners): one attribute, replaced whole, so that a get on
+        # another thread (a discovery thread calling set_peers) sees one ring or the other
+        self._table: tuple[list[int], list[str]] = ([], [])
 
     def add(self, *members: str) -> None:
         """Add members; on a point collision the member added last wins."""
-        table = dict(zip(self._points, self._owners, strict=True))
+        self._table = self._placed(dict(zip(*self._table, strict=True)), members)
+
+    def set(self, members: Iterable[str]) -> None:
+        """Replace all members, in order (order matters only for collisions)."""
+        self._table = self._placed({}, members)
+
+    def _placed(self, table: dict[int, str], members: Iterable[str]) -> tuple[list[int], list[str]]:
+        """The ring of ``table`` (point → owner) with ``members`` placed on it."""
         point_hash = self._point_hash
         for member in members:
             for i in range(self.replicas):
                 table[point_hash(f"{i}{member}".encode())] = member
-        self._points = sorted(table)
-        self._owners = [table[p] for p in self._points]
-
-    def set(self, members: Iterable[str]) -> None:
-        """Replace all members, in order (order matters only for collisions)."""
-        self._points, self._owners = [], []
-        self.add(*members)
+        points = sorted(table)
+        return points, [table[p] for p in points]
 
     def get(self, key: str) -> str | None:
         """Return the member owning ``key``, or ``None`` when the ring is empty."""
-        points = self._points
+        points, owners = self._table
         if not points:
             return None
         data = key.encode() if key.isascii() else key.encode("utf-8", "surrogateescape")
         i = bisect.bisect_left(points, self._key_hash(data))
-        return self._owners[i if i < len(points) else 0]
+        return owners[i if i < len(points) else 0]
 
     @property
     def members(self) -> list[str]:
         """Return the distinct members, sorted."""
-        return sorted(set(self._owners))
+        return sorted(set(self._table[1]))
 
     def __len__(self) -> int:
         """Return the number of points."""
-        return len(self._points)
+        return len(self._table[0])
 
     def __repr__(self) -> str:
-        return f"<HashRing members={len(set(self._owners))} points={len(self._points)}>"
+        points, owners = self._table
+        return f"<HashRing members={len(set(owners))} points={len(points)}>"

@@ -103,7 +103,7 @@ class _ThreadHits:
 
 
 class SyncHitCounters:
-    """Counts cache hits served to threads outside the loop (``get_sync``).
+    """Counts cache hits served off the home loop (``get_sync``; ``get`` on other loops).
 
     Each thread bumps counters of its own, so threads never race with each other or with
     the loop's plain-int counters (and take no lock on the hot path); a snapshot sums them.

@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
+import time
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._errors import DuplicateGroupError, GroupcacheError
-from .blocking import LoopThread
+from .blocking import _POLL, LoopThread
 from .peers import NoPeers, PeerPicker
 
 if TYPE_CHECKING:
@@ -123,12 +124,22 @@ class Workspace:
             raise GroupcacheError(
                 "synchronous call from inside an event loop; use the async method"
             )
-        fut = asyncio.run_coroutine_threadsafe(coro, self._sync_loop())
-        try:
-            return fut.result(timeout)
-        except concurrent.futures.TimeoutError:
-            fut.cancel()
-            raise TimeoutError(f"groupcache: no answer within {timeout} s") from None
+        loop = self._sync_loop()
+        fut = asyncio.run_coroutine_threadsafe(coro, loop)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            wait = _POLL if deadline is None else min(_POLL, deadline - time.monotonic())
+            try:
+                return fut.result(max(wait, 0.0))
+            except concurrent.futures.TimeoutError:
+                if deadline is not None and time.monotonic() >= deadline:
+                    fut.cancel()
+                    raise TimeoutError(f"groupcache: no answer within {timeout} s") from None
+                if not loop.is_running():
+                    fut.cancel()
+                    raise GroupcacheError(
+                        "groupcache: the groups' home loop stopped before it answered"
+                    ) from None
 
     def close(self) -> None:
         """Stop the background loop thread, if one was started (idempotent)."""

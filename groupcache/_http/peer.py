@@ -5,9 +5,8 @@ Replies are mapped by :mod:`groupcache._protocol.status`: a missing value (404) 
 without a local retry (as mailgun); anything else that is not a usable 200 (a peer
 without the group, a 404 from outside the protocol, a refused token), and every transport
 error or timeout, → a :class:`PeerError`, which the group counts and answers with a
-local load. A write (PUT,
-DELETE) is done only on an empty 200: a 200 with a value is golang/groupcache serving it
-as a Get (:class:`UnsupportedWriteError`).
+local load. A write (PUT, DELETE) is done only on an empty 200: a 200 with a value is
+golang/groupcache serving it as a Get (:class:`UnsupportedWriteError`).
 """
 
 from __future__ import annotations

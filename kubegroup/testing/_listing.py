@@ -1,11 +1,15 @@
 """The fake API server's request parsing and its pod LIST, with pagination.
 
-What the real apiserver does (kubegroup.md §3.2, §3.5; the k8s API concepts page):
+What the real apiserver does (the Kubernetes API concepts page, and kube-apiserver v1.37.2
+as observed):
 
 - ``resourceVersion`` unset: a consistent (quorum) read; ``"0"``: any version (the watch
   cache); ``N`` without ``resourceVersionMatch``: not older than N, except with a
   ``limit``, where it means exactly N (etcd), hence 410 once N is compacted.
-- ``limit`` pages the result: ``metadata.continue`` is an opaque token (here, as in the
+- ``resourceVersion="0"`` is served whole from the watch cache: its ``limit`` is
+  ignored (observed on kube-apiserver v1.37.2: 600 pods, ``limit=100``, one page and no
+  ``continue``).
+- Otherwise ``limit`` pages the result: ``metadata.continue`` is an opaque token (here, as in the
   apiserver, base64 of ``{"v", "rv", "start"}``) and ``remainingItemCount`` counts the
   rest. Every page is served at the first page's revision; a token whose revision was
   compacted answers 410 ``Expired``. ``continue`` with a ``resourceVersion`` other than
@@ -140,6 +144,8 @@ def list_pods(
     raw_rv = query.get("resourceVersion")
     rv = revision(raw_rv)
     limit, token = _limit(query), query.get("continue") or ""
+    if raw_rv == "0" and not token:
+        limit = 0  # the watch cache answers "any version" whole, without pages
     if match not in (None, "NotOlderThan", "Exact"):
         raise BadRequest(422, f"resourceVersionMatch: unsupported value {match!r}")
     if match and raw_rv in (None, ""):

@@ -22,6 +22,8 @@ from groupcache._protocol.bodies import ExpiryField
 from tests.support.gopeer import GoPeer, start_go_peers
 from tests.support.variants import Variant
 
+from .certs import Certs
+
 GROUP = "interop"
 BASE = "/_groupcache/"
 
@@ -116,7 +118,13 @@ async def start_py_node(
     expiry_field: ExpiryField,
     expire_at: float,
     token: str | None = None,
+    allow_anonymous_get: bool = False,
+    certs: Certs | None = None,
+    trust: Certs | None = None,
 ) -> PyNode:
+    """A started Python node; with ``certs`` it serves TLS only with that certificate and
+    its peer requests trust the CA of ``trust`` (default: of ``certs``)."""
+    trust = certs if trust is None else trust
     calls: Counter[str] = Counter()
 
     async def getter(key: str) -> groupcache.Value:
@@ -130,12 +138,14 @@ async def start_py_node(
     stack.callback(workspace.close)
     group = groupcache.Group(GROUP, getter, 1 << 20, workspace=workspace)
     pool = groupcache.HTTPPool(
-        "http://127.0.0.1:0",
+        "http://127.0.0.1:0" if certs is None else "https://127.0.0.1:0",
         workspace=workspace,
         ring=ring,
         expiry_field=expiry_field,
         token=token,
-        allow_anonymous_get=token is not None,
+        allow_anonymous_get=allow_anonymous_get,
+        ssl=None if certs is None else certs.server_context(),
+        client_ssl=None if trust is None else trust.client_context(),
     )
     await pool.start("127.0.0.1", 0)
     stack.push_async_callback(pool.aclose)
@@ -149,17 +159,28 @@ async def start_cluster(
     *,
     expiry_field: ExpiryField | None = None,
     token: str | None = None,
+    go_tokens: bool = False,
+    certs: Certs | None = None,
 ) -> Cluster:
     """Two Go peers of ``variant`` and two Python nodes, told about each other.
 
     ``expiry_field`` overrides the one the Python nodes write (default: the variant's).
+    With a ``token`` the Python nodes require it; the Go peers send none and their GETs
+    are served anonymously, unless ``go_tokens``: then they send and require it too, and
+    nothing is served without it. With ``certs`` every node speaks TLS only.
     """
-    go = await start_go_peers(stack, binary, 2)
+    go = await start_go_peers(stack, binary, 2, certs=certs, token=token if go_tokens else None)
     expire_at = ms_from_now(7200)
     field_ = variant.our_expiry_field if expiry_field is None else expiry_field
     py = [
         await start_py_node(
-            stack, ring=variant.ring, expiry_field=field_, expire_at=expire_at, token=token
+            stack,
+            ring=variant.ring,
+            expiry_field=field_,
+            expire_at=expire_at,
+            token=token,
+            allow_anonymous_get=token is not None and not go_tokens,
+            certs=certs,
         )
         for _ in range(2)
     ]

@@ -1,6 +1,7 @@
-"""Which LISTs the loop sends, as client-go's reflector does (kubegroup.md §2.5): the first
-from the watch cache (``resourceVersion="0"``), paged with ``limit``/``continue``; after a
-watch 410 "not older than" the last revision seen; a quorum read only once that is gone.
+"""Which LISTs the loop sends, as client-go's reflector does: the first from the watch
+cache (``resourceVersion="0"``, with a ``limit`` the cache ignores); after a watch 410 "not
+older than" the last revision seen; a quorum read, paged with ``limit``/``continue``, only
+once that is gone.
 """
 
 from __future__ import annotations
@@ -20,18 +21,32 @@ async def test_the_first_list_is_served_from_the_watch_cache_and_paged(
     assert listed.query["limit"] == "500"
 
 
-async def test_a_large_namespace_is_listed_in_pages_at_one_revision(
+async def test_the_first_list_asks_for_pages_and_takes_the_caches_single_answer(
+    fake: FakeKubeAPI, start_group: StartGroup
+) -> None:
+    """kube-apiserver v1.37.2 serves ``resourceVersion=0`` whole from its watch cache,
+    whatever the ``limit``: one request, all the pods."""
+    ips = [f"10.0.0.{i}" for i in range(1, 8)]
+    kg, _pool = await synced_and_watching(fake, start_group, *ips, list_page_size=3)
+    (listed,) = lists(fake)
+    assert (listed.query["resourceVersion"], listed.query["limit"]) == ("0", "3")
+    assert kg.stats().pods == 7
+
+
+async def test_a_quorum_relist_of_a_large_namespace_is_paged_at_one_revision(
     fake: FakeKubeAPI, start_group: StartGroup
 ) -> None:
     ips = [f"10.0.0.{i}" for i in range(1, 8)]
-    kg, _pool = await synced_and_watching(fake, start_group, *ips, list_page_size=3)
-    pages = lists(fake)
-    assert len(pages) == 3  # 3 + 3 + 1 pods
+    kg, pool = await synced_and_watching(fake, start_group, *ips, list_page_size=3)
+    fake.fail_next_requests(410, count=2)  # the watch, then the relist at its revision
+    fake.cut_watches()
+    fake.start_pod("p7", labels=WEB, ip="10.0.0.8")
+    await peers_become(pool, *ips, "10.0.0.8")
+    pages = lists(fake)[1:]  # the quorum relist: 3 + 3 + 2 pods
     assert [p.query.get("continue") is None for p in pages] == [True, False, False]
-    assert [p.query.get("resourceVersion") for p in pages] == ["0", None, None]
+    assert [p.query.get("resourceVersion") for p in pages] == [None, None, None]
     assert {p.query["limit"] for p in pages} == {"3"}
-    assert kg.stats().pods == 7
-    assert kg.stats().lists == 1  # one list, three requests
+    assert kg.stats().pods == 8
 
 
 async def test_a_relist_after_a_watch_410_asks_for_the_last_revision_seen(
@@ -75,3 +90,25 @@ async def test_only_a_relist_that_expired_too_falls_back_to_a_quorum_read(
     await peers_become(pool, "10.0.0.1", "10.0.0.2", "10.0.0.3")
     assert "resourceVersion" in lists(fake)[2].query
     assert kg.stats().relists == 3
+
+
+async def test_a_relist_at_a_version_the_server_has_not_reached_falls_back_to_a_quorum_read(
+    fake: FakeKubeAPI, start_group: StartGroup
+) -> None:
+    """As client-go (isTooLargeResourceVersionError): after the 504 "Too large resource
+    version" kube-apiserver v1.37.2 gives a list at a future revision (etcd restored from
+    a backup, a lagging API server), the next list must not ask for that revision again."""
+    kg, pool = await synced_and_watching(fake, start_group, "10.0.0.1")
+    seen = fake.resource_version
+    fake.fail_next_requests(410)  # the watch expires: relist "not older than" `seen`
+    fake.fail_next_requests(
+        504, message=f"Timeout: Too large resource version: {seen}, current: 1", retry_after=1
+    )
+    fake.cut_watches()
+    fake.start_pod("b", labels=WEB, ip="10.0.0.2")
+    await peers_become(pool, "10.0.0.1", "10.0.0.2")
+    relists = [r for r in fake.requests if not r.is_watch][1:]
+    assert [r.status for r in relists] == [504, 200]
+    assert relists[0].query["resourceVersion"] == seen
+    assert "resourceVersion" not in relists[1].query  # a consistent read, at last
+    assert kg.healthy

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import signal
+import ssl
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -21,11 +22,13 @@ from urllib.parse import quote, urlencode
 import aiohttp
 from yarl import URL
 
+from tests.interop.certs import Certs
+
 STARTUP_TIMEOUT = 15.0  # seconds to wait for the LISTEN line
 STOP_TIMEOUT = 10.0  # seconds between SIGTERM and SIGKILL
 ADMIN_TIMEOUT = 30.0  # seconds per admin HTTP call
 
-_LISTEN_RE = re.compile(r"LISTEN (http://127\.0\.0\.1:[0-9]+)")
+_LISTEN_RE = re.compile(r"LISTEN (https?://127\.0\.0\.1:[0-9]+)")
 
 
 class GoPeerStartError(Exception):
@@ -88,6 +91,11 @@ class GoPeer:
 
     Use ``async with GoPeer(binary) as peer:`` or pair :meth:`start` with
     :meth:`aclose`. The process is stopped by PID (SIGTERM, then SIGKILL).
+
+    With ``certs`` it serves TLS only (groupcache and admin API) with that certificate,
+    and its peer requests trust ``ca_file`` (default: the CA of ``certs``; without either,
+    the system roots). With ``token`` its peer requests send it as a bearer token and its
+    groupcache handler answers 401 without it.
     """
 
     live: ClassVar[dict[int, asyncio.subprocess.Process]] = {}  # started, not yet closed
@@ -101,8 +109,14 @@ class GoPeer:
         base: str = "/_groupcache/",
         replicas: int = 50,
         ttl: float = 3600.0,
+        certs: Certs | None = None,
+        ca_file: Path | None = None,
+        token: str | None = None,
     ) -> None:
         self.binary = binary
+        self.certs = certs
+        self.ca_file = ca_file if ca_file is not None or certs is None else certs.ca_file
+        self.token = token
         self.ttl = ttl
         self.group = group
         self.size = size
@@ -118,7 +132,7 @@ class GoPeer:
 
     @property
     def url(self) -> str:
-        """The peer's base URL, ``http://127.0.0.1:PORT`` (its ``self`` in the pool)."""
+        """The peer's base URL, ``http://127.0.0.1:PORT`` or ``https://...`` (its ``self``)."""
         if self._url is None:
             raise RuntimeError("GoPeer is not started")
         return self._url
@@ -141,6 +155,7 @@ class GoPeer:
             raise RuntimeError("GoPeer already started")
         self._proc = await asyncio.create_subprocess_exec(
             str(self.binary),
+            *self._security_flags(),
             "-listen",
             "127.0.0.1:0",
             "-group",
@@ -168,10 +183,24 @@ class GoPeer:
         except BaseException:
             await self.aclose()
             raise
+        admin_ssl: ssl.SSLContext | bool = True
+        if self.certs is not None:
+            admin_ssl = self.certs.client_context()
         self._session = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=ADMIN_TIMEOUT),
             raise_for_status=False,
+            connector=aiohttp.TCPConnector(ssl=admin_ssl),
         )
+
+    def _security_flags(self) -> list[str]:
+        flags = []
+        if self.certs is not None:
+            flags += ["-tls-cert", str(self.certs.cert_file), "-tls-key", str(self.certs.key_file)]
+        if self.ca_file is not None:
+            flags += ["-ca", str(self.ca_file)]
+        if self.token is not None:
+            flags += ["-token", self.token]
+        return flags
 
     async def _read_listen(self) -> str:
         assert self._proc is not None
@@ -329,9 +358,16 @@ async def start_go_peers(
     group: str = "interop",
     base: str = "/_groupcache/",
     ttl: float = 3600.0,
+    certs: Certs | None = None,
+    token: str | None = None,
 ) -> list[GoPeer]:
-    """Start ``n`` peers, closed by ``stack``; they are not told about each other yet."""
-    peers = [GoPeer(binary, group=group, base=base, ttl=ttl) for _ in range(n)]
+    """Start ``n`` peers, closed by ``stack``; they are not told about each other yet.
+
+    ``certs`` and ``token``: see :class:`GoPeer`.
+    """
+    peers = [
+        GoPeer(binary, group=group, base=base, ttl=ttl, certs=certs, token=token) for _ in range(n)
+    ]
     for peer in peers:
         stack.push_async_callback(peer.aclose)
     await asyncio.gather(*(peer.start() for peer in peers))

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from groupcache import Group, Value, Workspace
+from groupcache import Group, GroupcacheError, Value, Workspace
 from groupcache._core.blocking import LoopThread
 from groupcache._core.cache import Cache, Entry
 from tests.support.cluster import Node, cluster, node_of
@@ -222,6 +222,7 @@ async def test_writes_awaited_from_another_loop_reach_a_real_peer_at_once(write:
         assert node_of([a, b], a.pool.owner(key)) is b
 
 
+@pytest.mark.timeout(150)  # a fixed amount of work: 6-15 s alone, far more on a busy machine
 async def test_hits_from_another_loop_while_the_home_loop_evicts_never_fail() -> None:
     """Foreign-loop hits race the home loop's evictions (and expiries), with the GIL
     switching as often as it can: no error, exact byte accounting, exact counters."""
@@ -250,7 +251,7 @@ async def test_hits_from_another_loop_while_the_home_loop_evicts_never_fail() ->
         sys.setswitchinterval(1e-5)
         try:
             evicting = on(home, evict())
-            async with asyncio.timeout(40):
+            async with asyncio.timeout(120):
                 try:
                     while foreign_reads < reads:
                         for key in keys:
@@ -302,3 +303,60 @@ async def test_a_hit_from_another_loop_on_an_entry_evicted_meanwhile_is_still_se
         await on(home, g.get("k"))
         assert await g.get("k") == b"v:k"
         assert g.stats().cache_hits == 1
+
+
+async def test_a_group_removed_from_its_workspace_still_serves_gets() -> None:
+    """mailgun's DeregisterGroup: the workspace forgets the group, whose home loop then
+    goes stale; a get must rebind it, not hand the call back to itself for ever."""
+    ws = Workspace()
+    try:
+        group = Group("removed", lambda key: b"v", 1 << 20, workspace=ws)
+        ws.remove_group("removed")
+        ws.bind_loop(asyncio.get_running_loop())  # the workspace moves on without it
+        assert await group.get("k") == b"v"
+        assert await group.get("k") == b"v"  # and the hit
+    finally:
+        ws.close()
+
+
+@pytest.mark.parametrize("via", ["await", "get_sync"])
+async def test_a_get_handed_to_a_home_loop_that_stops_fails_instead_of_hanging(via: str) -> None:
+    """The home loop's owner stops it (``loop.stop()``) with a handed-over get still on
+    it: the caller, on another loop or a thread, gets a GroupcacheError, not a wait for
+    ever."""
+    home = asyncio.new_event_loop()
+    thread = threading.Thread(target=home.run_forever, name="home")
+    thread.start()
+    entered = threading.Event()
+
+    async def getter(key: str) -> bytes:
+        entered.set()
+        await asyncio.Event().wait()  # never set: the home loop stops first
+        return b""
+
+    def close_home() -> None:
+        pending = asyncio.all_tasks(home)
+        for task in pending:
+            task.cancel()
+        home.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        home.close()
+
+    with Workspace() as ws:
+        ws.bind_loop(home)
+        group = Group("stops", getter, 1 << 20, workspace=ws)
+        try:
+            if via == "await":
+                waiting = asyncio.ensure_future(group.get("k"))
+            else:
+                waiting = asyncio.ensure_future(asyncio.to_thread(group.get_sync, "k"))
+            assert await asyncio.to_thread(entered.wait, 10)
+            home.call_soon_threadsafe(home.stop)
+            await asyncio.to_thread(thread.join, 10)
+            with pytest.raises(GroupcacheError, match="home loop"):
+                async with asyncio.timeout(10):
+                    await waiting
+        finally:
+            if thread.is_alive():
+                home.call_soon_threadsafe(home.stop)
+                await asyncio.to_thread(thread.join, 10)
+            await asyncio.to_thread(close_home)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import random
+import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -201,3 +203,41 @@ def test_a_ring_lists_its_distinct_members_and_counts_its_points() -> None:
     assert ring.members == ["a", "b"]
     assert len(ring) == 6  # 3 points each: a member added again adds none
     assert repr(ring) == "<HashRing members=2 points=6>"
+
+
+def test_a_get_from_another_thread_during_set_never_sees_half_a_ring() -> None:
+    """A discovery thread may call set_peers while the loop picks owners: a get must
+    see the old ring or the new one, never new points with the old owners."""
+    ring = HashRing(replicas=50)
+    small, large = (
+        [f"http://10.0.0.{i}:80" for i in range(2)],
+        [f"http://10.0.0.{i}:80" for i in range(8)],
+    )
+    ring.set(small)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def read() -> None:
+        keys = [f"k{i}" for i in range(64)]
+        while not stop.is_set():
+            for key in keys:
+                try:
+                    ring.get(key)
+                except Exception as exc:  # counted: the test fails on any
+                    errors.append(exc)
+                    return
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for i in range(3000):
+            ring.set(large if i % 2 else small)
+            if errors:
+                break
+    finally:
+        stop.set()
+        reader.join(timeout=10)
+        sys.setswitchinterval(old)
+    assert errors == []

@@ -195,3 +195,28 @@ def test_the_misconfiguration_log_drops_stale_peers_once_it_tracks_1024() -> Non
     newest = "http://10.1.0.2:5000"
     reporter.record(newest, "g", "k", GroupNotFoundError(f"{newest}: no such group: g"))
     assert repr(reporter) == "<PeerErrorReporter tracked=2>"  # the fresh one and the newest
+
+
+async def test_a_batch_for_a_group_the_peer_lacks_keeps_batching_on_for_its_other_groups() -> None:
+    """During a rolling deploy a batch POST for a new group gets 404 "no such group":
+    every key of it is a GroupNotFoundError (a local load), and the peer still serves
+    batches for the groups it has, instead of flapping to one GET per key."""
+    with Workspace() as ws_b:
+        Group("other", CountingGetter(), 1 << 20, workspace=ws_b)
+        async with HTTPPool("http://127.0.0.1:0", workspace=ws_b) as pool_b:
+            b_url = await pool_b.start()
+            with Workspace() as ws_a:
+                getter = CountingGetter()
+                g = Group("g", getter, 1 << 20, workspace=ws_a)
+                other = Group("other", CountingGetter(), 1 << 20, workspace=ws_a)
+                async with HTTPPool("http://127.0.0.1:1", workspace=ws_a) as pool_a:
+                    pool_a.set_peers(b_url)
+                    await other.get("warm")  # b's reply says it serves batches
+                    channel = pool_a.remote_peers()[0]._channel  # type: ignore[attr-defined]
+                    assert channel.serves_batches
+                    values = await asyncio.gather(*(g.get(k) for k in KEYS))
+                    assert channel.serves_batches
+                    stats = g.stats()
+    assert values == [b"v:" + k.encode() for k in KEYS]
+    assert getter.total == len(KEYS)
+    assert stats.peer_errors == len(KEYS)

@@ -3,6 +3,7 @@ is an error, never a silent success, and bad expiries or keys are rejected up fr
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 from collections.abc import Awaitable, Callable
@@ -23,6 +24,7 @@ from groupcache import (
 from groupcache._protocol.bodies import encode_get_response, encode_set_request
 from tests.groupcache.helpers import serve_peer_handler
 from tests.support.cluster import cluster, node_of
+from tests.support.waiting import until
 
 
 @pytest.mark.parametrize("expire", [math.inf, math.nan, 1e10])
@@ -183,5 +185,35 @@ async def test_remove_keys_to_a_modernprogram_peer_rejecting_the_body_falls_back
             seen.clear()
             await node.group.remove_keys(["d", "e"])
             assert seen == ["DELETE", "DELETE"]
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_golang_owner_refusing_after_the_grace_says_the_others_have_the_write() -> None:
+    """A golang owner whose getter is slow answers a PUT (as a Get) after the write grace,
+    when this node and the other peers have the value already: the error must say so,
+    not claim (as UnsupportedWriteError does) that nothing changed."""
+    seen: list[str] = []
+    release = asyncio.Event()
+    answer = golang_like(seen)
+
+    async def slow_golang(request: web.Request) -> web.Response:
+        await release.wait()  # its getter runs for the PUT: a slow origin
+        return await answer(request)
+
+    runner, go_url = await serve_peer_handler(slow_golang)
+    try:
+        async with cluster(1, timeout=2.0) as (node,):  # a write grace of 0.5 s
+            node.pool.set_peers(go_url)  # the golang peer owns every key
+            write = asyncio.create_task(node.group.set("k", b"new"))
+            await until(lambda: node.group._main.get("k") is not None)  # written here
+            release.set()
+            with pytest.raises(PeerError) as info:
+                await write
+            assert not isinstance(info.value, UnsupportedWriteError)
+            assert go_url in str(info.value)
+            assert "this node and the other peers have" in str(info.value)
+            assert isinstance(info.value.__cause__, UnsupportedWriteError)
+            assert await node.group.get("k") == b"new"
     finally:
         await runner.cleanup()

@@ -163,3 +163,15 @@ def test_a_hung_request_is_logged_with_status_0_and_ends_when_the_client_leaves(
     thread.join(WAIT)
     assert failed  # the client's read timeout: the server never answered
     assert page(core)["items"] == []  # one-shot
+
+
+def test_resource_version_0_is_answered_whole_whatever_the_limit(fake: FakeKubeAPI) -> None:
+    """Observed on kube-apiserver v1.37.2: a list at "0" (the watch cache) with limit=100
+    over 600 pods came back whole, without ``continue`` or ``remainingItemCount``."""
+    for i in range(5):
+        fake.start_pod(f"p{i}", labels=WEB, namespace="ns1")
+    with fake.api_client() as client:
+        doc = page(k8s.CoreV1Api(client), resource_version="0", limit=2)
+    assert len(doc["items"]) == 5
+    assert "continue" not in doc["metadata"]
+    assert "remainingItemCount" not in doc["metadata"]

@@ -21,12 +21,20 @@
 // 500 + the error. The getter returns "go:"+key, fails for keys starting with "err:",
 // and gives keys starting with "ttl:" an expiry -ttl from now (whole milliseconds), which
 // variants without TTLs drop.
-// Once listening it prints exactly one line, "LISTEN http://HOST:PORT", to stdout.
-// SIGTERM or SIGINT shuts it down cleanly.
+// Once listening it prints exactly one line, "LISTEN http://HOST:PORT" (https with TLS),
+// to stdout. SIGTERM or SIGINT shuts it down cleanly.
+//
+// With -tls-cert and -tls-key the listener speaks TLS only (groupcache and admin API) and
+// the node's URL is https://; -ca names the PEM CA file peer requests trust (default: the
+// system roots). With -token, peer requests carry "Authorization: Bearer TOKEN" and the
+// groupcache handler answers 401 to a request without it. The variants have no TLS or
+// token options of their own beyond this: the front end hands each one a RoundTripper
+// (Config.Transport) and, for TLS, the server's tls.Config.
 package front
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -64,13 +72,18 @@ type Peer interface {
 
 // Config is what a variant needs to build its Peer.
 type Config struct {
-	Self     string // this node's URL, http://HOST:PORT
+	Self     string // this node's URL, http://HOST:PORT or https://HOST:PORT
 	Group    string
 	Size     int64
 	Base     string
 	Replicas int
 	// Load is the getter: it counts the call and returns the value and its expiry.
 	Load func(key string) (value []byte, expire time.Time, err error)
+	// ServerTLS is the listener's TLS (Self is https://), nil without -tls-cert.
+	ServerTLS *tls.Config
+	// Transport is the RoundTripper for requests to peers, nil (the variant's default)
+	// without -ca or -token.
+	Transport http.RoundTripper
 }
 
 // Variant names a groupcache module and how to make a Peer of it; the Handler serves
@@ -276,6 +289,10 @@ func Main(v Variant) {
 	base := flag.String("base", "/_groupcache/", "groupcache base path (must start and end with /)")
 	replicas := flag.Int("replicas", 50, "consistent-hash replicas")
 	ttl := flag.Duration("ttl", time.Hour, "expiry of the values of ttl: keys, from now")
+	certFile := flag.String("tls-cert", "", "PEM certificate: serve TLS only (with -tls-key)")
+	keyFile := flag.String("tls-key", "", "PEM private key of -tls-cert")
+	caFile := flag.String("ca", "", "PEM CA certificates peer requests trust (default: system roots)")
+	token := flag.String("token", "", "bearer token peer requests send and the groupcache handler requires")
 	flag.Parse()
 	log.SetPrefix(v.Name + ": ")
 
@@ -283,11 +300,30 @@ func Main(v Variant) {
 		log.Fatalf("bad -base %q: must start and end with / and not be under /admin/", *base)
 	}
 
+	if (*certFile == "") != (*keyFile == "") {
+		log.Fatal("-tls-cert and -tls-key go together")
+	}
+	var serverTLS *tls.Config
+	if *certFile != "" {
+		cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		serverTLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	transport, err := peerTransport(*caFile, *token)
+	if err != nil {
+		log.Fatal(err)
+	}
+
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		log.Fatal(err)
 	}
 	self := "http://" + ln.Addr().String()
+	if serverTLS != nil {
+		self = "https://" + ln.Addr().String()
+	}
 
 	loads := &loadCounter{calls: make(map[string]int)}
 	load := func(key string) ([]byte, time.Time, error) {
@@ -303,15 +339,19 @@ func Main(v Variant) {
 	}
 	peer, handler, err := v.New(Config{
 		Self: self, Group: *groupName, Size: *size, Base: *base, Replicas: *replicas, Load: load,
+		ServerTLS: serverTLS, Transport: transport,
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
 
 	mux := http.NewServeMux()
+	if *token != "" {
+		handler = requireBearer("Bearer "+*token, handler)
+	}
 	mux.Handle(*base, handler)
 	mux.Handle("/admin/", &admin{variant: v, peer: peer, loads: loads})
-	srv := &http.Server{Handler: mux}
+	srv := &http.Server{Handler: mux, TLSConfig: serverTLS}
 
 	// Before the LISTEN line: a SIGTERM sent as soon as the line is read must find the
 	// handler installed (under load it once arrived first and killed the process).
@@ -319,7 +359,13 @@ func Main(v Variant) {
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
 
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	go func() {
+		if serverTLS != nil {
+			serveErr <- srv.ServeTLS(ln, "", "") // the certificate is in srv.TLSConfig
+		} else {
+			serveErr <- srv.Serve(ln)
+		}
+	}()
 
 	if _, err := fmt.Fprintf(os.Stdout, "LISTEN %s\n", self); err != nil {
 		log.Fatal(err)

@@ -70,6 +70,7 @@ func newPeer(cfg front.Config) (front.Peer, http.Handler, error) {
 		BasePath: cfg.Base,
 		Replicas: cfg.Replicas,
 	})
+	pool.Transport = cfg.TransportFunc() // before any Set: each peer's getter copies it
 	group := groupcache.NewGroup(cfg.Group, cfg.Size, groupcache.GetterFunc(
 		func(_ context.Context, key string, dest groupcache.Sink) error {
 			value, _, err := cfg.Load(key) // no TTLs in golang

@@ -1,7 +1,7 @@
 // Command groupcache-go is a github.com/groupcache/groupcache-go/v3 peer for the interop
 // tests (see front). v3 has TTLs (GetResponse field 3), Set, Remove and RemoveKeys. Its
-// ring members are host:port, not URLs: the admin API still speaks URLs (http://host:port)
-// and maps them.
+// ring members are host:port, not URLs: the admin API still speaks URLs (http://host:port,
+// https:// with TLS) and maps them. The scheme is the transport's, one for every peer.
 package main
 
 import (
@@ -27,20 +27,22 @@ type node struct {
 	group     groupcache.Group
 }
 
-// address is a peer URL's host:port, the string v3 hashes (peer.Info.Address).
-func address(url string) (string, error) {
-	addr, ok := strings.CutPrefix(url, "http://")
+// address is a peer URL's host:port, the string v3 hashes (peer.Info.Address). The URL's
+// scheme must be this node's: v3 speaks one scheme (its transport's) to every peer.
+func (n *node) address(url string) (string, error) {
+	scheme := n.cfg.Scheme()
+	addr, ok := strings.CutPrefix(url, scheme+"://")
 	if !ok || addr == "" || strings.Contains(addr, "/") {
-		return "", fmt.Errorf("peer URL must be http://host:port, not %q", url)
+		return "", fmt.Errorf("peer URL must be %s://host:port, not %q", scheme, url)
 	}
 	return addr, nil
 }
 
 func (n *node) SetPeers(urls []string) error {
-	self, _ := address(n.cfg.Self)
+	self, _ := n.address(n.cfg.Self)
 	infos := make([]peer.Info, 0, len(urls))
 	for _, url := range urls {
-		addr, err := address(url)
+		addr, err := n.address(url)
 		if err != nil {
 			return err
 		}
@@ -53,7 +55,7 @@ func (n *node) Owner(key string, urls []string) string {
 	// The construction Instance.SetPeers uses: default hash and replicas of the options.
 	picker := peer.NewPicker(peer.Options{Replicas: n.cfg.Replicas})
 	for _, url := range urls {
-		addr, err := address(url)
+		addr, err := n.address(url)
 		if err != nil {
 			return "bad peer URL " + url
 		}
@@ -66,7 +68,7 @@ func (n *node) Owner(key string, urls []string) string {
 	if picker.IsEmpty() {
 		return ""
 	}
-	return "http://" + picker.Get(key).PeerInfo().Address
+	return n.cfg.Scheme() + "://" + picker.Get(key).PeerInfo().Address
 }
 
 func (n *node) Get(ctx context.Context, key string) ([]byte, time.Time, error) {
@@ -107,9 +109,17 @@ func (n *node) Stats() map[string]int64 {
 
 func newNode(cfg front.Config) (front.Peer, http.Handler, error) {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	var client *http.Client // nil: http.DefaultClient
+	if cfg.Transport != nil {
+		client = &http.Client{Transport: cfg.Transport}
+	}
 	t := transport.NewHttpTransport(transport.HttpTransportOptions{
 		BasePath: cfg.Base,
 		Logger:   logger,
+		// Makes NewClient's peer URLs https:// (the front end's listener serves it: v3's
+		// ListenAndServe, which would use it too, is not called).
+		TLSConfig: cfg.ServerTLS,
+		Client:    client,
 	})
 	instance := groupcache.New(groupcache.Options{
 		Transport: t, // registers the instance with the transport

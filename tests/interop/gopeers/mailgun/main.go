@@ -69,8 +69,9 @@ func (p *peer) Stats() map[string]int64 {
 
 func newPeer(cfg front.Config) (front.Peer, http.Handler, error) {
 	pool := groupcache.NewHTTPPoolOpts(cfg.Self, &groupcache.HTTPPoolOptions{
-		BasePath: cfg.Base,
-		Replicas: cfg.Replicas,
+		BasePath:  cfg.Base,
+		Replicas:  cfg.Replicas,
+		Transport: cfg.TransportFunc(),
 	})
 	group := groupcache.NewGroup(cfg.Group, cfg.Size, groupcache.GetterFunc(
 		func(_ context.Context, key string, dest groupcache.Sink) error {

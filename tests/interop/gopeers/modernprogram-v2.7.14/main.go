@@ -73,8 +73,9 @@ func (p *peer) Stats() map[string]int64 {
 func newPeer(cfg front.Config) (front.Peer, http.Handler, error) {
 	ws := groupcache.NewWorkspace()
 	pool := groupcache.NewHTTPPoolOptsWithWorkspace(ws, cfg.Self, &groupcache.HTTPPoolOptions{
-		BasePath: cfg.Base,
-		Replicas: cfg.Replicas,
+		BasePath:  cfg.Base,
+		Replicas:  cfg.Replicas,
+		Transport: cfg.TransportFunc(),
 	})
 	group := groupcache.NewGroupWithWorkspace(groupcache.Options{
 		Workspace:       ws,

@@ -72,8 +72,9 @@ func (p *peer) Stats() map[string]int64 {
 func newPeer(cfg front.Config) (front.Peer, http.Handler, error) {
 	ws := groupcache.NewWorkspace(15 * time.Second) // the response-header timeout
 	pool := groupcache.NewHTTPPoolOpts(ws, cfg.Self, &groupcache.HTTPPoolOptions{
-		BasePath: cfg.Base,
-		Replicas: cfg.Replicas,
+		BasePath:  cfg.Base,
+		Replicas:  cfg.Replicas,
+		Transport: cfg.TransportFunc(),
 	})
 	group := groupcache.NewGroup(groupcache.Options{
 		Workspace:       ws,
