@@ -19,10 +19,9 @@ from pathlib import Path
 
 import groupcache
 from groupcache._protocol.bodies import ExpiryField
+from tests.support.certs import Certs
 from tests.support.gopeer import GoPeer, start_go_peers
 from tests.support.variants import Variant
-
-from .certs import Certs
 
 GROUP = "interop"
 BASE = "/_groupcache/"

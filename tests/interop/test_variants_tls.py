@@ -20,10 +20,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.support.certs import Certs, make_certs
 from tests.support.gopeer import GoPeer, GoPeerWriteError
 from tests.support.variants import VARIANTS, Variant
 
-from .certs import Certs, make_certs
 from .mixed import Cluster, PyNode, ms_from_now, same_instant, start_cluster, start_py_node
 
 pytestmark = [pytest.mark.interop, pytest.mark.mixed_cluster]

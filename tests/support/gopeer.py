@@ -22,7 +22,7 @@ from urllib.parse import quote, urlencode
 import aiohttp
 from yarl import URL
 
-from tests.interop.certs import Certs
+from .certs import Certs
 
 STARTUP_TIMEOUT = 15.0  # seconds to wait for the LISTEN line
 STOP_TIMEOUT = 10.0  # seconds between SIGTERM and SIGKILL
