@@ -20,11 +20,10 @@ from collections.abc import Awaitable, Callable
 from .._core.value import Value
 from .._errors import GroupNotFoundError, PeerError, ReplyTooLargeError, WireError
 from .._protocol.bodies import LEFT_OUT, decode_batch_response, encode_batch_request
-from .._protocol.headers import CONTENT_TYPE, ERROR_HEADER, NO_SUCH_GROUP, REPLY_LIMIT_HEADER
+from .._protocol.headers import CONTENT_TYPE, REPLY_LIMIT_HEADER
 from .._protocol.paths import GET_KEYS
-from .._protocol.status import item_error
+from .._protocol.status import item_error, lacks_group
 from .connections import PeerChannel
-from .http1 import Response
 
 SendBatch = Callable[[list[str]], Awaitable[list[Value | Exception]]]
 
@@ -193,7 +192,9 @@ async def get_batch(channel: PeerChannel, group: str, keys: list[str]) -> list[V
         if isinstance(exc.__cause__, ReplyTooLargeError):  # an owner that does not
             return await _get_each(channel, group, keys)  # cut its replies (older version)
         raise
-    if resp.status == 404 and _lacks_group(resp, group):  # a rolling deploy: it has
+    if resp.status == 404 and lacks_group(
+        resp.headers, resp.body, group
+    ):  # a rolling deploy: it has
         missing = GroupNotFoundError(f"{channel.url}: no such group: {group}")  # others
         return [missing] * len(keys)
     if resp.status in (404, 405):  # no longer a peer of ours at this URL
@@ -239,9 +240,3 @@ async def _get_each(channel: PeerChannel, group: str, keys: list[str]) -> list[V
                 return exc
 
     return list(await asyncio.gather(*(one(k) for k in keys)))
-
-
-def _lacks_group(resp: Response, group: str) -> bool:
-    """Whether a 404 says the peer has no such group (ours mark it; Go's say it)."""
-    kind = resp.headers.get(ERROR_HEADER.lower())
-    return kind == NO_SUCH_GROUP or resp.body.startswith(f"no such group: {group}".encode())

@@ -23,6 +23,7 @@ from .._protocol.bodies import (
 )
 from .._protocol.headers import CONTENT_TYPE, JSON_CONTENT_TYPE, MAX_BATCH_KEYS
 from .._protocol.paths import REMOVE_KEYS
+from .._protocol.status import lacks_group
 from .batch import Batcher, get_batch
 from .connections import PeerChannel, Response
 
@@ -152,7 +153,7 @@ class HTTPPeer:
         if resp.status == 200 and resp.headers.get("content-type", "").startswith(CONTENT_TYPE):
             self._remove_keys_ok = False  # a GetResponse: served as a Get by a Go v2 peer
             return False
-        if self._remove_keys_ok is None and (_getter_refused(resp) or resp.status == 400):
+        if self._remove_keys_ok is None and (_getter_refused(resp, group) or resp.status == 400):
             # Served as a Get, and the getter said no; or modernprogram, which decodes the
             # body of a Get as its GetRequest, rejected our JSON. The DELETEs that follow
             # are checked one by one, so a peer that did mean the 400 still fails loudly.
@@ -194,7 +195,7 @@ class HTTPPeer:
         return f"<HTTPPeer {self.url}>"
 
 
-def _getter_refused(resp: Response) -> bool:
+def _getter_refused(resp: Response, group: str) -> bool:
     """Whether an error reply is a Go getter's (v1: 500, v2: 404 or 503), not the peer
     refusing the request itself ("no such group" is an answer to any method)."""
-    return resp.status in (404, 500, 503) and not resp.body.startswith(b"no such group")
+    return resp.status in (404, 500, 503) and not lacks_group(resp.headers, resp.body, group)

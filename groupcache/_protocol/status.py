@@ -45,6 +45,16 @@ def error_message(body: bytes) -> str:
     return body[:ERROR_BODY_LIMIT].decode("utf-8", "replace").rstrip("\n")
 
 
+def lacks_group(headers: Headers, body: bytes, group: str) -> bool:
+    """Whether an error reply says the peer has no such group (ours mark it in
+    :data:`ERROR_HEADER`; Go's and older ones say ``no such group: G``)."""
+    return _says_no_group(headers.get(ERROR_HEADER.lower()), error_message(body), group)
+
+
+def _says_no_group(kind: str | None, message: str, group: str) -> bool:
+    return kind == NO_SUCH_GROUP or message == f"no such group: {group}"
+
+
 def not_found_error(
     headers: Headers, message: str, *, url: str, group: str, path: str
 ) -> GroupcacheError:
@@ -52,7 +62,7 @@ def not_found_error(
     kind = headers.get(ERROR_HEADER.lower())
     if kind == NOT_FOUND:
         return NotFoundError(message)
-    if kind == NO_SUCH_GROUP or message == f"no such group: {group}":
+    if _says_no_group(kind, message, group):
         return GroupNotFoundError(f"{url}: {message}")
     if kind is not None:  # a kind of a later version
         return PeerError(f"{url}: 404 ({kind}): {message}")
