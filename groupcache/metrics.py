@@ -161,12 +161,23 @@ def metrics_handler(
     """Return an aiohttp handler serving ``registry`` in the Prometheus text format."""
 
     async def handle(request: web.Request) -> web.Response:
-        body = generate_latest(registry)
-        resp = web.Response(body=body)
-        resp.headers["Content-Type"] = CONTENT_TYPE_LATEST
-        return resp
+        content_type, body = render(registry)
+        return web.Response(body=body, headers={"Content-Type": content_type})
 
     return handle
+
+
+def registry_for(workspace: Workspace | None = None) -> CollectorRegistry:
+    """Return a new registry exporting ``workspace``'s groups (default: the default workspace)."""
+    registry = CollectorRegistry()
+    register(registry, workspace)
+    return registry
+
+
+def render(registry: CollectorRegistry) -> tuple[str, bytes]:
+    """Return ``registry`` in the Prometheus text format: its content type and body (for
+    any server, e.g. ``pool.add_endpoint("/metrics", lambda: render(registry))``)."""
+    return CONTENT_TYPE_LATEST, generate_latest(registry)
 
 
 def mount(
@@ -183,7 +194,6 @@ def mount(
     Returns the registry served.
     """
     if registry is None:
-        registry = CollectorRegistry()
-        register(registry, workspace)
+        registry = registry_for(workspace)
     app.router.add_get(path, metrics_handler(registry))
     return registry

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import importlib
 import importlib.metadata
 import json
@@ -11,14 +12,12 @@ import signal
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from aiohttp import web
-
 from .._core.getter import Getter
 from .._core.group import Group
 from .._core.workspace import Workspace
 from .._errors import GroupcacheError
 from .._http.pool import HTTPPool
-from ..metrics import mount
+from ..metrics import registry_for, render
 
 STATS_PATH = "/stats"
 TOKEN_ENV = "GROUPCACHE_TOKEN"
@@ -80,21 +79,18 @@ def load_getter(spec: str) -> Getter:
     return getter
 
 
-def stats_handler(pool: HTTPPool) -> Callable[[web.Request], Any]:
-    """Return a handler answering the node's peers and every group's stats as JSON."""
-
-    async def handle(request: web.Request) -> web.Response:
-        groups = {
-            g.name: {
-                "stats": dataclasses.asdict(g.stats()),
-                "main": dataclasses.asdict(g.cache_stats("main")),
-                "hot": dataclasses.asdict(g.cache_stats("hot")),
-            }
-            for g in pool.workspace.groups()
+def stats_json(pool: HTTPPool) -> tuple[str, bytes]:
+    """Return the node's peers and every group's stats as a JSON body (``/stats``)."""
+    groups = {
+        g.name: {
+            "stats": dataclasses.asdict(g.stats()),
+            "main": dataclasses.asdict(g.cache_stats("main")),
+            "hot": dataclasses.asdict(g.cache_stats("hot")),
         }
-        return web.json_response({"self": pool.self_url, "peers": pool.peers, "groups": groups})
-
-    return handle
+        for g in pool.workspace.groups()
+    }
+    body = {"self": pool.self_url, "peers": pool.peers, "groups": groups}
+    return "application/json; charset=utf-8", json.dumps(body).encode()
 
 
 def split_listen(listen: str) -> tuple[str, int]:
@@ -131,9 +127,10 @@ async def serve(
     with Workspace() as ws:
         Group(group, load_getter(getter), size, workspace=ws)
         pool = HTTPPool(self_url, workspace=ws, ring=ring, token=token)
-        pool.app.router.add_get(STATS_PATH, stats_handler(pool))
+        pool.add_endpoint(STATS_PATH, functools.partial(stats_json, pool))
         if metrics:
-            mount(pool.app, workspace=ws)
+            registry = registry_for(ws)
+            pool.add_endpoint("/metrics", functools.partial(render, registry))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -162,6 +162,32 @@ class Group(BlockingMethods, StatsMethods):
                 results[i] = outcome
         return [r for r in results if r is not None]
 
+    def cached_value(self, key: str) -> Value | None:
+        """Return the live cached :class:`Value` of ``key``, counted as a get and a hit,
+        or ``None`` having counted nothing (then :meth:`get_value` serves it, counting it
+        as usual): how a server answers a peer's hit without a task. On the home loop."""
+        if not self._caching or type(key) is not str or len(key) > self._fast_key_len:
+            return None
+        cache = self._main
+        entry = cache.peek(key)
+        if entry is None:
+            cache = self._hot
+            entry = cache.peek(key)
+            if entry is None:
+                return None
+        if entry.__class__ is bytes:
+            value = Value(entry)
+        elif entry.expired(self._clock()):  # type: ignore[union-attr]
+            return None  # left for get_value to drop and count
+        else:
+            value = entry  # type: ignore[assignment]
+        self._stats.gets += 1
+        if cache is self._hot:
+            self._main.misses += 1  # looked up there first, as get_value would
+        cache.touch(key)
+        cache.hits += 1
+        return value
+
     # -- writing ------------------------------------------------------------------
 
     @on_home_loop

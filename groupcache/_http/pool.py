@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import ssl as ssl_module
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from urllib.parse import urlsplit, urlunsplit
-
-from aiohttp import web
 
 from .._core.peers import NoPeers, PeerGetter
 from .._core.ring import DEFAULT_REPLICAS, HashFn, HashRing, RingPreset, resolve_preset
@@ -20,8 +18,9 @@ from .._core.workspace import Workspace, default_workspace
 from .._errors import GroupcacheError
 from .._protocol.bodies import EXPIRY_FIELDS, ExpiryField
 from .connections import ConnectionPool, PeerChannel
+from .handler import PeerHandler
 from .peer import HTTPPeer
-from .server import PeerHandler
+from .serving import PeerServing, ServerKind
 
 DEFAULT_BASE_PATH = "/_groupcache/"
 DEFAULT_TIMEOUT = 15.0
@@ -102,6 +101,11 @@ class HTTPPool:
             expiry: 3 (mailgun v2, modernprogram <= v2.7.21, groupcache-go v3, our
             nodes), 2 (modernprogram >= v2.7.22) or ``"both"`` (every variant, e.g. a
             cluster in the middle of that upgrade). Replies are read with either.
+        server: What :meth:`start` serves with: ``"lean"``, an HTTP/1.1 server on
+            ``asyncio.Protocol`` parsed by httptools (a third of aiohttp's CPU per
+            request); ``"aiohttp"``, :attr:`app` on aiohttp's server; ``"auto"``
+            (default), lean unless :attr:`app` was given routes, middlewares, sub-apps or
+            signals of its own, which only aiohttp can serve.
     """
 
     def __init__(
@@ -125,6 +129,7 @@ class HTTPPool:
         batch: bool = True,
         batches_in_flight: int = DEFAULT_BATCHES_IN_FLIGHT,
         expiry_field: ExpiryField = 3,
+        server: ServerKind = "auto",
     ) -> None:
         if not (base_path.startswith("/") and base_path.endswith("/")):
             raise GroupcacheError(f"base_path must start and end with '/': {base_path!r}")
@@ -158,10 +163,9 @@ class HTTPPool:
             headers = f"Authorization: Bearer {token}\r\n"
         self._headers = headers.encode()
         self._ssl = ssl
-        self._shutdown_timeout = shutdown_timeout
         self._batches = batches_in_flight if batch else 0
-        self._runner: web.AppRunner | None = None
         self._closed = False
+        self._started = False
         self._handler = PeerHandler(
             self.workspace,
             base_path,
@@ -170,7 +174,8 @@ class HTTPPool:
             max_body_bytes=max_body_bytes,
             expiry_field=expiry_field,
         )
-        self.app = self._handler.app(max_body_bytes)
+        self._serving = PeerServing(self._handler, server, max_body_bytes, shutdown_timeout)
+        self.app = self._serving.app
         """The aiohttp application serving the protocol, to mount in an existing server."""
         # The pool is its workspace's picker from here on (pinned by the public API tests);
         # until set_peers gives it peers, every key is local, as with NoPeers.
@@ -272,6 +277,21 @@ class HTTPPool:
 
     # -- lifecycle ------------------------------------------------------------------
 
+    def add_endpoint(self, path: str, render: Callable[[], tuple[str, bytes]]) -> None:
+        """Serve ``GET path`` (outside the protocol, e.g. ``/stats``) with ``render``,
+        which returns the content type and the body; behind the token like the protocol,
+        on either server (it is added to :attr:`app` too). Call it before :meth:`start`.
+
+        Raises:
+            GroupcacheError: started already, or ``path`` is under the base path.
+        """
+        self._serving.add_endpoint(path, render)
+
+    @property
+    def server(self) -> str:
+        """Return what serves peers: ``"lean"``, ``"aiohttp"``, or ``"none"`` (not started)."""
+        return self._serving.running
+
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve peers on ``host:port``; return :attr:`self_url` (port 0 → the bound one).
 
@@ -281,22 +301,14 @@ class HTTPPool:
         Raises:
             GroupcacheError: already started, or closed.
         """
-        if self._closed or self._runner is not None:
+        if self._closed or self._started:
             raise GroupcacheError("HTTPPool.start() may be called once, before aclose()")
         self.workspace.bind_loop(asyncio.get_running_loop())
-        runner = web.AppRunner(
-            self.app,
-            access_log=None,
-            handle_signals=False,
-            shutdown_timeout=self._shutdown_timeout,
-            # A request line must fit the longest key, every byte %-escaped (aiohttp's
-            # default, 8190, would turn keys over ~2.7 KB into peer errors).
-            max_line_size=_request_line_limit(self.workspace, self.base_path),
-        )
-        await runner.setup()
-        self._runner = runner
-        await web.TCPSite(runner, host, port, ssl_context=self._ssl).start()
-        bound_port = runner.addresses[0][1]
+        # A request line must fit the longest key, every byte %-escaped (aiohttp's
+        # default, 8190, would turn keys over ~2.7 KB into peer errors).
+        max_line = _request_line_limit(self.workspace, self.base_path)
+        self._started = True
+        bound_port = await self._serving.start(host, port, self._ssl, max_line)
         parts = urlsplit(self._self_url)
         if parts.port == 0:
             netloc = parts.netloc.rsplit(":", 1)[0] + f":{bound_port}"
@@ -308,10 +320,7 @@ class HTTPPool:
         self._closed = True
         if self.workspace.peer_picker is self:
             self.workspace.set_peer_picker(NoPeers())
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
-            await self._handler.join_connections()
+        await self._serving.aclose()
         for peer in self._peers.values():
             await peer.aclose()
 
@@ -324,5 +333,5 @@ class HTTPPool:
     def __repr__(self) -> str:
         return (
             f"<HTTPPool {self._self_url} ring={self._preset.name} peers={len(self._urls)} "
-            f"started={self._runner is not None}>"
+            f"started={self.server != 'none'} server={self.server}>"
         )
