@@ -28,6 +28,7 @@ from ._errors import (
     UnsupportedWriteError,
 )
 from ._http.pool import DEFAULT_BASE_PATH, HTTPPool, normalize_url
+from ._http.serving import ServerKind
 
 __version__ = "0.1.0"
 
@@ -55,6 +56,7 @@ __all__ = [
     "PeerGetter",
     "PeerPicker",
     "RemoteCallError",
+    "ServerKind",
     "UnsupportedWriteError",
     "Value",
     "Workspace",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from groupcache import Workspace
+from groupcache import ServerKind, Workspace
 from tests.support import figures
 
 pytest_plugins = [
@@ -28,6 +28,14 @@ def workspace() -> Iterator[Workspace]:
     """A fresh Workspace of the test's own, closed (loop thread stopped) at the end."""
     with Workspace() as ws:
         yield ws
+
+
+@pytest.fixture(params=["lean", "aiohttp"])
+def server_kind(request: pytest.FixtureRequest) -> ServerKind:
+    """The server an HTTPPool under test serves peers with (``HTTPPool(server=...)``):
+    the behaviour tests of the peer protocol run on both, asserting the same."""
+    kind: ServerKind = request.param
+    return kind
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -220,6 +220,8 @@ class _Connection(asyncio.Protocol):
         target = b"".join(self._url).decode("utf-8", "surrogateescape")
         request = _Request(method, target, self._headers)
         self._request = request
+        if "host" not in self._headers and parser.get_http_version() == "1.1":
+            raise _Refused(error_reply(400, "missing required Host header"))  # as Go's
         length = self._headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self.server.max_body:
             raise _Refused(error_reply(413, str(BodyTooLarge(self.server.max_body))))

@@ -102,10 +102,11 @@ class HTTPPool:
             nodes), 2 (modernprogram >= v2.7.22) or ``"both"`` (every variant, e.g. a
             cluster in the middle of that upgrade). Replies are read with either.
         server: What :meth:`start` serves with: ``"lean"``, an HTTP/1.1 server on
-            ``asyncio.Protocol`` parsed by httptools (a third of aiohttp's CPU per
-            request); ``"aiohttp"``, :attr:`app` on aiohttp's server; ``"auto"``
-            (default), lean unless :attr:`app` was given routes, middlewares, sub-apps or
-            signals of its own, which only aiohttp can serve.
+            ``asyncio.Protocol`` parsed by httptools (a fraction of aiohttp's CPU per
+            request: benchmarks/RESULTS.md); ``"aiohttp"``, :attr:`app` on aiohttp's
+            server; ``"auto"`` (default), lean unless :attr:`app` was given routes,
+            middlewares, sub-apps or signals of its own, which only aiohttp can serve
+            (with ``"lean"``, :meth:`start` then raises). Both answer the same bytes.
     """
 
     def __init__(
@@ -299,7 +300,8 @@ class HTTPPool:
         now (at least 64 KiB): create a group with longer keys before starting.
 
         Raises:
-            GroupcacheError: already started, or closed.
+            GroupcacheError: already started, or closed; ``server="lean"`` with a changed
+                :attr:`app`.
         """
         if self._closed or self._started:
             raise GroupcacheError("HTTPPool.start() may be called once, before aclose()")
@@ -308,7 +310,11 @@ class HTTPPool:
         # default, 8190, would turn keys over ~2.7 KB into peer errors).
         max_line = _request_line_limit(self.workspace, self.base_path)
         self._started = True
-        bound_port = await self._serving.start(host, port, self._ssl, max_line)
+        try:
+            bound_port = await self._serving.start(host, port, self._ssl, max_line)
+        except BaseException:
+            self._started = False
+            raise
         parts = urlsplit(self._self_url)
         if parts.port == 0:
             netloc = parts.netloc.rsplit(":", 1)[0] + f":{bound_port}"

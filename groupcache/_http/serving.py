@@ -80,8 +80,14 @@ class PeerServing:
     ) -> int:
         """Listen on ``host:port``; return the bound port."""
         kind = self._kind
+        changed = _shape(self.app) != self._shape
         if kind == "auto":
-            kind = "lean" if _shape(self.app) == self._shape else "aiohttp"
+            kind = "aiohttp" if changed else "lean"
+        elif kind == "lean" and changed:
+            raise GroupcacheError(
+                "pool.app was given routes, middlewares or signals of its own, which only "
+                "server='aiohttp' serves: use it, or pool.add_endpoint() for a GET endpoint"
+            )
         if kind == "lean":
             lean = LeanServer(
                 self._handler,

@@ -27,6 +27,7 @@ class ServerThread:
 
     def __init__(self, **pool_kwargs: Any) -> None:
         self._pool_kwargs = {"max_body_bytes": MAX_BODY_BYTES, **pool_kwargs}
+        self.kind: str = pool_kwargs.get("server", "auto")
         self.loop = asyncio.new_event_loop()
         self.loop.set_debug(True)
         self.loop.slow_callback_duration = 5.0

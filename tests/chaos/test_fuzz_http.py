@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import socket
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -20,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from groupcache import ServerKind
 from groupcache._protocol._groupcache_pb2 import GetBatchRequest, SetRequest
 from tests.support.figures import figure
 
@@ -38,12 +39,13 @@ class Tally:
     statuses: Counter[int | None] | None = None
 
 
-TALLY = Tally(statuses=Counter())
+TALLIES: defaultdict[str, Tally] = defaultdict(lambda: Tally(statuses=Counter()))
+"""What the fuzz test saw, by server kind (the figure is the oversized test's)."""
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[ServerThread]:
-    srv = ServerThread().start()
+@pytest.fixture(scope="module", params=["lean", "aiohttp"])
+def server(request: pytest.FixtureRequest) -> Iterator[ServerThread]:
+    srv = ServerThread(server=request.param).start()
     try:
         yield srv
     finally:
@@ -139,15 +141,16 @@ def requests(draw: st.DrawFn) -> Raw:
 def test_the_peer_handler_survives_anything_and_answers_only_documented_statuses(
     server: ServerThread, req: Raw
 ) -> None:
-    if not TALLY.started:
-        TALLY.started = time.perf_counter()
+    tally = TALLIES[server.kind]
+    if not tally.started:
+        tally.started = time.perf_counter()
     answer, waited = server.exchange(req.data, wait=0.1 if not req.complete else 5.0)
-    TALLY.sent += 1
+    tally.sent += 1
     status = status_of(answer)
-    assert TALLY.statuses is not None
-    TALLY.statuses[status] += 1
+    assert tally.statuses is not None
+    tally.statuses[status] += 1
     if waited:
-        TALLY.waited += 1
+        tally.waited += 1
         assert not req.complete, f"no answer to a complete request: {req.data[:200]!r}"
     if status is not None:
         assert status in DOCUMENTED, f"{status} for {req.data[:200]!r}: {answer[:300]!r}"
@@ -207,12 +210,14 @@ def test_oversized_requests_leave_the_server_healthy_and_its_memory_bounded(
     buffered = MEMORY_ROUNDS * (MAX_BODY_BYTES * 2 - 1)
     assert buffered > 3 * MEMORY_BOUND  # a leak of a third of it fails the bound below
     assert grown < MEMORY_BOUND, f"RSS grew {mib(grown)} over {mib(buffered)} buffered"
-    took = time.perf_counter() - TALLY.started if TALLY.started else 0.0
-    assert TALLY.statuses is not None
+    tally = TALLIES[server.kind]
+    took = time.perf_counter() - tally.started if tally.started else 0.0
+    assert tally.statuses is not None
     figure(
-        f"HTTP handler fuzz: {TALLY.sent} raw requests in {took:.1f} s, statuses "
-        f"{dict(sorted(TALLY.statuses.items(), key=str))} (None = closed without a reply), "
-        f"{TALLY.waited} incomplete ones left waiting, 0 crashes (health 200 after each); "
+        f"HTTP handler fuzz ({server.kind} server): {tally.sent} raw requests in "
+        f"{took:.1f} s, statuses "
+        f"{dict(sorted(tally.statuses.items(), key=str))} (None = closed without a reply), "
+        f"{tally.waited} incomplete ones left waiting, 0 crashes (health 200 after each); "
         f"{3 * MEMORY_ROUNDS} oversized requests ({MAX_BODY_BYTES * 4} B and "
         f"{MAX_BODY_BYTES - 1} B bodies, {MAX_KEY_BYTES * 4} B keys; {mib(offered)} offered, "
         f">= {mib(buffered)} buffered by the server): {dict(statuses)}, "
@@ -226,8 +231,10 @@ def test_an_unknown_expect_header_gets_a_documented_status(server: ServerThread)
     assert status_of(answer) in DOCUMENTED, answer[:100]
 
 
-def test_expect_100_continue_is_refused_without_the_token_and_answered_with_it() -> None:
-    srv = ServerThread(token="t0k").start()
+def test_expect_100_continue_is_refused_without_the_token_and_answered_with_it(
+    server_kind: ServerKind,
+) -> None:
+    srv = ServerThread(token="t0k", server=server_kind).start()
     body = SetRequest(group="g", key="k", value=b"v").SerializeToString()
     head = (
         b"PUT /_groupcache/g/k HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from groupcache import GroupcacheError, InvalidKeyError
+from groupcache import GroupcacheError, InvalidKeyError, ServerKind
 from groupcache._http.connections import ConnectionPool
 from groupcache._protocol._groupcache_pb2 import GetBatchRequest, SetRequest
 from groupcache._protocol.headers import MAX_BATCH_KEYS
@@ -21,10 +21,10 @@ def client(url: str) -> ConnectionPool:
     )
 
 
-async def test_limits_answer_with_clear_errors() -> None:
-    async with cluster(1, group_kwargs={"max_key_bytes": MAX_KEY}, max_body_bytes=MAX_BODY) as (
-        node,
-    ):
+async def test_limits_answer_with_clear_errors(server_kind: ServerKind) -> None:
+    async with cluster(
+        1, group_kwargs={"max_key_bytes": MAX_KEY}, max_body_bytes=MAX_BODY, server=server_kind
+    ) as (node,):
         assert await node.group.get("k" * MAX_KEY) == b"n0:" + b"k" * MAX_KEY
         with pytest.raises(InvalidKeyError, match=f"over the limit of {MAX_KEY}"):
             await node.group.get("k" * (MAX_KEY + 1))
@@ -57,8 +57,10 @@ async def test_limits_answer_with_clear_errors() -> None:
     )
 
 
-async def test_a_value_over_the_body_limit_is_refused_with_a_clear_error() -> None:
-    async with cluster(2, max_body_bytes=MAX_BODY) as (a, b):
+async def test_a_value_over_the_body_limit_is_refused_with_a_clear_error(
+    server_kind: ServerKind,
+) -> None:
+    async with cluster(2, max_body_bytes=MAX_BODY, server=server_kind) as (a, b):
         key = next(k for k in (f"v-{i}" for i in range(100)) if a.pool.owner(k) == b.url)
         with pytest.raises(GroupcacheError) as caught:
             await a.group.set(key, b"v" * (2 * MAX_BODY))

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import pytest
 import trustme
 
-from groupcache import HTTPPool, Value
+from groupcache import HTTPPool, ServerKind, Value
 from groupcache._http.connections import ConnectionPool
 from groupcache._protocol._groupcache_pb2 import GetBatchRequest, SetRequest
 from tests.support.cluster import cluster
@@ -60,7 +60,7 @@ def auth(value: str | None) -> bytes:
 
 @pytest.mark.parametrize("anonymous_get", [False, True], ids=["token", "token+anonymous GET"])
 async def test_every_endpoint_rejects_requests_without_the_token(
-    anonymous_get: bool, monkeypatch: pytest.MonkeyPatch
+    anonymous_get: bool, monkeypatch: pytest.MonkeyPatch, server_kind: ServerKind
 ) -> None:
     compared: list[int] = []
     real: Callable[[bytes, bytes], bool] = hmac.compare_digest
@@ -70,7 +70,9 @@ async def test_every_endpoint_rejects_requests_without_the_token(
         return real(a, b)
 
     monkeypatch.setattr(hmac, "compare_digest", counting)
-    async with cluster(1, token=TOKEN, allow_anonymous_get=anonymous_get) as (node,):
+    async with cluster(1, token=TOKEN, allow_anonymous_get=anonymous_get, server=server_kind) as (
+        node,
+    ):
         node.group.local_set("k", Value(b"original"))
         conns = client(node.url)
         statuses: dict[str, list[int]] = {"none": [], "bad": [], "good": []}
@@ -103,13 +105,15 @@ async def test_every_endpoint_rejects_requests_without_the_token(
     assert len(compared) >= bad_requests
 
 
-async def test_peers_with_the_token_fetch_and_a_wrong_token_degrades_to_local_loads() -> None:
-    async with cluster(2, token=TOKEN) as (a, b):
+async def test_peers_with_the_token_fetch_and_a_wrong_token_degrades_to_local_loads(
+    server_kind: ServerKind,
+) -> None:
+    async with cluster(2, token=TOKEN, server=server_kind) as (a, b):
         keys = [k for k in (f"t-{i}" for i in range(200)) if a.pool.owner(k) == b.url][:20]
         values = await asyncio.gather(*(a.group.get(k) for k in keys))
         assert values == [b"n1:" + k.encode() for k in keys]
         assert a.group.stats().peer_loads == 20
-    async with cluster(2, token=TOKEN) as (a, b):
+    async with cluster(2, token=TOKEN, server=server_kind) as (a, b):
         intruder = HTTPPool("http://127.0.0.1:1", workspace=a.ws, token="wrong")
         intruder.set_peers(a.url, b.url)  # a's group now asks b with the wrong token
         keys = [k for k in (f"t-{i}" for i in range(200)) if intruder.owner(k) == b.url][:20]
@@ -123,14 +127,16 @@ async def test_peers_with_the_token_fetch_and_a_wrong_token_degrades_to_local_lo
     )
 
 
-async def test_with_tls_plain_http_is_refused() -> None:
+async def test_with_tls_plain_http_is_refused(server_kind: ServerKind) -> None:
     ca = trustme.CA()
     cert = ca.issue_cert("127.0.0.1")
     server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     cert.configure_cert(server_ctx)
     client_ctx = ssl.create_default_context()
     ca.configure_trust(client_ctx)
-    async with cluster(2, join=False, ssl=server_ctx, client_ssl=client_ctx, token=TOKEN) as (a, b):
+    async with cluster(
+        2, join=False, ssl=server_ctx, client_ssl=client_ctx, token=TOKEN, server=server_kind
+    ) as (a, b):
         https_b = b.url  # the listener speaks TLS only
         plain_b = "http://" + https_b.split("://", 1)[1]
         # 1. A raw plain-HTTP request to the TLS port gets no HTTP answer.

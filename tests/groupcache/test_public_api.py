@@ -256,6 +256,7 @@ async def test_httppool_signatures_are_the_issue_contract() -> None:
         base_path=(KW, "/_groupcache/"),
         token=(KW, None),
         ssl=(KW, None),
+        server=(KW, "auto"),
     )
     timeout = params(pool_cls)["timeout"]
     assert timeout.kind is KW

@@ -19,6 +19,7 @@ from groupcache import (
     InvalidValueError,
     NotFoundError,
     RemoteCallError,
+    ServerKind,
     Value,
     Workspace,
     normalize_url,
@@ -32,8 +33,8 @@ from tests.support.waiting import until
 ODD_KEYS = ["a b/c,d", "with space", "sl/ash", "ünïcödé", "", "plus+sign", "100%", ".", "..", "?#"]
 
 
-async def test_each_of_100_keys_loads_once_on_its_owner() -> None:
-    async with cluster(4) as nodes:
+async def test_each_of_100_keys_loads_once_on_its_owner(server_kind: ServerKind) -> None:
+    async with cluster(4, server=server_kind) as nodes:
         keys = [f"key-{i}" for i in range(100)]
         for key in keys:
             owner = node_of(nodes, nodes[0].pool.owner(key))
@@ -46,8 +47,8 @@ async def test_each_of_100_keys_loads_once_on_its_owner() -> None:
         assert {n.url for n in nodes} == {nodes[0].pool.owner(k) for k in keys}
 
 
-async def test_repeated_gets_from_every_node_load_nothing_new() -> None:
-    async with cluster(3) as nodes:
+async def test_repeated_gets_from_every_node_load_nothing_new(server_kind: ServerKind) -> None:
+    async with cluster(3, server=server_kind) as nodes:
         keys = [f"k{i}" for i in range(30)]
         for node in nodes:
             await asyncio.gather(*(node.group.get(k) for k in keys))
@@ -59,8 +60,8 @@ async def test_repeated_gets_from_every_node_load_nothing_new() -> None:
         assert [n.group.stats().server_requests for n in nodes] == requests
 
 
-async def test_remove_then_get_reloads_on_the_owner() -> None:
-    async with cluster(3) as nodes:
+async def test_remove_then_get_reloads_on_the_owner(server_kind: ServerKind) -> None:
+    async with cluster(3, server=server_kind) as nodes:
         key = "doomed"
         owner = node_of(nodes, nodes[0].pool.owner(key))
         other = next(n for n in nodes if n is not owner)
@@ -75,9 +76,9 @@ async def test_remove_then_get_reloads_on_the_owner() -> None:
         assert total_loads(nodes) == 2
 
 
-async def test_set_then_get_on_every_node_sees_the_new_value() -> None:
+async def test_set_then_get_on_every_node_sees_the_new_value(server_kind: ServerKind) -> None:
     """Ports v3 TestSetValueOnAllPeers: no stale hot copies anywhere (mailgun PR#69)."""
-    async with cluster(3) as nodes:
+    async with cluster(3, server=server_kind) as nodes:
         key = "shared"
         for node in nodes:
             await node.group.get(key)
@@ -91,8 +92,8 @@ async def test_set_then_get_on_every_node_sees_the_new_value() -> None:
 
 
 @pytest.mark.parametrize("key", ODD_KEYS)
-async def test_odd_keys_round_trip_through_a_peer(key: str) -> None:
-    async with cluster(2) as nodes:
+async def test_odd_keys_round_trip_through_a_peer(key: str, server_kind: ServerKind) -> None:
+    async with cluster(2, server=server_kind) as nodes:
         owner = node_of(nodes, nodes[0].pool.owner(key))
         asker = nodes[1] if owner is nodes[0] else nodes[0]
         asker.pool.set_peers(owner.url)  # the asker owns nothing: the key crosses the wire
@@ -104,9 +105,11 @@ async def test_odd_keys_round_trip_through_a_peer(key: str) -> None:
 
 @pytest.mark.parametrize("batch", [False, True])
 @pytest.mark.parametrize("key", ["k" * DEFAULT_MAX_KEY_BYTES, "é" * (DEFAULT_MAX_KEY_BYTES // 2)])
-async def test_keys_of_the_maximum_length_cross_the_wire(key: str, batch: bool) -> None:
+async def test_keys_of_the_maximum_length_cross_the_wire(
+    key: str, batch: bool, server_kind: ServerKind
+) -> None:
     """A 64 KiB key, every byte %-escaped in the request line, is no peer error."""
-    async with cluster(2, batch=batch) as nodes:
+    async with cluster(2, batch=batch, server=server_kind) as nodes:
         owner = node_of(nodes, nodes[0].pool.owner(key))
         asker = nodes[1] if owner is nodes[0] else nodes[0]
         asker.pool.set_peers(owner.url)
@@ -118,10 +121,11 @@ async def test_keys_of_the_maximum_length_cross_the_wire(key: str, batch: bool) 
 @pytest.mark.parametrize("write", ["set", "remove"])
 async def test_a_write_overtaking_a_load_in_flight_on_the_owner_is_not_undone(
     write: str,
+    server_kind: ServerKind,
 ) -> None:
     """Across two real nodes: a non-owner's get waits on the owner's gated getter, a Set
     or Remove of the key happens meanwhile; no cache on either node keeps the old value."""
-    async with cluster(2, group_kwargs={"hot_cache": "always"}) as (a, b):
+    async with cluster(2, group_kwargs={"hot_cache": "always"}, server=server_kind) as (a, b):
         key = next(k for k in (f"k{i}" for i in range(100)) if a.pool.owner(k) == b.url)
         b.getter.gate = asyncio.Event()
         first = asyncio.create_task(a.group.get(key))  # a asks b, b's getter waits
@@ -140,9 +144,9 @@ async def test_a_write_overtaking_a_load_in_flight_on_the_owner_is_not_undone(
         assert b.getter.calls[key] == (1 if write == "set" else 2)
 
 
-async def test_remove_keys_reaches_every_node_in_one_request_each() -> None:
+async def test_remove_keys_reaches_every_node_in_one_request_each(server_kind: ServerKind) -> None:
     """v3 RemoveKeys over ``POST .../_remove-keys/``, sent by our client."""
-    async with cluster(3) as nodes:
+    async with cluster(3, server=server_kind) as nodes:
         keys = [f"rk-{i}/é" for i in range(30)]
         for node in nodes:  # every node caches every key (main or hot)
             for key in keys:
@@ -160,8 +164,10 @@ async def test_remove_keys_reaches_every_node_in_one_request_each() -> None:
         assert total_loads(nodes) == 60
 
 
-async def test_a_set_over_the_body_limit_changes_nothing_even_on_the_owner() -> None:
-    async with cluster(2, max_body_bytes=64 << 10) as (a, b):
+async def test_a_set_over_the_body_limit_changes_nothing_even_on_the_owner(
+    server_kind: ServerKind,
+) -> None:
+    async with cluster(2, max_body_bytes=64 << 10, server=server_kind) as (a, b):
         key = next(k for k in (f"k{i}" for i in range(100)) if a.pool.owner(k) == a.url)
         await a.group.set(key, b"small")
         with pytest.raises(InvalidValueError, match="over the limit of 65536"):
@@ -170,9 +176,9 @@ async def test_a_set_over_the_body_limit_changes_nothing_even_on_the_owner() -> 
         assert await b.group.get(key) == b"small"
 
 
-async def test_remove_keys_splits_requests_by_the_body_limit() -> None:
+async def test_remove_keys_splits_requests_by_the_body_limit(server_kind: ServerKind) -> None:
     keys = [f"😀{i}" * 50 for i in range(60)]  # 12 JSON bytes per emoji: ~36 KiB of JSON
-    async with cluster(2, max_body_bytes=8 << 10) as (a, b):
+    async with cluster(2, max_body_bytes=8 << 10, server=server_kind) as (a, b):
         for key in keys:
             b.group.local_set(key, Value(b"x"))
         before = b.group.stats().server_requests
@@ -182,7 +188,7 @@ async def test_remove_keys_splits_requests_by_the_body_limit() -> None:
         assert 36 // 8 <= sent <= 8, sent  # several requests, each under 8 KiB (no 413)
 
 
-async def test_remove_keys_to_a_go_v2_peer_falls_back_to_deletes() -> None:
+async def test_remove_keys_to_a_go_v2_peer_falls_back_to_deletes(server_kind: ServerKind) -> None:
     """mailgun v2 answers any method but DELETE as a Get: a GetResponse, never a removal."""
     seen: list[str] = []
 
@@ -196,7 +202,7 @@ async def test_remove_keys_to_a_go_v2_peer_falls_back_to_deletes() -> None:
 
     runner, go_url = await serve_peer_handler(go_v2)
     try:
-        async with cluster(1) as (node,):
+        async with cluster(1, server=server_kind) as (node,):
             node.pool.set_peers(node.url, go_url)
             await node.group.remove_keys(["a", "b", "c"])
             assert seen == ["POST", "DELETE", "DELETE", "DELETE"]
@@ -207,7 +213,7 @@ async def test_remove_keys_to_a_go_v2_peer_falls_back_to_deletes() -> None:
         await runner.cleanup()
 
 
-async def test_errors_cross_the_wire_without_local_retry() -> None:
+async def test_errors_cross_the_wire_without_local_retry(server_kind: ServerKind) -> None:
     """mailgun TestHTTPPool: NotFound (404) and remote errors (503) keep their messages."""
 
     def make(i: int) -> CountingGetter:
@@ -220,7 +226,7 @@ async def test_errors_cross_the_wire_without_local_retry() -> None:
 
         return Failing()
 
-    async with cluster(2, getter=make) as nodes:
+    async with cluster(2, getter=make, server=server_kind) as nodes:
         nodes[1].pool.set_peers(nodes[0].url)  # node 1 sends everything to node 0
         with pytest.raises(NotFoundError, match="missing-1 not in the database"):
             await nodes[1].group.get("missing-1")
@@ -230,8 +236,10 @@ async def test_errors_cross_the_wire_without_local_retry() -> None:
         assert nodes[1].group.stats().peer_errors == 0
 
 
-async def test_a_dead_peer_means_local_loads_and_counted_peer_errors() -> None:
-    async with cluster(2) as nodes:
+async def test_a_dead_peer_means_local_loads_and_counted_peer_errors(
+    server_kind: ServerKind,
+) -> None:
+    async with cluster(2, server=server_kind) as nodes:
         nodes[1].pool.set_peers(nodes[0].url, nodes[1].url)
         keys = [k for k in (f"k{i}" for i in range(40)) if nodes[1].pool.owner(k) == nodes[0].url]
         await nodes[0].pool.aclose()
@@ -241,9 +249,9 @@ async def test_a_dead_peer_means_local_loads_and_counted_peer_errors() -> None:
         assert nodes[1].getter.total == len(keys)
 
 
-async def test_rings_that_disagree_cannot_loop() -> None:
+async def test_rings_that_disagree_cannot_loop(server_kind: ServerKind) -> None:
     """mailgun#72: A thinks B owns every key and B thinks A does; gets still finish."""
-    async with cluster(2, join=False) as (a, b):
+    async with cluster(2, join=False, server=server_kind) as (a, b):
         a.pool.set_peers(b.url)
         b.pool.set_peers(a.url)
         assert await a.group.get("k") == b"n1:k"  # B serves it itself, never forwards
@@ -251,9 +259,11 @@ async def test_rings_that_disagree_cannot_loop() -> None:
         assert (a.getter.total, b.getter.total) == (1, 1)
 
 
-async def test_a_node_outside_the_ring_sends_everything_to_the_ring() -> None:
+async def test_a_node_outside_the_ring_sends_everything_to_the_ring(
+    server_kind: ServerKind,
+) -> None:
     """Ports golang TestHTTPPool: the parent's getter is never called."""
-    async with cluster(4, join=False) as nodes:
+    async with cluster(4, join=False, server=server_kind) as nodes:
         parent, children = nodes[0], nodes[1:]
         urls = [c.url for c in children]
         for node in nodes:
@@ -265,8 +275,8 @@ async def test_a_node_outside_the_ring_sends_everything_to_the_ring() -> None:
         assert sum(c.getter.total for c in children) == 100
 
 
-async def test_self_is_recognised_by_normalised_url() -> None:
-    async with cluster(1, join=False) as (node,):
+async def test_self_is_recognised_by_normalised_url(server_kind: ServerKind) -> None:
+    async with cluster(1, join=False, server=server_kind) as (node,):
         port = node.url.rsplit(":", 1)[1]
         node.pool.set_peers(f"HTTP://127.0.0.1:{port}/")
         assert node.pool.pick_peer("any") is None  # no HTTP call to itself
@@ -280,11 +290,11 @@ async def test_self_is_recognised_by_normalised_url() -> None:
         normalize_url("http://x:notaport")
 
 
-async def test_values_fetched_from_a_peer_keep_their_expiry() -> None:
+async def test_values_fetched_from_a_peer_keep_their_expiry(server_kind: ServerKind) -> None:
     async def expiring(key: str) -> Value:
         return Value(b"v", expire_at=4102444800.0)  # 2100-01-01
 
-    async with cluster(2, join=False) as (a, b):
+    async with cluster(2, join=False, server=server_kind) as (a, b):
         b.ws.remove_group("g")
         Group("g", expiring, 1 << 20, workspace=b.ws)
         a.pool.set_peers(b.url)
@@ -292,11 +302,13 @@ async def test_values_fetched_from_a_peer_keep_their_expiry() -> None:
         assert a.group.cache_stats("hot").items == 1
 
 
-async def test_an_already_expired_reply_is_rejected_and_loaded_locally() -> None:
+async def test_an_already_expired_reply_is_rejected_and_loaded_locally(
+    server_kind: ServerKind,
+) -> None:
     async def expired(key: str) -> Value:
         return Value(b"stale", expire_at=1.0)
 
-    async with cluster(2, join=False) as (a, b):
+    async with cluster(2, join=False, server=server_kind) as (a, b):
         b.ws.remove_group("g")
         Group("g", expired, 1 << 20, workspace=b.ws)
         a.pool.set_peers(b.url)
@@ -304,14 +316,14 @@ async def test_an_already_expired_reply_is_rejected_and_loaded_locally() -> None
         assert a.group.stats().peer_errors == 1
 
 
-async def test_a_slow_owner_times_out_into_a_local_load() -> None:
+async def test_a_slow_owner_times_out_into_a_local_load(server_kind: ServerKind) -> None:
     release = asyncio.Event()
 
     async def stuck(key: str) -> bytes:
         await release.wait()
         return b"too late"
 
-    async with cluster(2, join=False, timeout=0.2) as (a, b):
+    async with cluster(2, join=False, timeout=0.2, server=server_kind) as (a, b):
         b.ws.remove_group("g")
         Group("g", stuck, 1 << 20, workspace=b.ws)
         a.pool.set_peers(b.url)
@@ -322,11 +334,11 @@ async def test_a_slow_owner_times_out_into_a_local_load() -> None:
             release.set()
 
 
-async def test_replies_over_the_body_limit_are_peer_errors() -> None:
+async def test_replies_over_the_body_limit_are_peer_errors(server_kind: ServerKind) -> None:
     async def big(key: str) -> bytes:
         return b"x" * 5000
 
-    async with cluster(2, join=False, max_body_bytes=4096) as (a, b):
+    async with cluster(2, join=False, max_body_bytes=4096, server=server_kind) as (a, b):
         b.ws.remove_group("g")
         Group("g", big, 1 << 20, workspace=b.ws)
         a.pool.set_peers(b.url)
@@ -342,8 +354,8 @@ async def raw(node: Node, method: str, path: str, **kwargs: object) -> tuple[int
         return resp.status, await resp.read()
 
 
-async def test_server_status_codes_follow_go() -> None:
-    async with cluster(1, join=False) as (node,):
+async def test_server_status_codes_follow_go(server_kind: ServerKind) -> None:
+    async with cluster(1, join=False, server=server_kind) as (node,):
         assert await raw(node, "GET", "/_groupcache/nope/k") == (404, b"no such group: nope\n")
         assert await raw(node, "GET", "/_groupcache/g") == (400, b"bad request\n")
         status, body = await raw(node, "GET", "/_groupcache/g/a%20b")
@@ -365,8 +377,8 @@ async def test_server_status_codes_follow_go() -> None:
         assert node.group.stats().server_requests == 8  # all that named group "g"
 
 
-async def test_a_token_guards_every_endpoint() -> None:
-    async with cluster(2, token="s3cret") as (a, b):
+async def test_a_token_guards_every_endpoint(server_kind: ServerKind) -> None:
+    async with cluster(2, token="s3cret", server=server_kind) as (a, b):
         for method in ("GET", "PUT", "DELETE", "POST"):
             assert (await raw(a, method, "/_groupcache/g/k"))[0] == 401
         bad = {"Authorization": "Bearer nope"}
@@ -378,12 +390,17 @@ async def test_a_token_guards_every_endpoint() -> None:
         assert b.getter.total > 0
 
 
-async def test_anonymous_gets_can_be_allowed_but_never_writes() -> None:
+async def test_anonymous_gets_can_be_allowed_but_never_writes(server_kind: ServerKind) -> None:
     def stats_route(i: int, pool: HTTPPool) -> None:
-        pool.app.router.add_get("/stats", hello)
+        pool.add_endpoint("/stats", lambda: ("text/plain", b"hello"))
 
     async with cluster(
-        1, join=False, token="t", allow_anonymous_get=True, before_start=stats_route
+        1,
+        join=False,
+        token="t",
+        allow_anonymous_get=True,
+        before_start=stats_route,
+        server=server_kind,
     ) as (node,):
         assert (await raw(node, "GET", "/_groupcache/g/k"))[0] == 200
         assert (await raw(node, "GET", "/stats"))[0] == 401  # only values are anonymous
@@ -391,7 +408,7 @@ async def test_anonymous_gets_can_be_allowed_but_never_writes() -> None:
         assert (await raw(node, "PUT", "/_groupcache/g/k", data=b""))[0] == 401
 
 
-async def test_tls_cluster_works_and_plain_http_is_refused() -> None:
+async def test_tls_cluster_works_and_plain_http_is_refused(server_kind: ServerKind) -> None:
     """Like v3 TestTLS: a 2-node HTTPS cluster with generated certificates."""
     ca = trustme.CA()
     server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -405,7 +422,11 @@ async def test_tls_cluster_works_and_plain_http_is_refused() -> None:
             getter = CountingGetter()
             Group("g", getter, 1 << 20, workspace=ws)
             pool = HTTPPool(
-                "https://127.0.0.1:0", workspace=ws, ssl=server_ctx, client_ssl=client_ctx
+                "https://127.0.0.1:0",
+                workspace=ws,
+                ssl=server_ctx,
+                client_ssl=client_ctx,
+                server=server_kind,
             )
             await pool.start()
             nodes.append((ws, pool, getter))
@@ -461,11 +482,13 @@ async def hello(request: web.Request) -> web.Response:
 
 
 @pytest.mark.parametrize("base_path", ["/_groupcache/", "/"])
-async def test_the_pool_app_mounted_under_a_prefix_serves_peers(base_path: str) -> None:
+async def test_the_pool_app_mounted_under_a_prefix_serves_peers(
+    base_path: str, server_kind: ServerKind
+) -> None:
     """``pool.app`` as a sub-application of a server the user already runs."""
     sock = socket.create_server(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    async with cluster(1, base_path=base_path) as (other,):
+    async with cluster(1, base_path=base_path, server=server_kind) as (other,):
         with Workspace() as ws:
             getter = CountingGetter(b"mounted:")
             group = Group("g", getter, 1 << 20, workspace=ws)
@@ -500,7 +523,7 @@ async def test_the_pool_app_mounted_under_a_prefix_serves_peers(base_path: str) 
                 await runner.cleanup()
 
 
-async def test_aclose_does_not_wait_long_for_a_hung_getter() -> None:
+async def test_aclose_does_not_wait_long_for_a_hung_getter(server_kind: ServerKind) -> None:
     """A peer request stuck in the getter is cancelled after the shutdown grace period."""
     entered = asyncio.Event()
 
@@ -511,7 +534,9 @@ async def test_aclose_does_not_wait_long_for_a_hung_getter() -> None:
 
     with Workspace() as ws:
         Group("g", hung, 1 << 20, workspace=ws)
-        pool = HTTPPool("http://127.0.0.1:0", workspace=ws, shutdown_timeout=0.1)
+        pool = HTTPPool(
+            "http://127.0.0.1:0", workspace=ws, shutdown_timeout=0.1, server=server_kind
+        )
         url = await pool.start()
         async with aiohttp.ClientSession() as session:
             request = asyncio.create_task(session.get(url + "/_groupcache/g/k"))
@@ -523,7 +548,9 @@ async def test_aclose_does_not_wait_long_for_a_hung_getter() -> None:
 
 
 @pytest.mark.parametrize("now", [500.0, 5e9])
-async def test_a_peer_reply_expiry_is_judged_by_the_group_clock(now: float) -> None:
+async def test_a_peer_reply_expiry_is_judged_by_the_group_clock(
+    now: float, server_kind: ServerKind
+) -> None:
     """Both nodes run on a fake clock: at 500 a value expiring at 1000 is live (though
     the real time is past it), at 5e9 one expiring in 2100 is stale. Plain and batched."""
     expire_at = 1000.0 if now == 500.0 else 4102444800.0
@@ -531,7 +558,10 @@ async def test_a_peer_reply_expiry_is_judged_by_the_group_clock(now: float) -> N
     async def expiring(key: str) -> Value:
         return Value(b"owner's", expire_at=expire_at)
 
-    async with cluster(2, join=False, group_kwargs={"clock": lambda: now}) as (a, b):
+    async with cluster(2, join=False, group_kwargs={"clock": lambda: now}, server=server_kind) as (
+        a,
+        b,
+    ):
         b.ws.remove_group("g")
         Group("g", expiring, 1 << 20, workspace=b.ws, clock=lambda: now)
         a.pool.set_peers(b.url)

@@ -21,6 +21,7 @@ from groupcache import (
     HTTPPool,
     NotFoundError,
     PeerError,
+    ServerKind,
     Workspace,
 )
 from groupcache._core.stats import PeerErrorReporter, Stats
@@ -37,12 +38,12 @@ def peer_lines(caplog: pytest.LogCaptureFixture, url: str) -> list[str]:
 
 
 async def test_a_peer_without_the_group_is_a_peer_error_logged_once(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, server_kind: ServerKind
 ) -> None:
     """A node of a newer version adds group "g"; the older node b does not have it."""
     with Workspace() as ws_b:
         Group("other", CountingGetter(), 1 << 20, workspace=ws_b)
-        async with HTTPPool("http://127.0.0.1:0", workspace=ws_b) as pool_b:
+        async with HTTPPool("http://127.0.0.1:0", workspace=ws_b, server=server_kind) as pool_b:
             b_url = await pool_b.start()
             with Workspace() as ws_a:
                 getter = CountingGetter()
@@ -61,8 +62,9 @@ async def test_a_peer_without_the_group_is_a_peer_error_logged_once(
 
 async def test_a_404_from_outside_the_protocol_is_a_peer_error_that_names_base_path(
     caplog: pytest.LogCaptureFixture,
+    server_kind: ServerKind,
 ) -> None:
-    async with cluster(1, join=False) as (b,):
+    async with cluster(1, join=False, server=server_kind) as (b,):
         with Workspace() as ws:
             getter = CountingGetter()
             g = Group("g", getter, 1 << 20, workspace=ws)
@@ -113,8 +115,9 @@ async def test_a_go_peers_404_is_final_only_for_a_missing_value(case: str) -> No
 
 async def test_a_refused_token_is_counted_logged_once_and_exported(
     caplog: pytest.LogCaptureFixture,
+    server_kind: ServerKind,
 ) -> None:
-    async with cluster(1, join=False, token="right") as (b,):
+    async with cluster(1, join=False, token="right", server=server_kind) as (b,):
         with Workspace() as ws:
             getter = CountingGetter()
             g = Group("g", getter, 1 << 20, workspace=ws)
@@ -136,12 +139,12 @@ async def test_a_refused_token_is_counted_logged_once_and_exported(
     assert "token" in lines[0].getMessage()
 
 
-async def test_the_value_404_of_our_own_server_stays_final() -> None:
+async def test_the_value_404_of_our_own_server_stays_final(server_kind: ServerKind) -> None:
     class Missing(CountingGetter):
         async def __call__(self, key: str) -> bytes:
             raise NotFoundError(f"{key} is gone")
 
-    async with cluster(2, join=False, getter=lambda i: Missing()) as (a, b):
+    async with cluster(2, join=False, getter=lambda i: Missing(), server=server_kind) as (a, b):
         a.pool.set_peers(b.url)
         with pytest.raises(NotFoundError, match="k is gone") as info:
             await a.group.get("k")
@@ -149,8 +152,10 @@ async def test_the_value_404_of_our_own_server_stays_final() -> None:
         assert a.group.stats().peer_errors == 0
 
 
-async def test_client_get_raises_group_not_found_for_a_group_the_node_lacks() -> None:
-    async with cluster(1, join=False) as (node,):
+async def test_client_get_raises_group_not_found_for_a_group_the_node_lacks(
+    server_kind: ServerKind,
+) -> None:
+    async with cluster(1, join=False, server=server_kind) as (node,):
         async with Client(node.url) as client:
             with pytest.raises(GroupNotFoundError, match="no such group: nope"):
                 await client.get("nope", "k")
@@ -197,13 +202,15 @@ def test_the_misconfiguration_log_drops_stale_peers_once_it_tracks_1024() -> Non
     assert repr(reporter) == "<PeerErrorReporter tracked=2>"  # the fresh one and the newest
 
 
-async def test_a_batch_for_a_group_the_peer_lacks_keeps_batching_on_for_its_other_groups() -> None:
+async def test_a_batch_for_a_group_the_peer_lacks_keeps_batching_on_for_its_other_groups(
+    server_kind: ServerKind,
+) -> None:
     """During a rolling deploy a batch POST for a new group gets 404 "no such group":
     every key of it is a GroupNotFoundError (a local load), and the peer still serves
     batches for the groups it has, instead of flapping to one GET per key."""
     with Workspace() as ws_b:
         Group("other", CountingGetter(), 1 << 20, workspace=ws_b)
-        async with HTTPPool("http://127.0.0.1:0", workspace=ws_b) as pool_b:
+        async with HTTPPool("http://127.0.0.1:0", workspace=ws_b, server=server_kind) as pool_b:
             b_url = await pool_b.start()
             with Workspace() as ws_a:
                 getter = CountingGetter()
