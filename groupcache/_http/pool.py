@@ -102,7 +102,7 @@ class HTTPPool:
             nodes), 2 (modernprogram >= v2.7.22) or ``"both"`` (every variant, e.g. a
             cluster in the middle of that upgrade). Replies are read with either.
         server: What :meth:`start` serves with: ``"lean"``, an HTTP/1.1 server on
-            ``asyncio.Protocol`` parsed by httptools (a fraction of aiohttp's CPU per
+            ``asyncio.Protocol`` parsed by httptools (about a quarter of aiohttp's CPU per
             request: benchmarks/RESULTS.md); ``"aiohttp"``, :attr:`app` on aiohttp's
             server; ``"auto"`` (default), lean unless :attr:`app` was given routes,
             middlewares, sub-apps or signals of its own, which only aiohttp can serve
