@@ -3,7 +3,8 @@
 Nothing runs on the hot path: :class:`GroupcacheCollector` reads every group's counters
 when Prometheus scrapes. Names and labels are those of mailgun/groupcache's promexporter,
 so existing dashboards keep working (``<namespace>_`` is prefixed when given), plus
-``peer_auth_errors_total``, which mailgun does not have:
+``peer_auth_errors_total`` and the warm handoff's ``handoff_*_total``, which mailgun does
+not have:
 
 =================================================  =======  ===============
 metric                                             type     labels
@@ -19,6 +20,8 @@ metric                                             type     labels
 ``groupcache_local_load_errs_total``               counter  group
 ``groupcache_server_requests_total``               counter  group
 ``groupcache_peer_auth_errors_total``              counter  group
+``groupcache_handoff_loads_total``                 counter  group
+``groupcache_handoff_misses_total``                counter  group
 ``groupcache_cache_bytes``                         gauge    group, type
 ``groupcache_cache_items``                         gauge    group, type
 ``groupcache_cache_gets_total``                    counter  group, type
@@ -62,6 +65,16 @@ _GROUP_COUNTERS = (
         "peer_auth_errors_total",
         "peer_auth_errors",
         "Count of peer fetches refused for the token (401/403), also in peer errors",
+    ),
+    (
+        "handoff_loads_total",
+        "handoff_loads",
+        "Count of values taken from their previous owner's cache after a membership change",
+    ),
+    (
+        "handoff_misses_total",
+        "handoff_misses",
+        "Count of requests to a previous owner that brought no value back",
     ),
 )
 _CACHE_METRICS = (

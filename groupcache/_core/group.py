@@ -19,6 +19,7 @@ from .._errors import GroupcacheError, InvalidKeyError
 from .blocking import BlockingMethods, on_home_loop, on_home_thread
 from .cache import Cache, hot_admission, populate
 from .getter import Getter, GetterCaller
+from .handoff import take_copy
 from .peers import PeerGetter, broadcast, broadcast_keys, broadcast_set, fetch
 from .singleflight import Flight, SingleFlight
 from .stats import PeerErrorReporter, Stats, StatsMethods, SyncHitCounters
@@ -188,6 +189,25 @@ class Group(BlockingMethods, StatsMethods):
         cache.hits += 1
         return value
 
+    @on_home_thread
+    def peek(self, key: str) -> Value | None:
+        """Return the live cached :class:`Value` of ``key``, or ``None``, never loading
+        it and counting nothing: what a warm handoff asks a key's previous owner.
+
+        Raises:
+            InvalidKeyError: ``key`` is not a str or is too long.
+        """
+        check_key(key, self.max_key_bytes)
+        if not self._caching:
+            return None
+        for cache in (self._main, self._hot):
+            entry = cache.peek(key)
+            if entry.__class__ is bytes:
+                return Value(entry)
+            if entry is not None and not entry.expired(self._clock()):  # type: ignore[union-attr]
+                return entry  # type: ignore[return-value]
+        return None
+
     # -- writing ------------------------------------------------------------------
 
     @on_home_loop
@@ -311,6 +331,12 @@ class Group(BlockingMethods, StatsMethods):
                 if not flight.forgotten and self._admit_hot():
                     populate(self._main, self._hot, self.size, key, value, self._hot)
                 return value
+        picker = self.workspace.peer_picker
+        value = await take_copy(picker, peer, self.name, key, self._clock, self._stats)
+        if value is not None:  # the previous owner's copy (warm handoff)
+            if not flight.forgotten:
+                populate(self._main, self._hot, self.size, key, value, self._main)
+            return value
         return await self._call_getter(flight)
 
     async def _call_getter(self, flight: Flight[Value]) -> Value:

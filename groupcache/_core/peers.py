@@ -52,6 +52,40 @@ class PeerGetter(Protocol):
         ...
 
 
+@runtime_checkable
+class CachedCopies(PeerGetter, Protocol):
+    """Optional for a :class:`PeerGetter`: reads a peer's cache only (warm handoff)."""
+
+    async def get_cached(self, group: str, key: str) -> Value | None:
+        """Return the peer's cached value of ``key``, or ``None`` when it has none; never
+        runs the peer's getter. Raise on a transport failure."""
+        ...
+
+    @property
+    def failing(self) -> bool:
+        """Return whether the last request to the peer failed to reach it."""
+        ...
+
+
+@runtime_checkable
+class Handoff(Protocol):
+    """Optional for a :class:`PeerPicker`: the previous owners of keys (warm handoff)."""
+
+    def previous_owner(self, key: str) -> CachedCopies | None:
+        """Return the peer that owned ``key`` before the last membership change, if it
+        was another node and the window is open; else ``None``."""
+        ...
+
+    def departed(self) -> Sequence[CachedCopies]:
+        """Return the previous owners no longer among the peers, within the window: the
+        ones writes must reach too."""
+        ...
+
+    def drop_donor(self, peer: CachedCopies) -> None:
+        """Stop asking ``peer`` for copies (a write did not reach it)."""
+        ...
+
+
 def is_final(exc: BaseException) -> bool:
     """Whether a peer's error goes to the caller as it is (no local load): the value does
     not exist, or the owner's getter failed (as mailgun)."""
@@ -264,7 +298,10 @@ async def _write(
                 return [e for e in answers if e is not None], []
         local()
         others = [p for p in picker.remote_peers() if all(p is not o for o in owners)]
-        other_errors = await asyncio.gather(*(_attempt(p, call) for p in others))
+        other_errors, _ = await asyncio.gather(
+            asyncio.gather(*(_attempt(p, call) for p in others)),
+            _write_departed(picker, [*owners, *others], call),
+        )
         owner_errors = await asyncio.gather(*tasks)
     finally:
         for task in tasks:
@@ -282,6 +319,22 @@ async def _write(
         again = await asyncio.gather(*(_attempt(p, call) for p in written))
         errors += [e for e in again if e is not None]
     return [e for e in owner_errors if e is not None], errors
+
+
+async def _write_departed(
+    picker: PeerPicker,
+    written: Sequence[PeerGetter],
+    call: Callable[[PeerGetter], Awaitable[None]],
+) -> None:
+    """Give the write, best-effort, to the previous owners that left the ring within the
+    handoff window (they may still hand copies over); one that fails is asked no more."""
+    if not isinstance(picker, Handoff):
+        return
+    donors = [p for p in picker.departed() if all(p is not w for w in written)]
+    errors = await asyncio.gather(*(_attempt(p, call) for p in donors))
+    for donor, error in zip(donors, errors, strict=True):
+        if error is not None:
+            picker.drop_donor(donor)
 
 
 def _too_late(err: BaseException, grace: float) -> PeerError:

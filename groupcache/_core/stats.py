@@ -44,6 +44,9 @@ class GroupStats:
             (mailgun's oddly named ``GetFromPeersLatencyLower``).
         peer_auth_errors: peer fetches refused for the token (HTTP 401/403; the nodes'
             ``token=`` differ), counted in ``peer_errors`` too.
+        handoff_loads: values this node came to own that it took from their previous
+            owner's cache after a membership change, instead of calling the getter.
+        handoff_misses: such requests that brought nothing back (then the getter ran).
     """
 
     gets: int = 0
@@ -57,6 +60,8 @@ class GroupStats:
     server_requests: int = 0
     peer_latency_max_ms: float = 0.0
     peer_auth_errors: int = 0
+    handoff_loads: int = 0
+    handoff_misses: int = 0
 
 
 class Stats:
@@ -82,6 +87,8 @@ class Stats:
     server_requests: int
     peer_latency_max_ms: float
     peer_auth_errors: int
+    handoff_loads: int
+    handoff_misses: int
 
     def record_peer_latency(self, started: float) -> None:
         """Keep the slowest peer fetch that began at ``started`` (``time.perf_counter``)."""

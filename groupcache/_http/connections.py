@@ -221,7 +221,7 @@ class PeerChannel:
         batches: Whether to note that the peer serves batch gets (its replies say so).
     """
 
-    __slots__ = ("_headers", "_note_batches", "base", "conns", "serves_batches", "url")
+    __slots__ = ("_headers", "_note_batches", "base", "conns", "failing", "serves_batches", "url")
 
     def __init__(
         self,
@@ -239,6 +239,8 @@ class PeerChannel:
         self._note_batches = batches
         self.serves_batches = False
         """Whether a reply of the peer said it serves batch gets (our nodes do)."""
+        self.failing = False
+        """Whether the last request failed to reach the peer (a transport error)."""
 
     def path(self, group: str, key: str) -> str:
         """Return the escaped request path of ``key`` (or an endpoint) in ``group``."""
@@ -275,9 +277,12 @@ class PeerChannel:
         if content_type is not None:
             headers += b"Content-Type: " + content_type.encode() + b"\r\n"
         try:
-            return await self.conns.request(method, path, headers=headers, body=body)
+            resp = await self.conns.request(method, path, headers=headers, body=body)
         except TransportError as exc:
+            self.failing = True
             raise PeerError(f"{self.url}: {exc}") from exc
+        self.failing = False
+        return resp
 
     def check(self, resp: Response, method: str, group: str) -> None:
         """Raise the error a reply other than 200 stands for (:func:`reply_error`)."""

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from .._core.group import Group
 from .._core.value import Value, check_set_key
 from .._core.workspace import Workspace
-from .._errors import WireError
+from .._errors import InvalidKeyError, WireError
 from .._protocol.bodies import (
     BatchItem,
     ExpiryField,
@@ -39,9 +39,10 @@ from .._protocol.headers import (
     CONTENT_TYPE,
     ERROR_HEADER,
     NO_SUCH_GROUP,
+    NOT_CACHED,
     REPLY_LIMIT_HEADER,
 )
-from .._protocol.paths import GET_KEYS, REMOVE_KEYS, parse_path
+from .._protocol.paths import GET_KEYS, REMOVE_KEYS, parse_handoff, parse_path
 from .._protocol.status import Headers, error_status
 
 logger = logging.getLogger("groupcache")
@@ -189,7 +190,10 @@ class PeerHandler:
         try:
             group_name, key = parse_path(raw_path, base_path or self.base_path)
         except WireError as exc:
-            return error_reply(400, str(exc))
+            handoff = parse_handoff(raw_path, base_path or self.base_path)
+            if handoff is None or method != "GET":
+                return error_reply(400, str(exc))
+            return self._copy(*handoff)
         group = self.workspace.get_group(group_name)
         if group is None:
             return error_reply(404, f"no such group: {group_name}", NO_SUCH_GROUP)
@@ -205,6 +209,20 @@ class PeerHandler:
             if status == 503:
                 logger.debug("groupcache: %s %s/%r failed: %r", method, group_name, key, exc)
             return error_reply(status, str(exc), missing)
+
+    def _copy(self, group_name: str, key: str) -> Reply:
+        """A warm handoff's cached-only GET: the cached value, or 404 ``not-cached``;
+        never the getter, never forwarded, counted nowhere but the reply."""
+        group = self.workspace.get_group(group_name)
+        if group is None:
+            return error_reply(404, f"no such group: {group_name}", NO_SUCH_GROUP)
+        try:
+            cached = group.peek(key)
+        except InvalidKeyError as exc:
+            return error_reply(400, str(exc))
+        if cached is None:
+            return error_reply(404, "not cached", NOT_CACHED)
+        return value_reply(cached, self._expiry_field)
 
     async def _serve(
         self,

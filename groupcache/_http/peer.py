@@ -21,12 +21,19 @@ from .._protocol.bodies import (
     encode_remove_keys,
     encode_set_request,
 )
-from .._protocol.headers import CONTENT_TYPE, JSON_CONTENT_TYPE, MAX_BATCH_KEYS
-from .._protocol.paths import REMOVE_KEYS
+from .._protocol.headers import (
+    CONTENT_TYPE,
+    ERROR_HEADER,
+    JSON_CONTENT_TYPE,
+    MAX_BATCH_KEYS,
+    NOT_CACHED,
+)
+from .._protocol.paths import REMOVE_KEYS, handoff_path
 from .._protocol.status import lacks_group
 from .batch import Batcher, get_batch
 from .connections import PeerChannel, Response
 
+_ERROR = ERROR_HEADER.lower()
 _MIN_ITEM_BYTES = 16
 """Reply bytes reserved per key of a batch: a batch has at most ``max_body_bytes / 16``
 keys, so the owner can always answer each one (a value left out takes 5 bytes)."""
@@ -46,7 +53,15 @@ class HTTPPeer:
             fail at once with :class:`PeerError`, so the group loads them locally.
     """
 
-    __slots__ = ("_batchers", "_batches", "_channel", "_max_queued", "_remove_keys_ok", "url")
+    __slots__ = (
+        "_batchers",
+        "_batches",
+        "_channel",
+        "_handoff_ok",
+        "_max_queued",
+        "_remove_keys_ok",
+        "url",
+    )
 
     def __init__(
         self, channel: PeerChannel, *, batches: int = 0, max_queued: int | None = None
@@ -56,6 +71,7 @@ class HTTPPeer:
         self._batches = batches
         self._max_queued = max_queued
         self._remove_keys_ok: bool | None = None  # None: not known yet
+        self._handoff_ok = True  # until the peer shows it is not ours
         self._batchers: dict[str, Batcher] = {}
 
     async def get(self, group: str, key: str) -> Value:
@@ -78,6 +94,32 @@ class HTTPPeer:
                 cost=batch_key_cost,
             )
         return await batcher.get(key)
+
+    async def get_cached(self, group: str, key: str) -> Value | None:
+        """Return the peer's cached copy of ``key``, or ``None`` (warm handoff): a GET of
+        :func:`~groupcache._protocol.paths.handoff_path`, which our servers answer from
+        the cache alone and every Go variant refuses with 400 (such a peer is asked no
+        more).
+
+        Raises:
+            PeerError: the peer could not be reached or answered garbage.
+        """
+        if not self._handoff_ok:
+            return None
+        channel = self._channel
+        resp = await channel.request("GET", handoff_path(channel.base, group, key))
+        if resp.status == 404 and resp.headers.get(_ERROR) == NOT_CACHED:
+            return None
+        if resp.status == 400:
+            self._handoff_ok = False  # not ours: a Go peer
+            return None
+        channel.check(resp, "GET", group)
+        return channel.decode_value(resp.body)
+
+    @property
+    def failing(self) -> bool:
+        """Return whether the last request to the peer failed to reach it."""
+        return self._channel.failing
 
     async def set(self, group: str, key: str, value: Value) -> None:
         """Store ``value`` in the peer's main cache (HTTP PUT with a ``SetRequest``).

@@ -11,6 +11,7 @@ import ssl as ssl_module
 from collections.abc import Callable, Iterable, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
+from .._core.handoff import PreviousOwners
 from .._core.peers import NoPeers, PeerGetter
 from .._core.ring import DEFAULT_REPLICAS, HashFn, HashRing, RingPreset, resolve_preset
 from .._core.value import DEFAULT_MAX_KEY_BYTES, Value
@@ -32,6 +33,8 @@ DEFAULT_MAX_QUEUED_PER_PEER = 1024
 """Requests (or batched gets) that may wait for a busy peer; more are loaded locally."""
 DEFAULT_BATCHES_IN_FLIGHT = 2
 """Batch requests on the wire to one peer at once; gets arriving meanwhile join the next."""
+DEFAULT_HANDOFF_WINDOW = 60.0
+"""Seconds after a membership change during which previous owners hand copies over."""
 DEFAULT_SHUTDOWN_TIMEOUT = 2.0
 """Seconds :meth:`HTTPPool.aclose` lets requests in progress finish before cancelling them."""
 
@@ -107,6 +110,11 @@ class HTTPPool:
             server; ``"auto"`` (default), lean unless :attr:`app` was given routes,
             middlewares, sub-apps or signals of its own, which only aiohttp can serve
             (with ``"lean"``, :meth:`start` then raises). Both answer the same bytes.
+        handoff_window: Seconds after a :meth:`set_peers` change during which a key's
+            new owner, on a miss, first asks the key's previous owner for its cached copy
+            (never running that node's getter) before calling the origin: the warm
+            handoff. Peers that left the ring are still asked, and get writes, meanwhile.
+            Only our peers are asked (Go peers do not know it). 0 turns it off.
     """
 
     def __init__(
@@ -131,6 +139,7 @@ class HTTPPool:
         batches_in_flight: int = DEFAULT_BATCHES_IN_FLIGHT,
         expiry_field: ExpiryField = 3,
         server: ServerKind = "auto",
+        handoff_window: float = DEFAULT_HANDOFF_WINDOW,
     ) -> None:
         if not (base_path.startswith("/") and base_path.endswith("/")):
             raise GroupcacheError(f"base_path must start and end with '/': {base_path!r}")
@@ -149,7 +158,17 @@ class HTTPPool:
             replicas=replicas, key_hash=self._preset.key_hash, point_hash=self._preset.point_hash
         )
         self._urls: list[str] = []
+        self._members: list[str] = []
         self._peers: dict[str, HTTPPeer] = {}  # ring member → client, remote peers only
+        self._previous: PreviousOwners[HTTPPeer] = PreviousOwners(
+            handoff_window,
+            lambda: HashRing(
+                replicas=replicas,
+                key_hash=self._preset.key_hash,
+                point_hash=self._preset.point_hash,
+            ),
+            HTTPPeer.close,
+        )
         self._self_members: set[str] = set()
         self._timeout = timeout
         self._connect_timeout = connect_timeout
@@ -217,10 +236,26 @@ class HTTPPool:
             old = self._peers.get(member)
             peers[member] = old if old is not None and old.url == url else self._client(url)
         self._ring.set(members)
-        for member, old in self._peers.items():
-            if peers.get(member) is not old:
-                old.close()  # a peer that left: drop its idle connections
-        self._urls, self._peers, self._self_members = unique, peers, self_members
+        # The clients of peers that left are the handoff's, to close (at once, or once
+        # its window ends): a peer that left may still hand copies over meanwhile.
+        self._previous.changed(
+            self._members, self._self_members, self._peers, members, self_members, peers
+        )
+        self._urls, self._members = unique, members
+        self._peers, self._self_members = peers, self_members
+
+    def previous_owner(self, key: str) -> HTTPPeer | None:
+        """Return the peer that owned ``key`` before the last :meth:`set_peers` change, if
+        that was another node and the handoff window is open (warm handoff)."""
+        return self._previous.owner(key)
+
+    def departed(self) -> list[HTTPPeer]:
+        """Return the previous owners that left the ring, within the handoff window."""
+        return self._previous.departed()
+
+    def drop_donor(self, peer: HTTPPeer) -> None:
+        """Stop asking ``peer`` for copies in this window (a write did not reach it)."""
+        self._previous.drop(peer)
 
     def _client(self, url: str) -> HTTPPeer:
         connections = ConnectionPool(
@@ -327,6 +362,7 @@ class HTTPPool:
         if self.workspace.peer_picker is self:
             self.workspace.set_peer_picker(NoPeers())
         await self._serving.aclose()
+        self._previous.close()
         for peer in self._peers.values():
             await peer.aclose()
 

@@ -15,6 +15,8 @@ ERROR_HEADER = "X-Groupcache-Error"
 """On our servers' 404s, what is missing: :data:`NOT_FOUND` or :data:`NO_SUCH_GROUP`."""
 NOT_FOUND = "not-found"
 NO_SUCH_GROUP = "no-such-group"
+NOT_CACHED = "not-cached"
+"""On the 404 that answers a warm handoff's cached-only GET of a value not cached."""
 CLIENT_HEADER = "X-Groupcache-Client"
 """Sent (``1``) by :class:`groupcache.Client`: route this GET through the ring like a
 local get (a GET from a peer is always served by the node it reaches)."""

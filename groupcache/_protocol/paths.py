@@ -56,6 +56,27 @@ def request_path(base: str, group: str, key: str) -> str:
     return f"{base}{path_escape(group)}/{tail}"
 
 
+_HANDOFF_QUERY = "?handoff="
+
+
+def handoff_path(base: str, group: str, key: str) -> str:
+    """Return the path of a warm handoff's cached-only GET of ``key``:
+    ``{base}{group}?handoff={key}``. Every Go variant answers a path without a ``/``
+    after the group with 400 before any lookup, so only our servers serve it."""
+    return f"{base}{path_escape(group)}{_HANDOFF_QUERY}{quote_from_bytes(to_bytes(key), safe='')}"
+
+
+def parse_handoff(raw_target: str, base_path: str) -> tuple[str, str] | None:
+    """Return (group, key) of a :func:`handoff_path` target, or ``None`` if it is not one."""
+    path, sep, key = raw_target.partition(_HANDOFF_QUERY)
+    if not sep or not path.startswith(base_path) or "?" in path:
+        return None
+    group = from_bytes(unquote_to_bytes(path[len(base_path) :]))
+    if not group or "/" in group:
+        return None
+    return group, from_bytes(unquote_to_bytes(key))
+
+
 def parse_path(raw_path: str, base_path: str) -> tuple[str, str]:
     """Split a raw request path into (group, key), as Go's ``ServeHTTP`` does.
 

@@ -1,0 +1,163 @@
+"""Warm handoff: after set_peers moves a key, its new owner takes the previous owner's
+cached copy instead of calling the origin again (HTTPPool(handoff_window=)).
+
+No Go test exists: no groupcache variant has this (golang PR #157 and #179 asked for it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from aiohttp import web
+
+from groupcache import Group, GroupNotFoundError, HTTPPool, ServerKind, Value, Workspace
+from groupcache._protocol.paths import handoff_path
+from tests.support.cluster import Node, cluster, node_of, total_loads
+from tests.support.getters import CountingGetter
+
+KEYS = [f"key-{i}" for i in range(200)]
+COLD = {"hot_cache": "never"}  # every copy is an owner's: what moved must be handed over
+
+
+async def read_all(nodes: list[Node]) -> None:
+    for node in nodes:
+        await asyncio.gather(*(node.group.get(k) for k in KEYS))
+
+
+def join(nodes: list[Node]) -> None:
+    for node in nodes:
+        node.pool.set_peers(*(m.url for m in nodes))
+
+
+async def test_a_node_that_joins_takes_its_keys_from_their_previous_owners(
+    server_kind: ServerKind,
+) -> None:
+    async with cluster(4, join=False, group_kwargs=COLD, server=server_kind) as nodes:
+        old, new = nodes[:3], nodes[3]
+        join(old)
+        await read_all(old)
+        assert total_loads(nodes) == len(KEYS)
+        before = {k: old[0].pool.owner(k) for k in KEYS}
+        join(nodes)  # the fourth joins every ring
+        await read_all(nodes)
+        moved = [k for k in KEYS if new.pool.owner(k) == new.url]
+        assert moved
+        assert total_loads(nodes) == len(KEYS)  # not one origin load more
+        assert new.getter.total == 0
+        assert new.group.stats().handoff_loads == len(moved)
+        for key in moved:  # the previous owner's value, now cached by the new one
+            prefix = node_of(old, before[key]).getter.prefix
+            copy = new.group.peek(key)
+            assert copy is not None
+            assert copy.data == prefix + key.encode()
+
+
+async def test_a_node_that_left_but_still_answers_hands_its_keys_over(
+    server_kind: ServerKind,
+) -> None:
+    async with cluster(4, group_kwargs=COLD, server=server_kind) as nodes:
+        await read_all(nodes)
+        gone, rest = nodes[0], nodes[1:]
+        owned = [k for k in KEYS if gone.pool.owner(k) == gone.url]
+        join(rest)  # it leaves the rings, still serving (draining)
+        await read_all(rest)
+        assert total_loads(nodes) == len(KEYS)
+        assert sum(n.group.stats().handoff_loads for n in rest) == len(owned)
+        for key in owned:
+            assert (
+                await node_of(rest, rest[0].pool.owner(key)).group.get(key) == b"n0:" + key.encode()
+            )
+
+
+async def test_a_write_after_the_change_reaches_the_departed_owner_so_no_stale_copy(
+    server_kind: ServerKind,
+) -> None:
+    async with cluster(3, group_kwargs=COLD, server=server_kind) as nodes:
+        await read_all(nodes)
+        gone, rest = nodes[0], nodes[1:]
+        key = next(k for k in KEYS if gone.pool.owner(k) == gone.url)
+        join(rest)
+        await rest[0].group.set(key, b"new")  # after the change: the departed one gets it
+        new_owner = node_of(rest, rest[0].pool.owner(key))
+        new_owner.group.local_remove(key)  # forget the Set here: the copy must be the new one
+        assert await new_owner.group.get(key) == b"new"
+        await rest[0].group.remove(key)
+        assert gone.group.peek(key) is None  # the Remove reached it too
+        assert await new_owner.group.get(key) == new_owner.getter.prefix + key.encode()
+
+
+async def test_a_departed_owner_a_write_cannot_reach_is_asked_no_more() -> None:
+    async with cluster(3, group_kwargs=COLD) as nodes:
+        await read_all(nodes)
+        gone, rest = nodes[0], nodes[1:]
+        key = next(k for k in KEYS if gone.pool.owner(k) == gone.url)
+        join(rest)
+        await gone.pool.aclose()  # dies: the write cannot reach it
+        await rest[0].group.set("other", b"x")
+        assert rest[0].pool.departed() == []
+        loads = total_loads(rest)
+        await node_of(rest, rest[0].pool.owner(key)).group.get(key)
+        assert total_loads(rest) == loads + 1  # from the origin, nothing stale
+
+
+async def test_a_go_peer_refuses_the_handoff_path_with_400_and_is_asked_once(
+    workspace: Workspace,
+) -> None:
+    """Every Go variant answers ``{base}{group}?handoff=`` (no ``/`` after the group) with
+    400 before any lookup: its getter never runs, and it is not asked again."""
+    seen: list[str] = []
+
+    async def go_like(request: web.Request) -> web.Response:
+        seen.append(request.path_qs)
+        if "/" not in request.path.removeprefix("/_groupcache/"):
+            return web.Response(status=400, text="bad request\n")
+        return web.Response(status=500, text="getter ran\n")
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", go_like)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    go_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    getter = CountingGetter()
+    group = Group("g", getter, 1 << 20, workspace=workspace)
+    try:
+        async with HTTPPool("http://127.0.0.1:0", workspace=workspace, batch=False) as pool:
+            me = await pool.start()
+            pool.set_peers(me, go_url)  # just joined: the Go peer owned everything before
+            mine = [k for k in KEYS if pool.owner(k) == me][:5]
+            for key in mine:
+                assert await group.get(key) == b"v:" + key.encode()
+            assert getter.total == len(mine)
+            assert seen == [handoff_path("/_groupcache/", "g", mine[0])]
+    finally:
+        await runner.cleanup()
+
+
+async def test_handoff_window_0_turns_it_off() -> None:
+    async with cluster(3, join=False, group_kwargs=COLD, handoff_window=0) as nodes:
+        join(nodes[:2])
+        await read_all(nodes[:2])
+        join(nodes)
+        await read_all(nodes)
+        moved = [k for k in KEYS if nodes[2].pool.owner(k) == nodes[2].url]
+        assert nodes[2].getter.total == len(moved)
+        assert nodes[2].group.stats().handoff_loads == 0
+
+
+async def test_the_handoff_get_never_runs_the_getter_and_counts_nothing(
+    server_kind: ServerKind,
+) -> None:
+    async with cluster(2, group_kwargs=COLD, server=server_kind) as (a, b):
+        (peer,) = a.pool._peers.values()
+        assert await peer.get_cached("g", "never-loaded") is None
+        b.group.local_set("loaded", Value(b"n1:loaded"))
+        copy = await peer.get_cached("g", "loaded")
+        assert copy is not None
+        assert copy.data == b"n1:loaded"
+        with pytest.raises(GroupNotFoundError):
+            await peer.get_cached("nope", "k")
+        assert b.getter.total == 0
+        assert b.group.stats().server_requests == 0
