@@ -130,3 +130,9 @@ def test_bench_go_peer_times_gets_through_a_go_peer() -> None:
         pytest.skip(out.strip())
     assert "groupcache      1" in out
     assert "aiohttp        32" in out
+
+
+def test_bench_handoff_compares_origin_loads_with_the_handoff_on_and_off() -> None:
+    out = bench("handoff", "--nodes", "3,4", "--no-record")
+    assert "handoff on   handoff off" in out
+    assert "target MET      origin loads per distinct key" in out
