@@ -107,43 +107,66 @@ def check_targets(report: Report, samples: list[Sample]) -> None:
             report.target(name, met, f"{mine:.1f} vs {theirs:.1f} {unit} = {ratio:.2f}x")
 
 
+_STYLE = {  # series: (colour, marker, line style, label)
+    PLAIN: ("tab:blue", "o", "-", "ours, per-key GET"),
+    BATCHED: ("tab:green", "s", "-", "ours, batched"),
+    FLOOR: ("black", "x", ":", "floor (bare asyncio.Protocol)"),
+    GO: ("tab:purple", "d", "-.", "ours -> golang/groupcache owner"),
+    REDIS: ("tab:red", "^", "--", "redis.asyncio -> redis-server"),
+}
+_ROWS: tuple[tuple[str, Callable[[Sample], float], bool], ...] = (
+    ("requests / s", _rate, False),
+    ("requester CPU per get (us)", _requester_cpu, True),
+    ("owner CPU per request (us)", _owner_cpu, True),
+)
+
+
 def plot(samples: list[Sample], path: Path) -> None:
+    """Draw req/s and both CPU figures against concurrency, one column per loop."""
     matplotlib = optional_module("matplotlib")
     if matplotlib is None:
         print("matplotlib is not installed (pip install -e '.[bench]'): no plot")
         return
     matplotlib.use("Agg")
     plt = optional_module("matplotlib.pyplot")
-    assert plt is not None
-    fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
-    styles = {PLAIN: "o-", BATCHED: "s-", FLOOR: "x:", GO: "d-.", REDIS: "^--"}
-    labels = {
-        PLAIN: "ours, per-key GET",
-        BATCHED: "ours, batched",
-        FLOOR: "floor (bare asyncio.Protocol)",
-        GO: "ours -> golang/groupcache owner",
-        REDIS: "redis.asyncio",
-    }
-    for series in SERIES:
-        for loop in ("asyncio", "uvloop"):
-            points = [s for s in samples if s.series == series and s.loop == loop]
-            if points:
-                ax.plot(
-                    [s.concurrency for s in points],
-                    [s.rate for s in points],
-                    styles[series],
-                    label=f"{labels[series]} ({loop})",
-                    alpha=1.0 if loop == "uvloop" else 0.6,
-                )
-    ax.set_xscale("log", base=2)
+    ticker = optional_module("matplotlib.ticker")
+    assert plt is not None and ticker is not None
+    loops = [loop for loop in ("asyncio", "uvloop") if any(s.loop == loop for s in samples)]
+    fig, axes = plt.subplots(
+        len(_ROWS), len(loops), figsize=(5.5 * len(loops), 10), dpi=100, squeeze=False
+    )
     levels = sorted({s.concurrency for s in samples})
-    ax.set_xticks(levels, [str(c) for c in levels])
-    ax.set_xlabel("requests in flight (one client process)")
-    ax.set_ylabel("requests / s")
-    ax.set_ylim(bottom=0)
-    ax.set_title("Peer fetch of a 100-byte value over 127.0.0.1: ours, the floor, Go, Redis")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
+    for col, loop in enumerate(loops):
+        for row, (ylabel, figure, log) in enumerate(_ROWS):
+            ax = axes[row][col]
+            for series in SERIES:
+                points = [s for s in samples if s.series == series and s.loop == loop]
+                if points:
+                    colour, marker, line, label = _STYLE[series]
+                    ax.plot(
+                        [s.concurrency for s in points],
+                        [figure(s) for s in points],
+                        color=colour,
+                        marker=marker,
+                        linestyle=line,
+                        label=label,
+                    )
+            ax.set_xscale("log", base=2)
+            ax.set_xticks(levels, [str(c) for c in levels])
+            if log:
+                ax.set_yscale("log")
+                ax.yaxis.set_major_formatter(ticker.ScalarFormatter())
+                ax.yaxis.set_minor_formatter(ticker.NullFormatter())
+            else:
+                ax.set_ylim(bottom=0)
+            ax.set_ylabel(ylabel)
+            ax.grid(True, alpha=0.3, which="both")
+            if row == 0:
+                ax.set_title(f"{loop} loop")
+            if row == len(_ROWS) - 1:
+                ax.set_xlabel("requests in flight (one client process)")
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle("Peer fetch of a 100-byte value over 127.0.0.1: ours, the floor, Go, Redis")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

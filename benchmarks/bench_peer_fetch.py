@@ -1,13 +1,14 @@
 """Peer fetch: ours against the transport floor, a Go owner and redis.asyncio GET.
 
 Usage: .venv/bin/python benchmarks/bench_peer_fetch.py [--seconds S]
-       [--concurrency 1,8,32,64,128] [--loop asyncio,uvloop] [--no-go] [--plot PNG]
-       [--quick] [--no-record]
+       [--concurrency 1,8,32,64,128] [--loop asyncio,uvloop] [--server auto|lean|aiohttp]
+       [--no-go] [--plot PNG] [--quick] [--no-record]
 
 The requester (this process) and the owner are separate processes on 127.0.0.1; values
 are 100 bytes. Series:
 
-* groupcache: an owner process serves group "bench" with every value cached; the
+* groupcache: an owner process serves group "bench" with every value cached
+  (``HTTPPool(server=...)`` of ``--server``, default ``auto``: the lean server); the
   client's group has hot_cache="never" and ``HTTPPool(..., batch=False)``, so every get
   is one HTTP GET round trip, as Go peers are always served.
 * batched: the same with ``batch=True`` (the default): concurrent misses for the owner
@@ -53,25 +54,30 @@ def batch_supported() -> bool:
     return "batch" in inspect.signature(groupcache.HTTPPool).parameters
 
 
-def pool_kwargs(batch: bool) -> dict[str, Any]:
-    """Pool options of a series: batching is on by default, so the plain series turns it off."""
-    if not batch_supported():
-        return {}
-    return {"batch": batch}
+def pool_kwargs(batch: bool, server: str | None = None) -> dict[str, Any]:
+    """Pool options of a series: batching is on by default, so the plain series turns it
+    off; ``server`` (the owner's) is passed only when the installed HTTPPool takes it."""
+    params = inspect.signature(groupcache.HTTPPool).parameters
+    kwargs: dict[str, Any] = {"batch": batch} if "batch" in params else {}
+    if server is not None and "server" in params:
+        kwargs["server"] = server
+    return kwargs
 
 
 # -- the owner process ----------------------------------------------------------------
 
 
-async def serve(batch: bool) -> None:
+async def serve(batch: bool, server: str) -> None:
+    """The owner: print ``URL SERVER`` (what serves, e.g. ``lean``), serve until stdin ends."""
+
     async def getter(key: str) -> bytes:
         return VALUE
 
     ws = groupcache.Workspace()
     groupcache.Group("bench", getter, 256 << 20, workspace=ws)
-    pool = groupcache.HTTPPool("http://127.0.0.1:0", workspace=ws, **pool_kwargs(batch))
+    pool = groupcache.HTTPPool("http://127.0.0.1:0", workspace=ws, **pool_kwargs(batch, server))
     url = await pool.start("127.0.0.1", 0)
-    print(url, flush=True)
+    print(url, pool.server, flush=True)
     try:
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until EOF
     finally:
@@ -122,12 +128,13 @@ async def redis_series(
 
 
 def ours_and_floor(
-    loop: str, levels: list[int], seconds: float, batch: bool
-) -> tuple[list[Sample], Exchange]:
+    loop: str, levels: list[int], seconds: float, batch: bool, server: str
+) -> tuple[list[Sample], Exchange, str]:
     """Our plain and batched series against an owner process on ``loop``, then the floor
-    exchanging the bytes recorded from that owner."""
-    cmd = [sys.executable, __file__, "--serve", "--loop", loop] + (["--batch"] if batch else [])
-    proc, url = start_server_process(cmd)
+    exchanging the bytes recorded from that owner; also what served (``lean``...)."""
+    cmd = [sys.executable, __file__, "--serve", "--loop", loop, "--server", server]
+    proc, line = start_server_process(cmd + (["--batch"] if batch else []))
+    url, served = line.split()
     try:
         exchange = run(capture_exchange(url), loop)
         samples = run(
@@ -144,7 +151,7 @@ def ours_and_floor(
         samples += run(floor_series(loop, url, proc.pid, exchange, levels, seconds), loop)
     finally:
         stop_server_process(proc)
-    return samples, exchange
+    return samples, exchange, served
 
 
 # -- main -----------------------------------------------------------------------------
@@ -157,12 +164,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=1.0, help="per run; best of 3 runs")
     parser.add_argument("--concurrency", default="1,8,32,64,128")
     parser.add_argument("--loop", default="asyncio,uvloop")
+    parser.add_argument("--server", default="auto", help="the owner's HTTPPool(server=...)")
     parser.add_argument("--no-go", action="store_true", help="no Go owner series")
     parser.add_argument("--plot", type=Path, default=None)
     add_common_args(parser)
     args = parser.parse_args()
     if args.serve:
-        run(serve(args.batch), args.loop)
+        run(serve(args.batch, args.server), args.loop)
         return
     if args.quick:
         args.seconds = 0.1
@@ -181,7 +189,8 @@ def main() -> None:
     exchange: Exchange | None = None
     with redis_or_none(report) as server:
         for loop in loops:
-            found, exchange = ours_and_floor(loop, levels, args.seconds, batch)
+            found, exchange, served = ours_and_floor(loop, levels, args.seconds, batch, args.server)
+            report.print(f"our owner ({loop}): HTTPPool(server={args.server!r}) served by {served}")
             samples += found
             if go_binary is not None:
                 samples += run(go_owner_series(loop, go_binary, levels, args.seconds), loop)
