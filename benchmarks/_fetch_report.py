@@ -130,7 +130,8 @@ def plot(samples: list[Sample], path: Path) -> None:
     matplotlib.use("Agg")
     plt = optional_module("matplotlib.pyplot")
     ticker = optional_module("matplotlib.ticker")
-    assert plt is not None and ticker is not None
+    assert plt is not None
+    assert ticker is not None
     loops = [loop for loop in ("asyncio", "uvloop") if any(s.loop == loop for s in samples)]
     fig, axes = plt.subplots(
         len(_ROWS), len(loops), figsize=(5.5 * len(loops), 10), dpi=100, squeeze=False
