@@ -89,17 +89,22 @@ TARGETS: tuple[tuple[str, str, str, int, Callable[[Sample], float], str, str, fl
 _BASE_NAMES = {FLOOR: "the floor's", GO: "the Go owner's", REDIS: "redis.asyncio's"}
 
 
-def check_targets(report: Report, samples: list[Sample]) -> None:
+def check_targets(
+    report: Report, samples: list[Sample], missing: dict[str, str] | None = None
+) -> None:
     """Print every target of issue 15 on each loop measured: MET / NOT MET with the
-    figures, or not judged when the run has no figure for one side."""
+    figures, or not judged when the run has no figure for one side (with the reason of
+    ``missing``, by series, when the caller knows it)."""
+    missing = missing or {}
     for loop in sorted({s.loop for s in samples}):
         for what, series, base_series, c, figure, unit, op, factor in TARGETS:
             bound = f"{factor:g}x " if factor != 1.0 else ""
             name = f"{what} ({loop}) at c={c} {op} {bound}{_BASE_NAMES[base_series]}"
             ours, base = _find(samples, series, loop, c), _find(samples, base_series, loop, c)
             if ours is None or base is None:
-                missing = series if ours is None else base_series
-                report.print(f"target not judged  {name}: no {missing} figure in this run")
+                absent = series if ours is None else base_series
+                why = missing.get(absent, "not measured in this run")
+                report.print(f"target not judged  {name}: no {absent} series ({why})")
                 continue
             mine, theirs = figure(ours), figure(base)
             ratio = mine / theirs if theirs else float("inf")

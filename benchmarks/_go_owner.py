@@ -27,7 +27,7 @@ def go_owner_binary() -> tuple[Path | None, str]:
     try:
         return build_gopeer(), ""
     except (GoToolchainUnavailableError, GoBuildError) as exc:
-        return None, f"no Go owner series: {exc}"
+        return None, str(exc)
 
 
 async def go_owner_series(

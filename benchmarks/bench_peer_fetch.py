@@ -35,13 +35,12 @@ import asyncio
 import contextlib
 import inspect
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from _common import BENCH_DIR, Report, add_common_args, available_loops, optional_module, run
 from _fetch import KEYS, VALUE, Sample, measure
-from _fetch_report import check_targets, plot, print_table
+from _fetch_report import GO, REDIS, check_targets, plot, print_table
 from _floor import Exchange, capture_exchange, floor_command, floor_series
 from _go_owner import go_owner_binary, go_owner_series
 from _procs import RedisServer, redis_server, start_server_process, stop_server_process
@@ -182,12 +181,18 @@ def main() -> None:
     batch = batch_supported()
     if not batch:
         report.print("batched: HTTPPool has no batch= keyword yet, so no batched series")
-    go_binary, why = (None, "no Go owner series: --no-go") if args.no_go else go_owner_binary()
+    missing: dict[str, str] = {}  # a baseline series not measured: why
+    go_binary, why = (None, "--no-go was given") if args.no_go else go_owner_binary()
     if go_binary is None:
-        report.print(why)
+        missing[GO] = why
+        report.print(f"no Go owner series: {why}")
     samples: list[Sample] = []
     exchange: Exchange | None = None
-    with redis_or_none(report) as server:
+    with contextlib.ExitStack() as stack:
+        server, why = redis_or_none(stack)
+        if server is None:
+            missing[REDIS] = why
+            report.print(f"no Redis series: {why}")
         for loop in loops:
             found, exchange, served = ours_and_floor(loop, levels, args.seconds, batch, args.server)
             report.print(f"our owner ({loop}): HTTPPool(server={args.server!r}) served by {served}")
@@ -202,7 +207,7 @@ def main() -> None:
             f"{exchange.request[:60]!r}..., a {len(exchange.response)}-byte response"
         )
     print_table(report, samples, args.seconds)
-    check_targets(report, samples)
+    check_targets(report, samples, missing)
     path = (
         args.plot
         if args.plot is not None
@@ -213,24 +218,15 @@ def main() -> None:
     report.record(not args.no_record)
 
 
-@contextlib.contextmanager
-def redis_or_none(report: Report) -> Iterator[RedisServer | None]:
-    """Start redis-server when it and redis-py are installed; else say why and yield None."""
+def redis_or_none(stack: contextlib.ExitStack) -> tuple[RedisServer | None, str]:
+    """Start redis-server (stopped by PID when ``stack`` closes) when it and redis-py are
+    installed: the server, or None and why not."""
     if optional_module("redis.asyncio") is None:
-        report.print("redis-py is not installed (pip install -e '.[bench]'): no Redis")
-        yield None
-        return
+        return None, "redis-py is not installed (pip install -e '.[bench]')"
     try:
-        cm = redis_server()
-        server = cm.__enter__()
+        return stack.enter_context(redis_server()), ""
     except RuntimeError as exc:
-        report.print(f"no Redis baseline: {exc}")
-        yield None
-        return
-    try:
-        yield server
-    finally:
-        cm.__exit__(None, None, None)
+        return None, str(exc)
 
 
 if __name__ == "__main__":
