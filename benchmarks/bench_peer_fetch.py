@@ -2,7 +2,7 @@
 
 Usage: .venv/bin/python benchmarks/bench_peer_fetch.py [--seconds S]
        [--concurrency 1,8,32,64,128] [--loop asyncio,uvloop] [--server auto|lean|aiohttp]
-       [--no-go] [--plot PNG] [--quick] [--no-record]
+       [--no-go] [--no-redis] [--plot PNG] [--quick] [--no-record]
 
 The requester (this process) and the owner are separate processes on 127.0.0.1; values
 are 100 bytes. Series:
@@ -165,6 +165,7 @@ def main() -> None:
     parser.add_argument("--loop", default="asyncio,uvloop")
     parser.add_argument("--server", default="auto", help="the owner's HTTPPool(server=...)")
     parser.add_argument("--no-go", action="store_true", help="no Go owner series")
+    parser.add_argument("--no-redis", action="store_true", help="no Redis series")
     parser.add_argument("--plot", type=Path, default=None)
     add_common_args(parser)
     args = parser.parse_args()
@@ -189,7 +190,7 @@ def main() -> None:
     samples: list[Sample] = []
     exchange: Exchange | None = None
     with contextlib.ExitStack() as stack:
-        server, why = redis_or_none(stack)
+        server, why = (None, "--no-redis was given") if args.no_redis else redis_or_none(stack)
         if server is None:
             missing[REDIS] = why
             report.print(f"no Redis series: {why}")
