@@ -39,7 +39,7 @@ def _find(samples: list[Sample], series: str, loop: str, concurrency: int) -> Sa
 
 def print_table(report: Report, samples: list[Sample], seconds: float) -> None:
     report.print(
-        f"100-byte values ('go:' + key for go-owner), 1000 keys, best of {REPEATS} x "
+        f"100-byte values, 1000 keys, best of {REPEATS} x "
         f"{seconds:g} s per point; requester CPU = this process's CPU per get, "
         "owner CPU = the server process's per request"
     )

@@ -2,17 +2,18 @@
 
 The owner is the interop tests' golang/groupcache peer (tests/interop/gopeers/golang,
 built by tests/support/gobuild.py, driven by tests/support/gopeer.py) serving group
-``bench`` alone, so it owns every key; its getter's values are ``"go:" + key`` (8 to 10
-bytes here, against 100 for the other series). The requester is ours as in the plain
-series: ``Group.get`` of a node with ``HTTPPool(ring="golang", batch=False)`` and
-``hot_cache="never"``. The owner's CPU is the Go process's (all its threads).
+``bench`` alone, so it owns every key; its getter's values are ``"go:" + key`` padded
+with ``.`` to 100 bytes (``-value-bytes``), as long as the other series' values. The
+requester is ours as in the plain series: ``Group.get`` of a node with
+``HTTPPool(ring="golang", batch=False)`` and ``hot_cache="never"``. The owner's CPU is
+the Go process's (all its threads).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from _fetch import KEYS, Sample, measure  # imports _common, which puts the root on the path
+from _fetch import KEYS, VALUE, Sample, measure  # imports _common, which puts the root on the path
 
 import groupcache
 from tests.support.gobuild import GoBuildError, GoToolchainUnavailableError, build_gopeer
@@ -20,6 +21,11 @@ from tests.support.gopeer import GoPeer, GoPeerStartError
 
 GROUP = "bench"
 SERIES = "go-owner"
+
+
+def go_value(key: str) -> bytes:
+    """The Go owner's value of ``key``."""
+    return (b"go:" + key.encode()).ljust(len(VALUE), b".")
 
 
 def go_owner_binary() -> tuple[Path | None, str]:
@@ -39,7 +45,7 @@ async def go_owner_series(
         raise AssertionError("the Go owner should serve every key")
 
     try:
-        peer = GoPeer(binary, group=GROUP, size=64 << 20)
+        peer = GoPeer(binary, group=GROUP, size=64 << 20, value_bytes=len(VALUE))
         await peer.start()
     except GoPeerStartError as exc:
         raise RuntimeError(f"the Go owner did not start: {exc}") from exc
@@ -51,7 +57,7 @@ async def go_owner_series(
             ) as pool:
                 pool.set_peers(peer.url)
                 for k in KEYS:  # the Go owner's cache warm: its getter runs once per key
-                    assert await group.get(k) == b"go:" + k.encode()
+                    assert await group.get(k) == go_value(k)
                 samples = [
                     await measure(SERIES, loop, group.get, c, seconds, peer.pid) for c in levels
                 ]
