@@ -33,10 +33,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import inspect
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Literal, get_args
 
 from _common import BENCH_DIR, Report, add_common_args, available_loops, optional_module, run
 from _fetch import KEYS, VALUE, Sample, measure
@@ -47,26 +46,13 @@ from _procs import RedisServer, redis_server, start_server_process, stop_server_
 
 import groupcache
 
-
-def batch_supported() -> bool:
-    """Return whether the installed HTTPPool takes ``batch=True``."""
-    return "batch" in inspect.signature(groupcache.HTTPPool).parameters
-
-
-def pool_kwargs(batch: bool, server: str | None = None) -> dict[str, Any]:
-    """Pool options of a series: batching is on by default, so the plain series turns it
-    off; ``server`` (the owner's) is passed only when the installed HTTPPool takes it."""
-    params = inspect.signature(groupcache.HTTPPool).parameters
-    kwargs: dict[str, Any] = {"batch": batch} if "batch" in params else {}
-    if server is not None and "server" in params:
-        kwargs["server"] = server
-    return kwargs
+Server = Literal["auto", "lean", "aiohttp"]  # HTTPPool(server=...)
 
 
 # -- the owner process ----------------------------------------------------------------
 
 
-async def serve(batch: bool, server: str) -> None:
+async def serve(server: Server) -> None:
     """The owner: print ``URL SERVER`` (what serves, e.g. ``lean``), serve until stdin ends."""
 
     async def getter(key: str) -> bytes:
@@ -74,7 +60,7 @@ async def serve(batch: bool, server: str) -> None:
 
     ws = groupcache.Workspace()
     groupcache.Group("bench", getter, 256 << 20, workspace=ws)
-    pool = groupcache.HTTPPool("http://127.0.0.1:0", workspace=ws, **pool_kwargs(batch, server))
+    pool = groupcache.HTTPPool("http://127.0.0.1:0", workspace=ws, server=server)
     url = await pool.start("127.0.0.1", 0)
     print(url, pool.server, flush=True)
     try:
@@ -96,7 +82,7 @@ async def groupcache_series(
     samples = []
     with groupcache.Workspace() as ws:
         group = groupcache.Group("bench", never, 1 << 20, workspace=ws, hot_cache="never")
-        pool = groupcache.HTTPPool("http://127.0.0.1:1", workspace=ws, **pool_kwargs(batch))
+        pool = groupcache.HTTPPool("http://127.0.0.1:1", workspace=ws, batch=batch)
         async with pool:
             pool.set_peers(url)
             for k in KEYS:  # warm the owner's cache
@@ -127,22 +113,21 @@ async def redis_series(
 
 
 def ours_and_floor(
-    loop: str, levels: list[int], seconds: float, batch: bool, server: str
+    loop: str, levels: list[int], seconds: float, server: Server
 ) -> tuple[list[Sample], Exchange, str]:
     """Our plain and batched series against an owner process on ``loop``, then the floor
     exchanging the bytes recorded from that owner; also what served (``lean``...)."""
     cmd = [sys.executable, __file__, "--serve", "--loop", loop, "--server", server]
-    proc, line = start_server_process(cmd + (["--batch"] if batch else []))
+    proc, line = start_server_process(cmd)
     url, served = line.split()
     try:
         exchange = run(capture_exchange(url), loop)
         samples = run(
             groupcache_series("groupcache", loop, url, proc.pid, levels, seconds, False), loop
         )
-        if batch:
-            samples += run(
-                groupcache_series("batched", loop, url, proc.pid, levels, seconds, True), loop
-            )
+        samples += run(
+            groupcache_series("batched", loop, url, proc.pid, levels, seconds, True), loop
+        )
     finally:
         stop_server_process(proc)
     proc, url = start_server_process(floor_command(loop, exchange))
@@ -159,18 +144,19 @@ def ours_and_floor(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--batch", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--seconds", type=float, default=1.0, help="per run; best of 3 runs")
     parser.add_argument("--concurrency", default="1,8,32,64,128")
     parser.add_argument("--loop", default="asyncio,uvloop")
-    parser.add_argument("--server", default="auto", help="the owner's HTTPPool(server=...)")
+    parser.add_argument(
+        "--server", default="auto", choices=get_args(Server), help="our owner's HTTPPool(server=)"
+    )
     parser.add_argument("--no-go", action="store_true", help="no Go owner series")
     parser.add_argument("--no-redis", action="store_true", help="no Redis series")
     parser.add_argument("--plot", type=Path, default=None)
     add_common_args(parser)
     args = parser.parse_args()
     if args.serve:
-        run(serve(args.batch, args.server), args.loop)
+        run(serve(args.server), args.loop)
         return
     if args.quick:
         args.seconds = 0.1
@@ -179,9 +165,6 @@ def main() -> None:
     report = Report("peer fetch")
     levels = [int(x) for x in args.concurrency.split(",")]
     loops = available_loops(args.loop)
-    batch = batch_supported()
-    if not batch:
-        report.print("batched: HTTPPool has no batch= keyword yet, so no batched series")
     missing: dict[str, str] = {}  # a baseline series not measured: why
     go_binary, why = (None, "--no-go was given") if args.no_go else go_owner_binary()
     if go_binary is None:
@@ -195,7 +178,7 @@ def main() -> None:
             missing[REDIS] = why
             report.print(f"no Redis series: {why}")
         for loop in loops:
-            found, exchange, served = ours_and_floor(loop, levels, args.seconds, batch, args.server)
+            found, exchange, served = ours_and_floor(loop, levels, args.seconds, args.server)
             report.print(f"our owner ({loop}): HTTPPool(server={args.server!r}) served by {served}")
             samples += found
             if go_binary is not None:
