@@ -298,7 +298,7 @@ def finish(scratch: Path, command: str, results: Path = RESULTS) -> None:
     verdicts = [
         line.strip()
         for line in body.splitlines()
-        if line.startswith("target MET") or line.startswith("target NOT MET")
+        if line.startswith(("target MET", "target NOT MET", "target not judged"))
     ]
     summary = ["### targets", "", *(f"- {v}" for v in verdicts), ""] if verdicts else []
     append_results("\n".join([*header_lines(command.strip()), *summary]) + "\n" + body, results)

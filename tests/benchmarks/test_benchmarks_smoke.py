@@ -133,6 +133,8 @@ def test_record_goes_to_the_scratch_file_and_finish_appends_one_section(tmp_path
     scratch = tmp_path / "section.md"
     bench("ring", "--rounds", "1", env={"GROUPCACHE_BENCH_SECTION": str(scratch)})
     assert scratch.read_text().startswith("### ring\n")
+    with scratch.open("a") as f:  # a baseline that could not run is summed up too
+        f.write("### other\n\n```text\ntarget not judged  x <= y: no y series (why)\n```\n")
     results = tmp_path / "RESULTS.md"
     subprocess.run(
         [
@@ -152,7 +154,9 @@ def test_record_goes_to_the_scratch_file_and_finish_appends_one_section(tmp_path
     assert "- machine: " in text
     assert "- versions: python " in text
     assert "### targets" in text
-    assert "### ring" in text
+    summary = text.split("### targets", 1)[1].split("### ring", 1)[0]
+    assert "mmh3 HashRing.get 512 peers <= 2x 8 peers: " in summary  # MET or NOT MET
+    assert "- target not judged  x <= y: no y series (why)" in summary
 
 
 @pytest.mark.timeout(900)  # as the interop tests: a cold module download and build
