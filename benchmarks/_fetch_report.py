@@ -16,6 +16,7 @@ judged, with the reason.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -41,7 +42,8 @@ def print_table(report: Report, samples: list[Sample], seconds: float) -> None:
     report.print(
         f"100-byte values, 1000 keys, best of {REPEATS} x "
         f"{seconds:g} s per point; requester CPU = this process's CPU per get, "
-        "owner CPU = the server process's per request"
+        "owner CPU = the server process's per request, counted in "
+        f"{1000 / os.sysconf('SC_CLK_TCK'):g} ms ticks (/proc/PID/stat), so coarse at short runs"
     )
     report.print(
         f"{'series':<11} {'loop':<8} {'c':>4} {'req/s':>8} {'p50 us':>8} {'p99 us':>8} "
