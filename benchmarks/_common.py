@@ -20,15 +20,11 @@ import importlib
 import importlib.metadata
 import os
 import platform
-import select
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
-import tempfile
-import time
-from collections.abc import Callable, Coroutine, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -39,7 +35,6 @@ T = TypeVar("T")
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(ROOT))
-from tests.support.net import free_port  # noqa: E402 - the repository root is on the path now
 
 RESULTS = BENCH_DIR / "RESULTS.md"
 SECTION_ENV = "GROUPCACHE_BENCH_SECTION"
@@ -119,54 +114,10 @@ def percentile(sorted_values: Sequence[float], pct: float) -> float:
     return sorted_values[rank]
 
 
-def proc_cpu_seconds(pid: int) -> float:
-    """Return user + system CPU seconds used so far by process ``pid`` (Linux /proc)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")
-    ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (fields 14 and 15)
-
-
 def rss_bytes() -> int:
     """Return this process's resident set size in bytes (/proc/self/statm)."""
     resident_pages = int(Path("/proc/self/statm").read_text().split()[1])
     return resident_pages * os.sysconf("SC_PAGE_SIZE")
-
-
-def stop_process(proc: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
-    """Stop ``proc`` by its PID: SIGTERM, then SIGKILL after ``timeout`` seconds."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout)
-
-
-def read_line(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> str:
-    """Return the next line ``proc`` writes to its stdout pipe, waiting ``timeout`` at most.
-
-    Raises:
-        RuntimeError: the process exited or said nothing in time.
-    """
-    assert proc.stdout is not None
-    deadline = time.monotonic() + timeout
-    buf = b""
-    fd = proc.stdout.fileno()
-    while not buf.endswith(b"\n"):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise RuntimeError(f"process {proc.pid} printed no line within {timeout} s")
-        ready, _, _ = select.select([fd], [], [], left)
-        if ready:
-            chunk = os.read(fd, 1)
-            if not chunk:
-                raise RuntimeError(f"process {proc.pid} exited before printing a line")
-            buf += chunk
-    return buf.decode().strip()
 
 
 # -- machine and versions -------------------------------------------------------------
@@ -274,7 +225,7 @@ def header_lines(command: str) -> list[str]:
 
 @dataclass
 class Target:
-    """A target of issue 6: what was measured against what was asked."""
+    """A target of an issue: what was measured against what was asked."""
 
     name: str
     met: bool
@@ -347,7 +298,7 @@ def finish(scratch: Path, command: str, results: Path = RESULTS) -> None:
     verdicts = [
         line.strip()
         for line in body.splitlines()
-        if line.startswith("target MET") or line.startswith("target NOT MET")
+        if line.startswith(("target MET", "target NOT MET", "target not judged"))
     ]
     summary = ["### targets", "", *(f"- {v}" for v in verdicts), ""] if verdicts else []
     append_results("\n".join([*header_lines(command.strip()), *summary]) + "\n" + body, results)
@@ -360,72 +311,6 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-record", action="store_true", help="do not append to benchmarks/RESULTS.md"
     )
-
-
-# -- redis-server ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RedisServer:
-    """A running redis-server of :func:`redis_server`."""
-
-    port: int
-    pid: int
-
-
-def _ping(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(64).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
-@contextlib.contextmanager
-def redis_server(timeout: float = 10.0) -> Iterator[RedisServer]:
-    """Start a throwaway redis-server on a free 127.0.0.1 port; stop it by PID on exit.
-
-    Persistence is off (``--save '' --appendonly no``) and its files go to a temp dir.
-
-    Raises:
-        RuntimeError: redis-server is not installed or did not answer PING in time.
-    """
-    exe = redis_server_path()
-    if exe is None:
-        raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
-    with tempfile.TemporaryDirectory(prefix="bench-redis-") as workdir:
-        port = free_port()
-        proc = subprocess.Popen(
-            [
-                exe,
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--daemonize",
-                "no",
-                "--dir",
-                workdir,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            deadline = time.monotonic() + timeout
-            while not _ping(port):
-                if proc.poll() is not None:
-                    raise RuntimeError(f"redis-server exited with status {proc.returncode}")
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"redis-server did not answer PING within {timeout} s")
-                time.sleep(0.05)
-            yield RedisServer(port, proc.pid)
-        finally:
-            stop_process(proc)
 
 
 def main() -> None:

@@ -4,7 +4,8 @@ Usage: .venv/bin/python benchmarks/bench_local_hit.py [--keys N] [--rounds N] [-
        [--loop asyncio,uvloop] [--quick] [--no-record]
 
 Prints ns per hit and the ratio to a ``functools.lru_cache(maxsize=None)`` hit measured in
-the same run (the main baseline; target: at most 6x), and to a ``cachetools.LRUCache``
+the same run (the main baseline; targets: ``await group.get`` at most 4x on the slowest
+loop, issue 15; ``group.get_sync`` at most 6x, issue 6), and to a ``cachetools.LRUCache``
 ``c[k]`` hit when cachetools is installed. Every figure is the best of ``--rounds`` and
 includes the same ``for`` loop overhead. ``await group.get`` is measured on each loop of
 ``--loop``; a hit never suspends, so the loop should not matter.
@@ -21,7 +22,8 @@ from _common import Report, add_common_args, available_loops, best_of, optional_
 
 import groupcache
 
-TARGET = 6.0
+ASYNC_TARGET = 4.0  # issue 15
+SYNC_TARGET = 6.0  # issue 6
 
 
 def timed_passes(passes: int, keys: list[str], lookup: Callable[[str], object]) -> float:
@@ -107,12 +109,14 @@ def main() -> None:
     row("group.get_sync hit", sync_ns)
     worst_async = max(async_ns.values())
     report.target(
-        "await group.get <= 6x lru_cache",
-        worst_async / lru_ns <= TARGET,
+        f"await group.get <= {ASYNC_TARGET:g}x lru_cache",
+        worst_async / lru_ns <= ASYNC_TARGET,
         f"{worst_async / lru_ns:.2f}x (slowest loop)",
     )
     report.target(
-        "group.get_sync <= 6x lru_cache", sync_ns / lru_ns <= TARGET, f"{sync_ns / lru_ns:.2f}x"
+        f"group.get_sync <= {SYNC_TARGET:g}x lru_cache",
+        sync_ns / lru_ns <= SYNC_TARGET,
+        f"{sync_ns / lru_ns:.2f}x",
     )
     report.record(not args.no_record)
 

@@ -28,15 +28,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import aiohttp
-from _common import (
-    BENCH_DIR,
-    Report,
-    add_common_args,
-    percentile,
-    read_line,
-    run,
-    stop_process,
-)
+from _common import BENCH_DIR, Report, add_common_args, percentile, run
+from _procs import read_line, stop_process
 from aiohttp import web
 
 import groupcache

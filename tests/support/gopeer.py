@@ -95,7 +95,8 @@ class GoPeer:
     With ``certs`` it serves TLS only (groupcache and admin API) with that certificate,
     and its peer requests trust ``ca_file`` (default: the CA of ``certs``; without either,
     the system roots). With ``token`` its peer requests send it as a bearer token and its
-    groupcache handler answers 401 without it.
+    groupcache handler answers 401 without it. With ``value_bytes`` its getter's values
+    (``"go:" + key``) are padded with ``.`` to that length (the benchmarks' values).
     """
 
     live: ClassVar[dict[int, asyncio.subprocess.Process]] = {}  # started, not yet closed
@@ -112,8 +113,10 @@ class GoPeer:
         certs: Certs | None = None,
         ca_file: Path | None = None,
         token: str | None = None,
+        value_bytes: int = 0,
     ) -> None:
         self.binary = binary
+        self.value_bytes = value_bytes
         self.certs = certs
         self.ca_file = ca_file if ca_file is not None or certs is None else certs.ca_file
         self.token = token
@@ -168,6 +171,7 @@ class GoPeer:
             str(self.replicas),
             "-ttl",
             f"{self.ttl}s",
+            *(["-value-bytes", str(self.value_bytes)] if self.value_bytes else []),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=None,  # inherited: pytest captures it per test

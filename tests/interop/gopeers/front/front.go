@@ -18,9 +18,10 @@
 //	GET  /admin/variant           {"variant", "module", "version", "go"}
 //
 // Writes answer 200 "ok", 501 "unsupported: ..." when the variant has no such call, or
-// 500 + the error. The getter returns "go:"+key, fails for keys starting with "err:",
-// and gives keys starting with "ttl:" an expiry -ttl from now (whole milliseconds), which
-// variants without TTLs drop.
+// 500 + the error. The getter returns "go:"+key (padded with '.' to -value-bytes bytes
+// when that is longer: the benchmarks' 100-byte values), fails for keys starting with
+// "err:", and gives keys starting with "ttl:" an expiry -ttl from now (whole
+// milliseconds), which variants without TTLs drop.
 // Once listening it prints exactly one line, "LISTEN http://HOST:PORT" (https with TLS),
 // to stdout. SIGTERM or SIGINT shuts it down cleanly.
 //
@@ -293,6 +294,7 @@ func Main(v Variant) {
 	keyFile := flag.String("tls-key", "", "PEM private key of -tls-cert")
 	caFile := flag.String("ca", "", "PEM CA certificates peer requests trust (default: system roots)")
 	token := flag.String("token", "", "bearer token peer requests send and the groupcache handler requires")
+	valueBytes := flag.Int("value-bytes", 0, "pad the getter's values with '.' to this many bytes")
 	flag.Parse()
 	log.SetPrefix(v.Name + ": ")
 
@@ -335,7 +337,11 @@ func Main(v Variant) {
 		if strings.HasPrefix(key, "ttl:") {
 			expire = time.UnixMilli(time.Now().Add(*ttl).UnixMilli())
 		}
-		return []byte("go:" + key), expire, nil
+		value := []byte("go:" + key)
+		if pad := *valueBytes - len(value); pad > 0 {
+			value = append(value, strings.Repeat(".", pad)...)
+		}
+		return value, expire, nil
 	}
 	peer, handler, err := v.New(Config{
 		Self: self, Group: *groupName, Size: *size, Base: *base, Replicas: *replicas, Load: load,
