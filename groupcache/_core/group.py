@@ -20,7 +20,7 @@ from .blocking import BlockingMethods, on_home_loop, on_home_thread
 from .cache import Cache, hot_admission, populate
 from .getter import Getter, GetterCaller
 from .handoff import take_copy
-from .peers import PeerGetter, broadcast, broadcast_keys, broadcast_set, fetch
+from .peers import PeerGetter, broadcast, broadcast_clear, broadcast_keys, broadcast_set, fetch
 from .singleflight import Flight, SingleFlight
 from .stats import PeerErrorReporter, Stats, StatsMethods, SyncHitCounters
 from .value import DEFAULT_MAX_KEY_BYTES, Value, check_key, check_set_key
@@ -261,6 +261,19 @@ class Group(BlockingMethods, StatsMethods):
         for key in keys:
             check_key(key, self.max_key_bytes)
         await broadcast_keys(self.workspace.peer_picker, self.name, keys, self.local_remove)
+
+    @on_home_loop
+    async def clear_all(self) -> None:
+        """Drop the group's entries on every node: here and on every peer, flights in
+        progress detached everywhere, so no load that began before can put an old value
+        back.
+
+        Raises:
+            MultiError: some peers failed (each error names its peer; a Go peer, which
+                cannot clear, with :class:`UnsupportedWriteError`); every other node and
+                this one are cleared.
+        """
+        await broadcast_clear(self.workspace.peer_picker, self.name, self.clear)
 
     @on_home_thread
     def local_set(self, key: str, value: Value) -> None:

@@ -154,6 +154,34 @@ class KeysRemover(Protocol):
         ...
 
 
+@runtime_checkable
+class Clearer(Protocol):
+    """Optional for a :class:`PeerGetter`: drops every cached value of a group."""
+
+    async def clear(self, group: str) -> None:
+        """Clear ``group`` on the peer."""
+        ...
+
+
+async def _clear(peer: PeerGetter, group: str) -> None:
+    if not isinstance(peer, Clearer):
+        raise UnsupportedWriteError(f"{peer.url}: this peer client cannot clear a group")
+    await peer.clear(group)
+
+
+async def broadcast_clear(picker: PeerPicker, group: str, local: Callable[[], None]) -> None:
+    """Clear ``group`` here (``local``) and on every peer; no peer owns a clear, so none is
+    waited for first. Flights in progress are detached everywhere (as by a Remove).
+
+    Raises:
+        MultiError: some peers failed, each error naming its peer; the others, and this
+            node, are cleared.
+    """
+    _, errors = await _write([], picker, lambda p: _clear(p, group), local)
+    if errors:
+        raise MultiError(errors)
+
+
 async def _remove_keys(peer: PeerGetter, group: str, keys: Sequence[str]) -> None:
     if isinstance(peer, KeysRemover):
         await peer.remove_keys(group, keys)

@@ -42,7 +42,7 @@ from .._protocol.headers import (
     NOT_CACHED,
     REPLY_LIMIT_HEADER,
 )
-from .._protocol.paths import GET_KEYS, REMOVE_KEYS, parse_handoff, parse_path
+from .._protocol.paths import GET_KEYS, REMOVE_KEYS, parse_clear, parse_handoff, parse_path
 from .._protocol.status import Headers, error_status
 
 logger = logging.getLogger("groupcache")
@@ -190,10 +190,14 @@ class PeerHandler:
         try:
             group_name, key = parse_path(raw_path, base_path or self.base_path)
         except WireError as exc:
-            handoff = parse_handoff(raw_path, base_path or self.base_path)
-            if handoff is None or method != "GET":
-                return error_reply(400, str(exc))
-            return self._copy(*handoff)
+            base = base_path or self.base_path
+            handoff = parse_handoff(raw_path, base) if method == "GET" else None
+            if handoff is not None:
+                return self._copy(*handoff)
+            cleared = parse_clear(raw_path, base) if method == "DELETE" else None
+            if cleared is not None:
+                return self._clear(cleared)
+            return error_reply(400, str(exc))
         group = self.workspace.get_group(group_name)
         if group is None:
             return error_reply(404, f"no such group: {group_name}", NO_SUCH_GROUP)
@@ -209,6 +213,15 @@ class PeerHandler:
             if status == 503:
                 logger.debug("groupcache: %s %s/%r failed: %r", method, group_name, key, exc)
             return error_reply(status, str(exc), missing)
+
+    def _clear(self, group_name: str) -> Reply:
+        """A cluster-wide clear reaching this node: drop the group's entries here."""
+        group = self.workspace.get_group(group_name)
+        if group is None:
+            return error_reply(404, f"no such group: {group_name}", NO_SUCH_GROUP)
+        group.count_server_request()
+        group.clear()
+        return EMPTY_OK
 
     def _copy(self, group_name: str, key: str) -> Reply:
         """A warm handoff's cached-only GET: the cached value, or 404 ``not-cached``;

@@ -28,7 +28,7 @@ from .._protocol.headers import (
     MAX_BATCH_KEYS,
     NOT_CACHED,
 )
-from .._protocol.paths import REMOVE_KEYS, handoff_path
+from .._protocol.paths import REMOVE_KEYS, clear_path, handoff_path
 from .._protocol.status import lacks_group
 from .batch import Batcher, get_batch
 from .connections import PeerChannel, Response
@@ -158,6 +158,22 @@ class HTTPPeer:
             PeerError: any other failure.
         """
         resp = await self._channel.request("DELETE", self._channel.path(group, key))
+        self.check_write(resp, "DELETE", group)
+
+    async def clear(self, group: str) -> None:
+        """Drop every cached value of ``group`` on the peer: ``DELETE {base}{group}?clear``.
+
+        Raises:
+            UnsupportedWriteError: the peer refused the path with 400, as every Go
+                variant does (none can clear a group): nothing changed there.
+            PeerError: any other failure.
+        """
+        resp = await self._channel.request("DELETE", clear_path(self._channel.base, group))
+        if resp.status == 400:
+            raise UnsupportedWriteError(
+                f"{self.url}: refused the clear with 400, as Go peers do: that peer cannot "
+                "clear a group, and nothing changed there"
+            )
         self.check_write(resp, "DELETE", group)
 
     async def remove_keys(self, group: str, keys: Sequence[str]) -> None:

@@ -77,6 +77,23 @@ def parse_handoff(raw_target: str, base_path: str) -> tuple[str, str] | None:
     return group, from_bytes(unquote_to_bytes(key))
 
 
+_CLEAR_QUERY = "?clear"
+
+
+def clear_path(base: str, group: str) -> str:
+    """Return the path of a cluster-wide clear's ``DELETE``: ``{base}{group}?clear``,
+    which every Go variant refuses with 400 (no ``/`` after the group), changing nothing."""
+    return f"{base}{path_escape(group)}{_CLEAR_QUERY}"
+
+
+def parse_clear(raw_target: str, base_path: str) -> str | None:
+    """Return the group of a :func:`clear_path` target, or ``None`` if it is not one."""
+    if not raw_target.endswith(_CLEAR_QUERY) or not raw_target.startswith(base_path):
+        return None
+    group = from_bytes(unquote_to_bytes(raw_target[len(base_path) : -len(_CLEAR_QUERY)]))
+    return group if group and "/" not in group and "?" not in group else None
+
+
 def parse_path(raw_path: str, base_path: str) -> tuple[str, str]:
     """Split a raw request path into (group, key), as Go's ``ServeHTTP`` does.
 
