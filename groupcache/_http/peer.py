@@ -11,6 +11,7 @@ golang/groupcache serving it as a Get (:class:`UnsupportedWriteError`).
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Sequence
 
@@ -34,6 +35,8 @@ from .batch import Batcher, get_batch
 from .connections import PeerChannel, Response
 
 _ERROR = ERROR_HEADER.lower()
+_HANDOFF_TIMEOUT = 1.0
+"""Seconds a warm handoff's request may take before the origin is called instead."""
 _MIN_ITEM_BYTES = 16
 """Reply bytes reserved per key of a batch: a batch has at most ``max_body_bytes / 16``
 keys, so the owner can always answer each one (a value left out takes 5 bytes)."""
@@ -104,10 +107,14 @@ class HTTPPeer:
         Raises:
             PeerError: the peer could not be reached or answered garbage.
         """
-        if not self._handoff_ok:
-            return None
         channel = self._channel
-        resp = await channel.request("GET", handoff_path(channel.base, group, key))
+        if not self._handoff_ok or channel.conns.busy:
+            return None  # opportunistic: never queued behind the peer's other requests
+        try:
+            async with asyncio.timeout(_HANDOFF_TIMEOUT):
+                resp = await channel.request("GET", handoff_path(channel.base, group, key))
+        except TimeoutError:
+            return None
         if resp.status == 404 and resp.headers.get(_ERROR) == NOT_CACHED:
             return None
         if resp.status == 400:

@@ -15,6 +15,7 @@ from groupcache import Group, GroupNotFoundError, HTTPPool, ServerKind, Value, W
 from groupcache._protocol.paths import handoff_path
 from tests.support.cluster import Node, cluster, node_of, total_loads
 from tests.support.getters import CountingGetter
+from tests.support.waiting import until
 
 KEYS = [f"key-{i}" for i in range(200)]
 COLD = {"hot_cache": "never"}  # every copy is an owner's: what moved must be handed over
@@ -161,3 +162,22 @@ async def test_the_handoff_get_never_runs_the_getter_and_counts_nothing(
             await peer.get_cached("nope", "k")
         assert b.getter.total == 0
         assert b.group.stats().server_requests == 0
+
+
+async def test_a_handoff_never_waits_behind_a_busy_previous_owner() -> None:
+    """A previous owner whose connections are all busy (held loads) is not waited for:
+    the new owner calls the origin at once rather than queueing behind them."""
+    async with cluster(
+        2, join=False, group_kwargs=COLD, max_connections_per_peer=1, batch=False
+    ) as (a, b):
+        a.pool.set_peers(a.url, b.url)
+        held, mine = [k for k in KEYS if a.pool.owner(k) == b.url][:2]
+        b.getter.gate = asyncio.Event()
+        busy = asyncio.create_task(a.group.get(held))  # a's one connection to b, held
+        await until(lambda: b.getter.started == 1)
+        b.pool.set_peers(b.url)
+        a.pool.set_peers(a.url)  # a owns everything now; b was the previous owner
+        async with asyncio.timeout(5):
+            assert await a.group.get(mine) == b"n0:" + mine.encode()
+        b.getter.gate.set()
+        await busy
