@@ -83,11 +83,6 @@ class ConnectionPool:
         self._closed = False
 
     @property
-    def busy(self) -> bool:
-        """Whether a request now would wait for a connection."""
-        return self._slots.locked()
-
-    @property
     def max_body_bytes(self) -> int:
         """Return the largest reply body accepted (the peers' request limit, too)."""
         return self._max_body

@@ -108,8 +108,8 @@ class HTTPPeer:
             PeerError: the peer could not be reached or answered garbage.
         """
         channel = self._channel
-        if not self._handoff_ok or channel.conns.busy:
-            return None  # opportunistic: never queued behind the peer's other requests
+        if not self._handoff_ok:
+            return None
         try:
             async with asyncio.timeout(_HANDOFF_TIMEOUT):
                 resp = await channel.request("GET", handoff_path(channel.base, group, key))

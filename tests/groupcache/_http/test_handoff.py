@@ -164,9 +164,9 @@ async def test_the_handoff_get_never_runs_the_getter_and_counts_nothing(
         assert b.group.stats().server_requests == 0
 
 
-async def test_a_handoff_never_waits_behind_a_busy_previous_owner() -> None:
-    """A previous owner whose connections are all busy (held loads) is not waited for:
-    the new owner calls the origin at once rather than queueing behind them."""
+async def test_a_handoff_waits_at_most_a_second_behind_a_busy_previous_owner() -> None:
+    """A previous owner whose connections are all busy (held loads) is waited for 1 s at
+    most, then the new owner calls the origin, rather than waiting out ``timeout``."""
     async with cluster(
         2, join=False, group_kwargs=COLD, max_connections_per_peer=1, batch=False
     ) as (a, b):
