@@ -66,7 +66,8 @@ async def test_a_rolling_replacement_of_every_process_loads_each_key_once(
         handed += stats["handoff_loads"]
     figure(
         f"warm handoff across processes: 3 nodes each replaced in turn, {len(KEYS)} keys; "
-        f"origin calls {originals} by the first nodes, {calls} by the replacements, copies handed over {handed}"
+        f"origin calls {originals} by the first nodes, {calls} by the replacements, "
+        f"copies handed over {handed}"
     )
     assert originals == len(KEYS)  # each key loaded once, by the first three
     assert calls == 0  # every replacement took every key it came to own from a peer
