@@ -365,3 +365,26 @@ async def test_with_a_token_go_peers_get_but_cannot_write(
                 await go.remove(key)
         assert await py.group.get(key) == b"py:" + key.encode()
         assert py.calls[key] == 1
+
+
+async def test_clear_all_from_python_clears_python_nodes_and_names_each_go_peer(
+    cluster: Cluster,
+) -> None:
+    """No Go variant can clear a group: each answers ``DELETE {base}{group}?clear`` (no
+    ``/`` after the group) with 400 before any lookup, and is named in the MultiError;
+    the Python nodes are cleared all the same, and no Go getter ran for it."""
+    keys = [await cluster.find_key(p.url, "clr-") for p in cluster.py]
+    for key in keys:
+        await cluster.everyone_gets(key)
+    before = await cluster.loads()
+    with pytest.raises(groupcache.MultiError) as info:
+        await cluster.py[0].group.clear_all()
+    errors = info.value.errors
+    assert len(errors) == len(cluster.go)
+    for go in cluster.go:
+        assert sum(f"{go.url}:" in str(e) for e in errors) == 1, go.url
+    assert all(isinstance(e, groupcache.UnsupportedWriteError) for e in info.value.errors)
+    for p in cluster.py:
+        assert p.group.cache_stats("main").items == 0
+        assert p.group.cache_stats("hot").items == 0
+    assert await cluster.loads() == before  # the clear ran no getter anywhere
