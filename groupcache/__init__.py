@@ -27,8 +27,9 @@ from ._errors import (
     RemoteCallError,
     UnsupportedWriteError,
 )
-from ._http.pool import DEFAULT_BASE_PATH, HTTPPool, normalize_url
+from ._http.pool import DEFAULT_BASE_PATH, HTTPPool
 from ._http.serving import ServerKind
+from ._http.urls import normalize_url
 
 __version__ = "0.1.0"
 

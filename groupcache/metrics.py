@@ -22,6 +22,9 @@ metric                                             type     labels
 ``groupcache_peer_auth_errors_total``              counter  group
 ``groupcache_handoff_loads_total``                 counter  group
 ``groupcache_handoff_misses_total``                counter  group
+``groupcache_peer_up``                             gauge    peer
+``groupcache_peer_consecutive_failures``           gauge    peer
+``groupcache_peer_marked_down_total``              counter  peer
 ``groupcache_cache_bytes``                         gauge    group, type
 ``groupcache_cache_items``                         gauge    group, type
 ``groupcache_cache_gets_total``                    counter  group, type
@@ -36,6 +39,7 @@ metric                                             type     labels
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -112,17 +116,45 @@ class GroupcacheCollector(Collector):
         groups: Callable[[], Iterable[Group]] | None = None,
     ) -> None:
         ws = workspace if workspace is not None else default_workspace()
+        self._ws = ws
         self._groups = groups if groups is not None else ws.groups
         self._prefix = f"{namespace}_groupcache_" if namespace else "groupcache_"
         self._const = dict(labels or {})
 
     def describe(self) -> Iterable[Metric]:
         """Describe the metric families without reading any group."""
-        return self._families([])
+        return [*self._families([]), *self._peers([])]
 
     def collect(self) -> Iterable[Metric]:
-        """Read every group's counters into metric families."""
-        return self._families(list(self._groups()))
+        """Read every group's counters, and the peers' health, into metric families."""
+        report = getattr(self._ws.peer_picker, "peer_health", None)  # HTTPPool's
+        health: list[Any] = list(report()) if callable(report) else []
+        return [*self._families(list(self._groups())), *self._peers(health)]
+
+    def _peers(self, health: list[Any]) -> list[Metric]:
+        names = list(self._const)
+        consts = list(self._const.values())
+        labels = [*names, "peer"]
+        up = GaugeMetricFamily(
+            self._prefix + "peer_up",
+            "1 while requests go to the peer, 0 while it is down",
+            labels=labels,
+        )
+        failures = GaugeMetricFamily(
+            self._prefix + "peer_consecutive_failures",
+            "Requests in a row that failed to reach the peer",
+            labels=labels,
+        )
+        downs = CounterMetricFamily(
+            self._prefix + "peer_marked_down",
+            "Count of times the peer was marked down",
+            labels=labels,
+        )
+        for info in health:
+            up.add_metric([*consts, info.url], 1.0 if info.up else 0.0)
+            failures.add_metric([*consts, info.url], float(info.failures))
+            downs.add_metric([*consts, info.url], float(info.times_down))
+        return [up, failures, downs]
 
     def _families(self, groups: list[Group]) -> list[Metric]:
         names = list(self._const)

@@ -89,7 +89,8 @@ def stats_json(pool: HTTPPool) -> tuple[str, bytes]:
         }
         for g in pool.workspace.groups()
     }
-    body = {"self": pool.self_url, "peers": pool.peers, "groups": groups}
+    health = [dataclasses.asdict(h) for h in pool.peer_health()]
+    body = {"self": pool.self_url, "peers": pool.peers, "health": health, "groups": groups}
     return "application/json; charset=utf-8", json.dumps(body).encode()
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -172,6 +172,22 @@ class HashRing:
         data = key.encode() if key.isascii() else key.encode("utf-8", "surrogateescape")
         i = bisect.bisect_left(points, self._key_hash(data))
         return owners[i if i < len(points) else 0]
+
+    def successors(self, key: str) -> Iterator[str]:
+        """Yield the distinct members clockwise from ``key``'s point, its owner first:
+        the order every node agrees on for failing over from a member that is down."""
+        points, owners = self._table
+        if not points:
+            return
+        data = key.encode() if key.isascii() else key.encode("utf-8", "surrogateescape")
+        start = bisect.bisect_left(points, self._key_hash(data))
+        seen: set[str] = set()
+        n = len(points)
+        for j in range(n):
+            member = owners[(start + j) % n]
+            if member not in seen:
+                seen.add(member)
+                yield member
 
     @property
     def members(self) -> list[str]:

@@ -14,6 +14,7 @@ import asyncio
 import collections
 import contextlib
 import ssl as ssl_module
+import time
 from urllib.parse import urlsplit
 
 from .._core.value import Value
@@ -29,6 +30,7 @@ from .._protocol.bodies import decode_get_response
 from .._protocol.headers import BATCH_HEADER
 from .._protocol.paths import base_of, request_path
 from .._protocol.status import reply_error
+from .health import PeerHealth
 from .http1 import Connection, Response
 
 _BATCH_HEADER = BATCH_HEADER.lower()  # the replies' headers are lower-cased
@@ -221,7 +223,7 @@ class PeerChannel:
         batches: Whether to note that the peer serves batch gets (its replies say so).
     """
 
-    __slots__ = ("_headers", "_note_batches", "base", "conns", "failing", "serves_batches", "url")
+    __slots__ = ("_headers", "_note_batches", "base", "conns", "health", "serves_batches", "url")
 
     def __init__(
         self,
@@ -231,6 +233,7 @@ class PeerChannel:
         base_path: str,
         headers: bytes,
         batches: bool,
+        health: PeerHealth | None = None,
     ) -> None:
         self.url = url
         self.base = base_of(url, base_path)
@@ -239,8 +242,8 @@ class PeerChannel:
         self._note_batches = batches
         self.serves_batches = False
         """Whether a reply of the peer said it serves batch gets (our nodes do)."""
-        self.failing = False
-        """Whether the last request failed to reach the peer (a transport error)."""
+        self.health = health if health is not None else PeerHealth()
+        """Its consecutive failures; down after a few (:mod:`.health`)."""
 
     def path(self, group: str, key: str) -> str:
         """Return the escaped request path of ``key`` (or an endpoint) in ``group``."""
@@ -272,16 +275,26 @@ class PeerChannel:
         extra: bytes = b"",
     ) -> Response:
         """Send one request to the peer (``extra``: more header lines); transport
-        failures become :class:`PeerError`."""
+        failures become :class:`PeerError` and count against the peer's health (while
+        it is down, every request fails so at once)."""
         headers = self._headers + extra
         if content_type is not None:
             headers += b"Content-Type: " + content_type.encode() + b"\r\n"
+        health = self.health
+        if health.down_until and health.is_down():
+            raise PeerError(
+                f"{self.url}: down after {health.failures} failed requests in a row "
+                f"(tried again in {health.down_until - time.monotonic():.1f} s)"
+            )
         try:
             resp = await self.conns.request(method, path, headers=headers, body=body)
-        except TransportError as exc:
-            self.failing = True
+        except QueueFullError as exc:  # overloaded, not down
             raise PeerError(f"{self.url}: {exc}") from exc
-        self.failing = False
+        except TransportError as exc:
+            health.failed()
+            raise PeerError(f"{self.url}: {exc}") from exc
+        if health.failures:
+            health.succeeded()
         return resp
 
     def check(self, resp: Response, method: str, group: str) -> None:

@@ -33,6 +33,7 @@ from .._protocol.paths import REMOVE_KEYS, clear_path, handoff_path
 from .._protocol.status import lacks_group
 from .batch import Batcher, get_batch
 from .connections import PeerChannel, Response
+from .health import PeerHealth
 
 _ERROR = ERROR_HEADER.lower()
 _HANDOFF_TIMEOUT = 1.0
@@ -126,7 +127,12 @@ class HTTPPeer:
     @property
     def failing(self) -> bool:
         """Return whether the last request to the peer failed to reach it."""
-        return self._channel.failing
+        return self._channel.health.failures > 0
+
+    @property
+    def health(self) -> PeerHealth:
+        """Return the peer's health (down after a few failed requests in a row)."""
+        return self._channel.health
 
     async def set(self, group: str, key: str, value: Value) -> None:
         """Store ``value`` in the peer's main cache (HTTP PUT with a ``SetRequest``).

@@ -20,8 +20,10 @@ from .._errors import GroupcacheError
 from .._protocol.bodies import EXPIRY_FIELDS, ExpiryField
 from .connections import ConnectionPool, PeerChannel
 from .handler import PeerHandler
+from .health import DEFAULT_DOWN_AFTER, DEFAULT_DOWN_BACKOFF, PeerHealth, PeerHealthInfo
 from .peer import HTTPPeer
 from .serving import PeerServing, ServerKind
+from .urls import normalize_url
 
 DEFAULT_BASE_PATH = "/_groupcache/"
 DEFAULT_TIMEOUT = 15.0
@@ -37,31 +39,6 @@ DEFAULT_HANDOFF_WINDOW = 60.0
 """Seconds after a membership change during which previous owners hand copies over."""
 DEFAULT_SHUTDOWN_TIMEOUT = 2.0
 """Seconds :meth:`HTTPPool.aclose` lets requests in progress finish before cancelling them."""
-
-
-def normalize_url(url: str) -> str:
-    """Return ``url`` in a canonical form, to recognise this node among its peers.
-
-    Scheme and host are lower-cased, the default port is made explicit, IPv6 hosts are
-    bracketed and trailing slashes dropped: ``HTTP://Node:80/`` → ``http://node:80``.
-
-    Raises:
-        GroupcacheError: not an http(s) URL with a host.
-    """
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError as exc:
-        raise GroupcacheError(f"invalid peer URL {url!r}: {exc}") from exc
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https") or not parts.hostname:
-        raise GroupcacheError(f"peer URL must be http(s)://host[:port], not {url!r}")
-    host = parts.hostname.lower()
-    if ":" in host:
-        host = f"[{host}]"
-    if port is None:
-        port = 443 if scheme == "https" else 80
-    return urlunsplit((scheme, f"{host}:{port}", parts.path.rstrip("/"), "", ""))
 
 
 def _request_line_limit(workspace: Workspace, base_path: str) -> int:
@@ -115,6 +92,10 @@ class HTTPPool:
             (never running that node's getter) before calling the origin: the warm
             handoff. Peers that left the ring are still asked, and get writes, meanwhile.
             Only our peers are asked (Go peers do not know it). 0 turns it off.
+        down_after, down_backoff: A peer whose requests failed to reach it ``down_after``
+            times in a row is down for ``down_backoff`` seconds (doubled at each failure
+            after, up to 30): its requests fail at once and its keys go to the next member
+            on the ring that is up, or load here. 0 never marks a peer down.
     """
 
     def __init__(
@@ -140,6 +121,8 @@ class HTTPPool:
         expiry_field: ExpiryField = 3,
         server: ServerKind = "auto",
         handoff_window: float = DEFAULT_HANDOFF_WINDOW,
+        down_after: int = DEFAULT_DOWN_AFTER,
+        down_backoff: float = DEFAULT_DOWN_BACKOFF,
     ) -> None:
         if not (base_path.startswith("/") and base_path.endswith("/")):
             raise GroupcacheError(f"base_path must start and end with '/': {base_path!r}")
@@ -176,6 +159,7 @@ class HTTPPool:
         self._max_body = max_body_bytes
         self._max_conns = max_connections_per_peer
         self._max_queued = max_queued_per_peer
+        self._down_after, self._down_backoff = down_after, down_backoff
         headers = ""
         if token is not None:
             if any(c in token for c in "\r\n") or not token.isprintable():
@@ -275,15 +259,35 @@ class HTTPPool:
             base_path=self.base_path,
             headers=self._headers,
             batches=self._batches > 0,
+            health=PeerHealth(self._down_after, self._down_backoff),
         )
         return HTTPPeer(channel, batches=self._batches, max_queued=self._max_queued)
 
     def pick_peer(self, key: str) -> PeerGetter | None:
-        """Return the remote owner of ``key``, or ``None`` when it is this node's."""
+        """Return the remote owner of ``key``, or ``None`` when it is this node's. While
+        the owner is down (:meth:`peer_health`), the next member clockwise that is up
+        stands in for it (``None`` if that is this node)."""
         owner = self._ring.get(key)
         if owner is None or owner in self._self_members:
             return None
-        return self._peers[owner]
+        peer = self._peers[owner]
+        if peer.health.down_until and peer.health.is_down():
+            return self._stand_in(key)
+        return peer
+
+    def _stand_in(self, key: str) -> HTTPPeer | None:
+        for member in self._ring.successors(key):
+            if member in self._self_members:
+                return None
+            peer = self._peers[member]
+            if not peer.health.is_down():
+                return peer
+        return None
+
+    def peer_health(self) -> list[PeerHealthInfo]:
+        """Return the health of every peer: up, or down (and for how long) after
+        ``down_after`` failed requests in a row."""
+        return [peer.health.info(peer.url) for peer in self._peers.values()]
 
     def owner(self, key: str) -> str | None:
         """Return the URL of the peer that owns ``key`` (this node's included)."""
