@@ -78,7 +78,10 @@ class PeerHealth:
         """A request failed to reach the peer."""
         self.failures += 1
         if self._down_after and self.failures >= self._down_after:
-            self.down_until = _monotonic() + self._backoff
+            now = _monotonic()
+            if now < self.down_until:
+                return  # failures of requests sent before it went down: one step each
+            self.down_until = now + self._backoff
             self._backoff = min(2 * self._backoff, MAX_BACKOFF)
             self.times_down += 1
 

@@ -13,6 +13,11 @@ therefore also gets FRESH keys per round that v owned in the 3-node ring and tha
 never seen: before ``set_peers`` each must try v (a peer error each); after it, none
 may. Once v is reaped, a :class:`~tests.chaos.helpers.Tombstone` listens on its port and
 times every connection attempt to it (resetting each, as a dead peer would fail it).
+
+The survivors run with failover off (``down_after=0``), so that every fresh key of v must
+try it until ``set_peers``: what is measured here is how promptly ``set_peers`` stops
+that. With failover on, v is down after a few failures and is tried no more even before
+``set_peers`` (tests/groupcache/_http/test_failover.py).
 """
 
 from __future__ import annotations
@@ -60,8 +65,8 @@ def ms(seconds: float) -> str:
 @pytest.mark.timeout(90)
 async def test_sigkill_mid_workload_fails_no_get(procs: Cluster) -> None:
     a, b, victim = await procs.start(
-        ["a", "--delay", "0"],
-        ["b", "--delay", "0"],
+        ["a", "--delay", "0", "--down-after", "0"],
+        ["b", "--delay", "0", "--down-after", "0"],
         ["v", "--delay", "0", "--hold-prefix", "hold-"],
     )
     survivors = [a, b]

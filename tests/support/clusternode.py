@@ -38,7 +38,7 @@ GROUP = "g"
 class Node:
     """The node's group, pool and getter bookkeeping."""
 
-    def __init__(self, name: str, delay: float, hold_prefix: str | None) -> None:
+    def __init__(self, name: str, delay: float, hold_prefix: str | None, down_after: int) -> None:
         self.name = name
         self.delay = delay
         self.hold_prefix = hold_prefix
@@ -47,7 +47,9 @@ class Node:
         self._never = asyncio.Event()
         self.workspace = groupcache.Workspace()
         self.group = groupcache.Group(GROUP, self.getter, 1 << 20, workspace=self.workspace)
-        self.pool = groupcache.HTTPPool("http://127.0.0.1:0", workspace=self.workspace)
+        self.pool = groupcache.HTTPPool(
+            "http://127.0.0.1:0", workspace=self.workspace, down_after=down_after
+        )
 
     async def getter(self, key: str) -> bytes:
         self.calls[key] += 1
@@ -106,8 +108,8 @@ async def stdin_reader() -> asyncio.StreamReader:
     return reader
 
 
-async def serve(name: str, delay: float, hold_prefix: str | None) -> None:
-    node = Node(name, delay, hold_prefix)
+async def serve(name: str, delay: float, hold_prefix: str | None, down_after: int) -> None:
+    node = Node(name, delay, hold_prefix, down_after)
     try:
         url = await node.pool.start("127.0.0.1", 0)
         reader = await stdin_reader()
@@ -133,8 +135,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("name", help="node name, the prefix of the values it loads")
     parser.add_argument("--delay", type=float, default=0.05, help="getter latency, seconds")
     parser.add_argument("--hold-prefix", default=None, help="keys whose getter never returns")
+    parser.add_argument(
+        "--down-after", type=int, default=3, help="failures that mark a peer down (0: never)"
+    )
     args = parser.parse_args(argv)
-    asyncio.run(serve(args.name, args.delay, args.hold_prefix))
+    asyncio.run(serve(args.name, args.delay, args.hold_prefix, args.down_after))
     return 0
 
 
