@@ -281,7 +281,7 @@ class PeerChannel:
         if content_type is not None:
             headers += b"Content-Type: " + content_type.encode() + b"\r\n"
         health = self.health
-        if health.down_until and health.is_down():
+        if health.down_until and not health.admit():
             raise PeerError(
                 f"{self.url}: down after {health.failures} failed requests in a row "
                 f"(tried again in {health.down_until - time.monotonic():.1f} s)"

@@ -6,8 +6,9 @@ status is an answer, and a full queue is overload, not death. While a peer is do
 requests fail at once and :class:`~groupcache.HTTPPool` sends its keys to the next member
 clockwise on the ring that is up (every node with the same view picks the same one, so a
 key is still loaded once), or loads them locally. When the backoff ends, requests flow
-again: one success brings the peer back, one failure sends it down for twice as long (at
-most :data:`MAX_BACKOFF`).
+again, one at first (the probe; the other keys keep going to the stand-in): its success
+brings the peer back, its failure sends it down for twice as long (at most
+:data:`MAX_BACKOFF`).
 """
 
 from __future__ import annotations
@@ -51,7 +52,15 @@ class PeerHealth:
         backoff: Seconds it is first down for.
     """
 
-    __slots__ = ("_backoff", "_base", "_down_after", "down_until", "failures", "times_down")
+    __slots__ = (
+        "_backoff",
+        "_base",
+        "_down_after",
+        "down_until",
+        "failures",
+        "probing",
+        "times_down",
+    )
 
     def __init__(
         self, down_after: int = DEFAULT_DOWN_AFTER, backoff: float = DEFAULT_DOWN_BACKOFF
@@ -63,15 +72,28 @@ class PeerHealth:
         self.down_until = 0.0
         """Monotonic time until which the peer is down (0.0: up)."""
         self.times_down = 0
+        self.probing = False
+        """The backoff is over and one request (the probe) is out: the others wait."""
 
     def is_down(self) -> bool:
         """Whether requests to the peer are held back now."""
-        return self.down_until != 0.0 and _monotonic() < self.down_until
+        return self.down_until != 0.0 and (self.probing or _monotonic() < self.down_until)
+
+    def admit(self) -> bool:
+        """Whether a request may go to the peer now: always while it is up; once its
+        backoff is over, only one, the probe, until that one is answered."""
+        if self.down_until == 0.0:
+            return True
+        if self.is_down():
+            return False
+        self.probing = True
+        return True
 
     def succeeded(self) -> None:
         """A request reached the peer and was answered."""
         self.failures = 0
         self.down_until = 0.0
+        self.probing = False
         self._backoff = self._base
 
     def failed(self) -> None:
@@ -79,8 +101,9 @@ class PeerHealth:
         self.failures += 1
         if self._down_after and self.failures >= self._down_after:
             now = _monotonic()
-            if now < self.down_until:
+            if now < self.down_until and not self.probing:
                 return  # failures of requests sent before it went down: one step each
+            self.probing = False
             self.down_until = now + self._backoff
             self._backoff = min(2 * self._backoff, MAX_BACKOFF)
             self.times_down += 1

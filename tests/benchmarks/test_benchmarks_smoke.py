@@ -173,3 +173,9 @@ def test_bench_handoff_compares_origin_loads_with_the_handoff_on_and_off() -> No
     out = bench("handoff", "--nodes", "3,4", "--no-record")
     assert "handoff on   handoff off" in out
     assert "target MET      origin loads per distinct key" in out
+
+
+def test_bench_failover_compares_gets_during_an_outage_with_failover_on_and_off() -> None:
+    out = bench("failover", "--seconds", "1", "--timeout", "0.3", "--no-record")
+    assert "on (3)" in out
+    assert "off (0, as Go)" in out
