@@ -20,7 +20,15 @@ from .blocking import BlockingMethods, on_home_loop, on_home_thread
 from .cache import Cache, hot_admission, populate
 from .getter import Getter, GetterCaller
 from .handoff import take_copy
-from .peers import PeerGetter, broadcast, broadcast_clear, broadcast_keys, broadcast_set, fetch
+from .peers import (
+    Handoff,
+    PeerGetter,
+    broadcast,
+    broadcast_clear,
+    broadcast_keys,
+    broadcast_set,
+    fetch,
+)
 from .singleflight import Flight, SingleFlight
 from .stats import PeerErrorReporter, Stats, StatsMethods, SyncHitCounters
 from .value import DEFAULT_MAX_KEY_BYTES, Value, check_key, check_set_key
@@ -283,6 +291,7 @@ class Group(BlockingMethods, StatsMethods):
         self._hot.remove(key)
         self._main.remove(key)  # also when the new value is too large to be cached
         populate(self._main, self._hot, self.size, key, value, self._main)
+        self._written(key)
 
     @on_home_thread
     def local_remove(self, key: str) -> None:
@@ -291,6 +300,7 @@ class Group(BlockingMethods, StatsMethods):
         self._peer_flights.forget(key)
         self._main.remove(key)
         self._hot.remove(key)
+        self._written(key)
 
     @on_home_thread
     def clear(self) -> None:
@@ -298,6 +308,7 @@ class Group(BlockingMethods, StatsMethods):
         self._reset_flights()
         self._main.clear()
         self._hot.clear()
+        self._written(None)
 
     @on_home_thread
     def count_server_request(self) -> None:
@@ -312,6 +323,12 @@ class Group(BlockingMethods, StatsMethods):
         )
 
     # -- internals ------------------------------------------------------------------
+
+    def _written(self, key: str | None) -> None:
+        """A write here: a warm handoff takes no older copy of ``key`` (None: any)."""
+        picker = self.workspace.peer_picker
+        if isinstance(picker, Handoff):
+            picker.written(self.name, key)
 
     def _reset_flights(self) -> None:
         self._local_flights.forget_all()

@@ -10,6 +10,11 @@ may be draining, still answering) and, so that a copy can never be older than a 
 each Set, Remove and clear made during the window is sent to it too, best-effort: one
 that fails drops that node from the window. A donor that failed its last request is not
 asked, so a dead one costs nothing.
+
+A write may also reach this node and no other: groupcache-go v3's RemoveKeys tells an
+owner only its own keys, and a Go Set or Remove tells only the owner. So a key written,
+removed or cleared here during the window is never taken from a previous owner again in
+that window: its copy there may predate the write.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ async def take_copy(
     if not isinstance(picker, Handoff):
         return None
     donor = picker.previous_owner(key)
-    if donor is None or donor is owner or donor.failing:
+    if donor is None or donor is owner or donor.failing or not picker.copy_allowed(group, key):
         return None
     try:
         value = await donor.get_cached(group, key)
@@ -51,6 +56,10 @@ async def take_copy(
 
 
 P = TypeVar("P", bound=CachedCopies)
+
+MAX_WRITTEN = 10_000
+"""Keys written here during one window whose copies are refused; past that many, the
+window closes early (no handoff at all, never a stale one) rather than grow."""
 
 
 class PreviousOwners(Generic[P]):
@@ -79,6 +88,7 @@ class PreviousOwners(Generic[P]):
         self._clients: dict[str, P] = {}  # previous ring member → client (not this node)
         self._departed: dict[str, P] = {}  # of those, the ones no longer peers
         self._until = 0.0
+        self._written: set[tuple[str, str | None]] = set()  # (group, key or None: all)
 
     def changed(
         self,
@@ -112,6 +122,21 @@ class PreviousOwners(Generic[P]):
         self._ring, self._clients = ring, clients
         self._until = self._clock() + self.window
 
+    def written(self, group: str, key: str | None) -> None:
+        """Refuse copies of ``key`` of ``group`` (all its keys when ``None``) in this
+        window: it was written here, so a copy elsewhere may be older than the write."""
+        if self._ring is None:
+            return
+        if len(self._written) >= MAX_WRITTEN:
+            self._release()
+            return
+        self._written.add((group, key))
+
+    def copy_allowed(self, group: str, key: str) -> bool:
+        """Whether a copy of ``key`` may be taken: nothing was written to it here."""
+        written = self._written
+        return not written or ((group, key) not in written and (group, None) not in written)
+
     def owner(self, key: str) -> P | None:
         """The previous owner of ``key`` if it was another node (within the window)."""
         ring = self._ring
@@ -141,7 +166,7 @@ class PreviousOwners(Generic[P]):
     def _release(self) -> None:
         """Forget the previous ring and close the clients only it used."""
         departed, self._departed = self._departed, {}
-        self._ring, self._clients = None, {}
+        self._ring, self._clients, self._written = None, {}, set()
         for client in departed.values():
             self._close(client)
 

@@ -85,6 +85,15 @@ class Handoff(Protocol):
         """Stop asking ``peer`` for copies (a write did not reach it)."""
         ...
 
+    def written(self, group: str, key: str | None) -> None:
+        """Note that ``key`` of ``group`` (every key of it when ``None``) was written or
+        removed here: a copy elsewhere may predate that, so take none in this window."""
+        ...
+
+    def copy_allowed(self, group: str, key: str) -> bool:
+        """Return whether a previous owner's copy of ``key`` may still be taken."""
+        ...
+
 
 def is_final(exc: BaseException) -> bool:
     """Whether a peer's error goes to the caller as it is (no local load): the value does

@@ -241,6 +241,15 @@ class HTTPPool:
         """Stop asking ``peer`` for copies in this window (a write did not reach it)."""
         self._previous.drop(peer)
 
+    def written(self, group: str, key: str | None) -> None:
+        """Take no copy of ``key`` of ``group`` (all its keys when ``None``) in this
+        window: it was written or removed here, perhaps nowhere else."""
+        self._previous.written(group, key)
+
+    def copy_allowed(self, group: str, key: str) -> bool:
+        """Return whether a previous owner's copy of ``key`` may still be taken."""
+        return self._previous.copy_allowed(group, key)
+
     def _client(self, url: str) -> HTTPPeer:
         connections = ConnectionPool(
             url,

@@ -12,6 +12,7 @@ import pytest
 from aiohttp import web
 
 from groupcache import Group, GroupNotFoundError, HTTPPool, ServerKind, Value, Workspace
+from groupcache._core import handoff
 from groupcache._protocol.paths import handoff_path
 from tests.support.cluster import Node, cluster, node_of, total_loads
 from tests.support.getters import CountingGetter
@@ -80,9 +81,14 @@ async def test_a_write_after_the_change_reaches_the_departed_owner_so_no_stale_c
         key = next(k for k in KEYS if gone.pool.owner(k) == gone.url)
         join(rest)
         await rest[0].group.set(key, b"new")  # after the change: the departed one gets it
+        copy = gone.group.peek(key)
+        assert copy is not None
+        assert copy.data == b"new"
         new_owner = node_of(rest, rest[0].pool.owner(key))
-        new_owner.group.local_remove(key)  # forget the Set here: the copy must be the new one
-        assert await new_owner.group.get(key) == b"new"
+        new_owner.group.local_remove(key)  # forget the Set here (evicted, say)
+        # A key written here takes no copy in this window (its copy elsewhere might be
+        # older than the write, were the write not broadcast): the origin, never stale.
+        assert await new_owner.group.get(key) == new_owner.getter.prefix + key.encode()
         await rest[0].group.remove(key)
         assert gone.group.peek(key) is None  # the Remove reached it too
         assert await new_owner.group.get(key) == new_owner.getter.prefix + key.encode()
@@ -181,3 +187,56 @@ async def test_a_handoff_waits_at_most_a_second_behind_a_busy_previous_owner() -
             assert await a.group.get(mine) == b"n0:" + mine.encode()
         b.getter.gate.set()
         await busy
+
+
+async def test_a_key_removed_on_its_new_owner_alone_is_not_handed_back_from_an_old_copy(
+    server_kind: ServerKind,
+) -> None:
+    """groupcache-go v3's RemoveKeys tells an owner only its own keys (groupcache-go#27):
+    a Remove may reach the new owner and no other node. Within the window, that owner's
+    next miss calls the origin rather than take the previous owner's copy, which the
+    Remove never reached (the interop test of RemoveKeys from Go caught this)."""
+    async with cluster(3, join=False, group_kwargs=COLD, server=server_kind) as nodes:
+        old, new = nodes[:2], nodes[2]
+        join(old)
+        await read_all(old)
+        join(nodes)
+        removed, written = [k for k in KEYS if new.pool.owner(k) == new.url][:2]
+        new.group.local_remove(removed)  # a Remove that reached the owner only
+        new.group.local_set(written, Value(b"written"))  # a Set likewise
+        new.group.local_remove(written)  # then forgotten here (evicted, say)
+        assert await new.group.get(removed) == b"n2:" + removed.encode()
+        assert await new.group.get(written) == b"n2:" + written.encode()
+        assert new.getter.total == 2
+        assert new.group.stats().handoff_loads == 0
+
+
+async def test_a_node_cleared_alone_takes_no_old_copy_within_the_window(
+    server_kind: ServerKind,
+) -> None:
+    async with cluster(3, join=False, group_kwargs=COLD, server=server_kind) as nodes:
+        old, new = nodes[:2], nodes[2]
+        join(old)
+        await read_all(old)
+        join(nodes)
+        new.group.clear()
+        key = next(k for k in KEYS if new.pool.owner(k) == new.url)
+        assert await new.group.get(key) == b"n2:" + key.encode()
+        assert new.group.stats().handoff_loads == 0
+
+
+async def test_past_max_written_keys_the_window_closes_rather_than_grow(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(handoff, "MAX_WRITTEN", 3)
+    async with cluster(3, join=False, group_kwargs=COLD) as nodes:
+        old, new = nodes[:2], nodes[2]
+        join(old)
+        join(nodes)
+        moved = [k for k in KEYS if new.pool.owner(k) == new.url]
+        for key in moved[:3]:
+            new.group.local_remove(key)
+        assert new.pool.previous_owner(moved[3]) is not None
+        new.group.local_remove(moved[3])  # one more: the window closes
+        assert new.pool.previous_owner(moved[4]) is None
+        assert new.pool.copy_allowed("g", moved[0])  # forgotten with the window
