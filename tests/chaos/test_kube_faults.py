@@ -17,7 +17,7 @@ import pytest
 import kubegroup
 from kubegroup.testing import FakeKubeAPI, RecordedRequest, RecordingPool
 from tests.support.figures import figure
-from tests.support.waiting import until
+from tests.support.waiting import THREAD_POLL, until
 
 SELF = "http://10.99.0.1:5000"
 WEB = {"app": "web"}
@@ -81,7 +81,7 @@ async def test_api_faults_never_empty_the_ring_and_converge(fault: str) -> None:
         )
         async with kg:
             await pool.wait_for_peers(sorted([url("10.0.0.1"), url("10.0.0.2"), SELF]))
-            await until(lambda: api.watch_count >= 1, interval=0.005)
+            await until(lambda: api.watch_count >= 1, interval=THREAD_POLL)
             errors_before = kg.stats().errors
             detail = ""
             if fault == "stream cut":
@@ -94,23 +94,23 @@ async def test_api_faults_never_empty_the_ring_and_converge(fault: str) -> None:
                 api.expire_next_watch(count=20)
                 api.close_watches()
                 change_pods(api)
-                await until(lambda: kg.stats().relists >= 20, interval=0.005)
+                await until(lambda: kg.stats().relists >= 20, interval=THREAD_POLL)
                 detail = f", {kg.stats().relists} relists, {len(lists(api))} LISTs"
                 assert len(lists(api)) <= 21  # one per expiry at most, with backoff
             elif fault == "410 status":  # a 410 answer to the watch request itself
                 api.fail_next_requests(410, count=5)
                 api.cut_watches()
                 change_pods(api)
-                await until(lambda: kg.stats().relists >= 5, interval=0.005)
+                await until(lambda: kg.stats().relists >= 5, interval=THREAD_POLL)
                 detail = f", {kg.stats().relists} relists"
             elif fault == "garbage line":
                 api.send_raw(b"\x00not json{\n")
                 change_pods(api)
-                await until(lambda: kg.stats().errors > errors_before, interval=0.005)
+                await until(lambda: kg.stats().errors > errors_before, interval=THREAD_POLL)
             elif fault == "500 ERROR event":
                 api.send_error_event(500)
                 change_pods(api)
-                await until(lambda: kg.stats().errors > errors_before, interval=0.005)
+                await until(lambda: kg.stats().errors > errors_before, interval=THREAD_POLL)
             elif fault in ("403", "500"):
                 api.fail_next_requests(int(fault), count=5)
                 api.cut_watches()

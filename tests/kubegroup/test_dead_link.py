@@ -17,7 +17,7 @@ from kubernetes import client as k8s
 from kubegroup import KubeGroup, update_peers
 from kubegroup.testing import FakeKubeAPI, RecordingPool
 from tests.support.proxy import TCPProxy
-from tests.support.waiting import until
+from tests.support.waiting import THREAD_POLL, until
 
 from .conftest import StartGroup
 from .helpers import (
@@ -44,7 +44,7 @@ async def test_by_default_a_watch_socket_has_keepalive_and_an_inactivity_bound_u
 ) -> None:
     kg, _pool = await start_group()  # read_timeout not given: the default
     await in_thread(lambda: fake.wait_for_watches(1))
-    await until(lambda: kg._watcher._resp is not None)
+    await until(lambda: kg._watcher._resp is not None, interval=THREAD_POLL)
     sock = watch_socket(kg)
     timeout = sock.gettimeout()
     assert timeout is not None
@@ -69,7 +69,7 @@ async def test_a_silent_connection_is_replaced_after_the_inactivity_bound(
                 async with kg:
                     await peers_become(pool, "10.0.0.1")
                     await in_thread(lambda: fake.wait_for_watches(1))
-                    await until(lambda: kg._watcher._bookmarks_seen)
+                    await until(lambda: kg._watcher._bookmarks_seen, interval=THREAD_POLL)
                     rv = fake.resource_version
                     assert proxy.blackhole() == 1  # the watch's connection
                     silenced = time.monotonic()

@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from kubegroup import KubeAPIError
 from kubegroup.testing import FakeKubeAPI
-from tests.support.waiting import until
+from tests.support.waiting import THREAD_POLL, until
 
 from .conftest import StartGroup
 from .helpers import WEB, in_thread, no_call_emptied_the_ring, peers_become
@@ -46,7 +46,7 @@ async def test_a_role_without_watch_makes_the_group_unhealthy_with_rbac_advice(
     fake.deny_namespace("ns1", False)  # the Role is fixed: healthy again, changes flow
     fake.start_pod("b", labels=WEB, ip="10.0.0.2")
     await peers_become(pool, "10.0.0.1", "10.0.0.2")
-    await until(lambda: kg.healthy)
+    await until(lambda: kg.healthy, interval=THREAD_POLL)
     assert no_call_emptied_the_ring(pool.calls)
 
 
@@ -80,17 +80,17 @@ async def test_unhealthy_seconds_counts_a_failing_streak_and_resets_on_success(
     registry = CollectorRegistry()
     kg, pool = await start_group(registry=registry, backoff_initial=0.01, backoff_max=0.05)
     await peers_become(pool, "10.0.0.1")
-    await until(lambda: kg.healthy)
+    await until(lambda: kg.healthy, interval=THREAD_POLL)
     assert kg.unhealthy_seconds == 0.0
     fake.deny_namespace("ns1", verbs=("watch",))
     fake.cut_watches()
-    await until(lambda: kg.unhealthy_seconds > 0.0)
+    await until(lambda: kg.unhealthy_seconds > 0.0, interval=THREAD_POLL)
     first = kg.unhealthy_seconds
     await in_thread(lambda: fake.wait_for_requests(lambda _: forbidden_watches(fake) >= 3))
     assert kg.unhealthy_seconds > first  # one streak: measured from its first failure
     assert kg.stats().unhealthy_seconds > 0.0
     assert (registry.get_sample_value("kubegroup_unhealthy_seconds") or 0.0) > 0.0
     fake.deny_namespace("ns1", False)
-    await until(lambda: kg.healthy)
+    await until(lambda: kg.healthy, interval=THREAD_POLL)
     assert kg.unhealthy_seconds == 0.0
     assert registry.get_sample_value("kubegroup_unhealthy_seconds") == 0.0

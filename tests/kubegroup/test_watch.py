@@ -14,7 +14,7 @@ import pytest
 from kubegroup import KubeAPIError, KubeConnectionError
 from kubegroup._watch import wrap_error
 from kubegroup.testing import FakeKubeAPI
-from tests.support.waiting import until
+from tests.support.waiting import THREAD_POLL, until
 
 from .conftest import StartGroup
 from .helpers import (
@@ -117,7 +117,9 @@ async def test_refused_connections_keep_the_last_peers_until_the_api_returns(
 ) -> None:
     kg, pool = await synced_and_watching(fake, start_group, "10.0.0.1")
     fake.refuse_connections()
-    await until(lambda: kg.stats().errors >= 2)  # the cut watch, then a refused connection
+    await until(
+        lambda: kg.stats().errors >= 2, interval=THREAD_POLL
+    )  # the cut watch, then a refused connection
     assert not kg.healthy
     fake.set_unready("p0")  # the API says so, but we can't hear it yet
     assert kg.peers == ("http://10.0.0.1:5000", SELF)

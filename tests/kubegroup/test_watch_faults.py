@@ -17,7 +17,7 @@ from kubernetes import client as k8s
 
 from kubegroup import KubeAPIError, KubeConnectionError, update_peers
 from kubegroup.testing import FakeKubeAPI, RecordingPool
-from tests.support.waiting import until
+from tests.support.waiting import THREAD_POLL, until
 
 from .conftest import StartGroup
 from .helpers import (
@@ -62,7 +62,7 @@ async def test_a_410_storm_relists_once_per_expiry_and_backs_off(
     )
     fake.expire_next_watch(count=6)
     fake.close_watches()
-    await until(lambda: kg.stats().relists >= 6)
+    await until(lambda: kg.stats().relists >= 6, interval=THREAD_POLL)
     fake.start_pod("b", labels=WEB, ip="10.0.0.2")
     await peers_become(pool, "10.0.0.1", "10.0.0.2")
     listed = lists(fake)
@@ -180,7 +180,7 @@ async def test_a_tls_failure_is_a_connection_error(tls_files: TLSFiles) -> None:
         with k8s.ApiClient(config) as client:
             kg = await update_peers(pool, **group_options(client))
             async with kg:
-                await until(lambda: kg.last_error is not None)
+                await until(lambda: kg.last_error is not None, interval=THREAD_POLL)
                 err = kg.last_error
                 assert isinstance(err, KubeConnectionError), repr(err)
                 assert "CERTIFICATE_VERIFY_FAILED" in str(err)
