@@ -100,6 +100,17 @@ def check_key(key: object, max_key_bytes: int) -> None:
         raise InvalidKeyError(f"key is {size} bytes, over the limit of {max_key_bytes}")
 
 
+def is_utf8(key: str) -> bool:
+    """Whether ``key`` is valid UTF-8 text: no raw bytes held as lone surrogates."""
+    if key.isascii():
+        return True
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def check_set_key(key: object, max_key_bytes: int) -> None:
     """Check a key for a Set: as :func:`check_key`, and it must be valid UTF-8.
 

@@ -15,7 +15,7 @@ import asyncio
 import json
 from collections.abc import Sequence
 
-from .._core.value import Value
+from .._core.value import Value, is_utf8
 from .._errors import InvalidValueError, UnsupportedWriteError
 from .._protocol.bodies import (
     batch_key_cost,
@@ -193,11 +193,18 @@ class HTTPPeer:
         """Remove ``keys`` from the peer's caches: ``POST .../_remove-keys/`` with the JSON
         groupcache-go v3 sends, in as few requests as ``max_body_bytes`` allows.
 
-        A Go v1/v2 peer serves that POST as a Get of the key ``_remove-keys/``: a protobuf
-        reply, or the error its getter gives that key (404, 500 or 503), or (modernprogram,
-        which reads a Get's body as a ``GetRequest``) 400. Such a peer gets one DELETE per
-        key, now and from then on, unless a POST worked on it before.
+        A key that is not valid UTF-8 (raw bytes, ``surrogateescape``) gets a DELETE of its
+        own: JSON cannot carry its bytes. A Go v1/v2 peer serves that POST as a Get of the
+        key ``_remove-keys/``: a protobuf reply, or the error its getter gives that key (404,
+        500 or 503), or (modernprogram, which reads a Get's body as a ``GetRequest``) 400.
+        Such a peer gets one DELETE per key, now and from then on, unless a POST worked on
+        it before.
         """
+        raw = [k for k in keys if not is_utf8(k)]
+        if raw:  # JSON would carry them as lone surrogates, which Go reads as U+FFFD
+            keys = [k for k in keys if is_utf8(k)]
+            for key in raw:
+                await self.remove(group, key)
         if self._remove_keys_ok is False:
             for key in keys:
                 await self.remove(group, key)

@@ -4,6 +4,7 @@ is an error, never a silent success, and bad expiries or keys are rejected up fr
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import re
 from collections.abc import Awaitable, Callable
@@ -215,5 +216,32 @@ async def test_a_golang_owner_refusing_after_the_grace_says_the_others_have_the_
             assert "this node and the other peers have" in str(info.value)
             assert isinstance(info.value.__cause__, UnsupportedWriteError)
             assert await node.group.get("k") == b"new"
+    finally:
+        await runner.cleanup()
+
+
+async def test_remove_keys_sends_a_key_that_is_not_utf8_as_its_own_delete() -> None:
+    """JSON can carry such a key only as a lone-surrogate escape, which Go's decoder turns
+    into U+FFFD: groupcache-go v3 would remove another key. Its raw bytes go in a DELETE's
+    path instead; the other keys stay in the POST."""
+    seen: list[tuple[str, bytes]] = []
+
+    async def v3(request: web.Request) -> web.Response:
+        body = await request.read()
+        seen.append(
+            (request.method, body if request.method == "POST" else request.raw_path.encode())
+        )
+        return web.Response()
+
+    raw = b"bad-\xff".decode("utf-8", "surrogateescape")
+    runner, v3_url = await serve_peer_handler(v3)
+    try:
+        async with cluster(1) as (node,):
+            node.pool.set_peers(node.url, v3_url)
+            await node.group.remove_keys(["a", raw, "b"])
+            posts = [json.loads(body) for method, body in seen if method == "POST"]
+            assert posts == [{"group": "g", "keys": ["a", "b"]}]
+            deletes = [path for method, path in seen if method == "DELETE"]
+            assert deletes == [b"/_groupcache/g/bad-%FF"]
     finally:
         await runner.cleanup()
