@@ -225,6 +225,7 @@ class KubeGroup:
             lists=w["lists"],
             relists=w["relists"],
             watches=w["watches"],
+            dead_links=w["dead_links"],
             healthy=self.healthy,
             unhealthy_seconds=self.unhealthy_seconds,
         )

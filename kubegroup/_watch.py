@@ -114,7 +114,9 @@ class PodWatcher:
         self._failing_since: float | None = None  # monotonic: first failure of this streak
         self._last_error: KubeGroupError | None = None
         self._resp: urllib3.BaseHTTPResponse | None = None  # the response being read
-        self.counts = {"lists": 0, "watches": 0, "events": 0, "errors": 0, "relists": 0}
+        self.counts = dict.fromkeys(
+            ("lists", "watches", "events", "errors", "relists", "dead_links"), 0
+        )
         self._thread = threading.Thread(
             target=self._run, name=f"kubegroup-watch:{settings.namespace}", daemon=True
         )
@@ -322,6 +324,8 @@ class PodWatcher:
             except urllib3.exceptions.ReadTimeoutError:
                 if self._stopping.is_set():
                     return
+                with self._lock:
+                    self.counts["dead_links"] += 1
                 # Bookmarks were asked for: silence this long means a dead link (or a
                 # server that sends none). Not an error: resume from the last revision.
                 log.log(

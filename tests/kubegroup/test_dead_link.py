@@ -82,4 +82,5 @@ async def test_a_silent_connection_is_replaced_after_the_inactivity_bound(
     assert 1.0 <= took < 5.0, took
     assert "connection presumed dead" in caplog.text
     assert kg.last_error is None  # not an error: a reconnect
+    assert (kg.stats().dead_links, kg.stats().errors) == (1, 0)  # counted as what it was
     assert no_call_emptied_the_ring(pool.calls)
