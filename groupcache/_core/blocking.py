@@ -15,19 +15,26 @@ import concurrent.futures
 import functools
 import threading
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from .._errors import GroupcacheError
 
 if TYPE_CHECKING:
     from .cache import Cache
-    from .group import Group
     from .stats import SyncHitCounters
     from .workspace import Workspace
 
+
+class InWorkspace(Protocol):
+    """What lives on a workspace's home loop: a group, a peer pool."""
+
+    @property
+    def workspace(self) -> Workspace: ...
+
+
 P = ParamSpec("P")
 T = TypeVar("T")
-G = TypeVar("G", bound="Group")
+G = TypeVar("G", bound=InWorkspace)
 
 _POLL = 0.5  # seconds between checks that the home loop still runs a handed-over call
 
@@ -83,8 +90,8 @@ def on_home_loop(
 
 
 def on_home_thread(method: Callable[Concatenate[G, P], T]) -> Callable[Concatenate[G, P], T]:
-    """Make a synchronous method of a group run on the thread of its running home loop,
-    blocking the calling thread meanwhile."""
+    """Make a synchronous method of a group (or anything of a workspace) run on the thread
+    of its running home loop, blocking the calling thread meanwhile."""
 
     @functools.wraps(method)
     def wrapper(self: G, /, *args: P.args, **kwargs: P.kwargs) -> T:

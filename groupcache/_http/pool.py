@@ -11,6 +11,7 @@ import ssl as ssl_module
 from collections.abc import Callable, Iterable, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
+from .._core.blocking import on_home_thread
 from .._core.handoff import PreviousOwners
 from .._core.peers import NoPeers, PeerGetter
 from .._core.ring import DEFAULT_REPLICAS, HashFn, HashRing, RingPreset, resolve_preset
@@ -197,11 +198,14 @@ class HTTPPool:
         """Return the peer URLs given to the last :meth:`set_peers`."""
         return list(self._urls)
 
+    @on_home_thread
     def set_peers(self, *urls: str | Iterable[str]) -> None:
         """Replace the peers and rebuild the ring.
 
         Accepts ``set_peers(u1, u2)`` or ``set_peers([u1, u2])``. The URL that normalises
-        to :attr:`self_url` is this node, whose keys are loaded locally.
+        to :attr:`self_url` is this node, whose keys are loaded locally. Called from
+        another thread while the home loop runs, it blocks until that loop has run it
+        (the connections it closes belong to that loop).
 
         Raises:
             GroupcacheError: a URL is not ``http(s)://host[:port]``.

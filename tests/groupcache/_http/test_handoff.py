@@ -7,12 +7,14 @@ No Go test exists: no groupcache variant has this (golang PR #157 and #179 asked
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 from aiohttp import web
 
 from groupcache import Group, GroupNotFoundError, HTTPPool, ServerKind, Value, Workspace
 from groupcache._core import handoff
+from groupcache._http.connections import ConnectionPool
 from groupcache._protocol.paths import handoff_path
 from tests.support.cluster import Node, cluster, node_of, total_loads
 from tests.support.getters import CountingGetter
@@ -240,3 +242,24 @@ async def test_past_max_written_keys_the_window_closes_rather_than_grow(
         new.group.local_remove(moved[3])  # one more: the window closes
         assert new.pool.previous_owner(moved[4]) is None
         assert new.pool.copy_allowed("g", moved[0])  # forgotten with the window
+
+
+async def test_set_peers_from_another_thread_closes_connections_on_the_home_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """asyncio transports are not thread-safe: the connections of a peer that left are
+    closed on the loop that owns them, whichever thread called set_peers."""
+    closed_on: list[threading.Thread] = []
+    close = ConnectionPool.close
+
+    def recording_close(self: ConnectionPool) -> None:
+        closed_on.append(threading.current_thread())
+        close(self)
+
+    monkeypatch.setattr(ConnectionPool, "close", recording_close)
+    async with cluster(2, handoff_window=0) as (a, b):
+        key = next(k for k in KEYS if a.pool.owner(k) == b.url)
+        await a.group.get(key)  # a connection to b, idle now
+        await asyncio.to_thread(a.pool.set_peers, a.url)
+        assert closed_on == [threading.current_thread()]
+        assert a.pool.peers == [a.url]
