@@ -93,10 +93,12 @@ class HTTPPool:
             (never running that node's getter) before calling the origin: the warm
             handoff. Peers that left the ring are still asked, and get writes, meanwhile.
             Only our peers are asked (Go peers do not know it). 0 turns it off.
-        down_after, down_backoff: A peer whose requests failed to reach it ``down_after``
-            times in a row is down for ``down_backoff`` seconds (doubled at each failure
-            after, up to 30): its requests fail at once and its keys go to the next member
-            on the ring that is up, or load here. 0 never marks a peer down.
+        down_after: A peer whose requests failed to reach it this many times in a row
+            is down for ``down_backoff`` seconds: its requests fail at once and its keys
+            go to the next member on the ring that is up, or load here. 0 never marks a
+            peer down.
+        down_backoff: Seconds a peer is first down for, doubled at each failure after
+            that, up to 30.
     """
 
     def __init__(
