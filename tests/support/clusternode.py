@@ -13,6 +13,7 @@ prints ``READY <url>`` and then answers each JSON command line with one JSON lin
   ``{"owners": {key: url}}``.
 - ``{"cmd": "wait_calls", "keys": [...]}`` → answers ``{"ok": true}`` once the getter has
   been entered for every one of the keys (an event wait, no polling).
+- ``{"cmd": "clear_all"}`` → ``await group.clear_all()``; ``{"ok": true}``.
 - ``{"cmd": "quit"}`` → ``{"ok": true}``, closes the pool and exits 0 (as does EOF).
 
 The getter returns ``f"{name}:{key}"`` after ``--delay`` seconds of simulated origin
@@ -84,6 +85,9 @@ class Node:
             if "keys" in command:
                 return {"owners": {k: self.pool.owner(k) for k in command["keys"]}}
             return {"owner": self.pool.owner(command["key"])}
+        if cmd == "clear_all":
+            await self.group.clear_all()
+            return {"ok": True}
         if cmd == "wait_calls":
             keys = list(command["keys"])
             async with self._called:

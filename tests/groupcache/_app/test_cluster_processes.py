@@ -141,3 +141,32 @@ async def test_peer_sigkilled_mid_workload_fails_no_get_and_counts_peer_errors(
         "peer_errors after SIGKILL: "
         + ", ".join(f"{n}={s['peer_errors']}" for n, s in before.items())
     )
+
+
+async def test_clear_all_from_one_process_makes_every_process_load_each_key_once_more(
+    cluster: Cluster,
+) -> None:
+    """``clear_all`` across real processes: every node drops the group's entries (main
+    and hot caches), so the next gets of every key, from every node, load it once more on
+    its owner and nowhere else."""
+    nodes = await cluster.start(["a"], ["b"], ["c"])
+    await set_peers(nodes)
+    keys = [f"clear-{i}" for i in range(30)]
+    for node in nodes:  # owners load each key once; the others keep hot copies
+        await node.get(keys)
+    before, fetched = Counter[str](), 0
+    for node in nodes:
+        stats, calls = await node.stats()
+        before.update(calls)
+        fetched -= stats["peer_loads"]
+    assert before == Counter(keys)
+    assert await nodes[1].call({"cmd": "clear_all"}) == {"ok": True}
+    for node in nodes:
+        await node.get(keys)
+    after = Counter[str]()
+    for node in nodes:
+        stats, calls = await node.stats()
+        after.update(calls)
+        fetched += stats["peer_loads"]
+    assert after == Counter({k: 2 for k in keys})  # each key once more, cluster-wide
+    assert fetched == 2 * len(keys)  # no hot copy left: both non-owners fetch each again
