@@ -179,3 +179,10 @@ def test_bench_failover_compares_gets_during_an_outage_with_failover_on_and_off(
     out = bench("failover", "--seconds", "1", "--timeout", "0.3", "--no-record")
     assert "on (3)" in out
     assert "off (0, as Go)" in out
+
+
+def test_bench_clear_all_compares_clear_all_with_removing_every_key() -> None:
+    out = bench("clear_all", "--keys", "200", "--no-record")
+    for way in ("clear_all()", "remove_keys(all)", "remove() per key"):
+        assert way in out
+    assert "faster than the fastest way to remove every key" in out
