@@ -20,11 +20,11 @@ class KubeGroupStats:
         lists: Successful list requests (the first one and every relist).
         relists: Relists forced by an expired (410) watch.
         watches: Watch requests the server accepted.
-        dead_links: Watches given up after ``read_timeout`` without a byte (a dead
-            connection presumed) and resumed on a new one: reconnects, not errors.
         healthy: Whether the last API request succeeded.
         unhealthy_seconds: How long API requests have been failing in a row (0.0 while
             healthy).
+        dead_links: Watches given up after ``read_timeout`` without a byte (a dead
+            connection presumed) and resumed on a new one: reconnects, not errors.
     """
 
     pods: int = 0
@@ -35,6 +35,6 @@ class KubeGroupStats:
     lists: int = 0
     relists: int = 0
     watches: int = 0
-    dead_links: int = 0
     healthy: bool = False
     unhealthy_seconds: float = 0.0
+    dead_links: int = 0
