@@ -108,8 +108,9 @@ class PreviousOwners(Generic[P]):
         if self.window <= 0 or list(before) == list(after):
             self._release()
             return
-        if not before and after_self and len(after) > len(after_self):
-            # A node that has just joined: before it, the ring was the others.
+        if set(before) <= before_self and after_self and len(after) > len(after_self):
+            # A node that has just joined, or had rung only itself (groupcache serve does
+            # until discovery lists the pods): before it, the ring was the others.
             before = [m for m in after if m not in after_self]
             before_peers = {m: after_peers[m] for m in before}
             before_self = set()

@@ -263,3 +263,23 @@ async def test_set_peers_from_another_thread_closes_connections_on_the_home_loop
         await asyncio.to_thread(a.pool.set_peers, a.url)
         assert closed_on == [threading.current_thread()]
         assert a.pool.peers == [a.url]
+
+
+async def test_a_node_whose_first_ring_was_itself_alone_takes_copies_when_the_others_arrive(
+    server_kind: ServerKind,
+) -> None:
+    """``groupcache serve`` rings itself alone until discovery (kubegroup) lists the pods:
+    the ring before that list is the others', not its own, so a pod of a rolling update
+    still takes the copies of the keys that moved to it."""
+    async with cluster(4, join=False, group_kwargs=COLD, server=server_kind) as nodes:
+        old, new = nodes[:3], nodes[3]
+        join(old)
+        await read_all(old)
+        new.pool.set_peers(new.url)  # started, nothing discovered yet
+        join(nodes)  # discovery's first list: every pod
+        await read_all(nodes)
+        moved = [k for k in KEYS if new.pool.owner(k) == new.url]
+        assert moved
+        assert new.getter.total == 0
+        assert new.group.stats().handoff_loads == len(moved)
+        assert total_loads(nodes) == len(KEYS)
