@@ -11,14 +11,17 @@ Port of udhos/kubegroup's ``examples/kubegroup-example``. Every pod runs:
   reached the ring and while discovery is healthy) and ``GET /stats`` (peers, group
   stats and backend calls, as JSON).
 
-SIGTERM (or SIGINT) stops the watch, then the app server, then the peer server.
+SIGTERM (or SIGINT) stops the watch, then the app server; the peer server serves on for
+``DRAIN_SECONDS`` (the other pods, which have dropped this one from their rings, take its
+cached copies meanwhile: the warm handoff), or until a second signal, then stops.
 
 Environment: ``POD_IP``, ``POD_NAME`` and ``POD_NAMESPACE`` (downward API), ``APP_PORT``,
 ``GROUPCACHE_PORT``, ``LABEL_SELECTOR``, ``LISTEN_HOST`` (default ``0.0.0.0``; the test
 binds each instance to its own loopback address), ``BACKEND_DELAY`` (seconds, 0.2),
 ``DISCOVERY_GRACE`` (seconds discovery may fail before the pod is unready, 60),
 ``GROUPCACHE_RING`` (the ring preset, one of :data:`RINGS`, default ``mmh3``) and
-``GROUPCACHE_GROUP`` (the group's name, default ``example``). To share one ring with
+``GROUPCACHE_GROUP`` (the group's name, default ``example``) and ``DRAIN_SECONDS``
+(default 0; the Deployment sets 5). To share one ring with
 udhos/kubegroup's Go examples, run with ``LABEL_SELECTOR=app=miniapi``,
 ``GROUPCACHE_GROUP=files`` and ``GROUPCACHE_RING=mailgun`` (``kubegroup-example``,
 modernprogram v2) or ``groupcache-go`` (``kubegroup-example3``, groupcache-go v3).
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import dataclasses
 import logging
 import os
@@ -74,6 +78,7 @@ class Config:
     discovery_grace: float = 60.0
     ring: str = "mmh3"
     group_name: str = GROUP_NAME
+    drain: float = 0.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Config:
@@ -89,6 +94,13 @@ class Config:
         group_name = environ.get("GROUPCACHE_GROUP", GROUP_NAME)
         if not group_name or "/" in group_name:
             raise ConfigError(f"GROUPCACHE_GROUP={group_name!r}: a non-empty name without '/'")
+        raw_drain = environ.get("DRAIN_SECONDS", "0")
+        try:
+            drain = float(raw_drain)
+        except ValueError:
+            drain = -1.0
+        if not drain >= 0:  # NaN too
+            raise ConfigError(f"DRAIN_SECONDS={raw_drain!r}: seconds, 0 or more")
         return cls(
             app_port=int(environ.get("APP_PORT", APP_PORT)),
             groupcache_port=int(environ.get("GROUPCACHE_PORT", GROUPCACHE_PORT)),
@@ -98,6 +110,7 @@ class Config:
             discovery_grace=float(environ.get("DISCOVERY_GRACE", "60")),
             ring=ring,
             group_name=group_name,
+            drain=drain,
         )
 
 
@@ -202,9 +215,16 @@ async def _mark_ready(state: State, kg: kubegroup.KubeGroup) -> None:
 async def run(config: Config) -> None:
     """Serve until SIGTERM or SIGINT, then shut down cleanly."""
     stop = asyncio.Event()
+    signals = 0
+
+    def on_signal() -> None:
+        nonlocal signals
+        signals += 1
+        stop.set()
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, on_signal)
 
     self_url = kubegroup.find_my_url(config.groupcache_port)  # http://$POD_IP:5000
     with groupcache.Workspace() as ws:
@@ -241,6 +261,11 @@ async def run(config: Config) -> None:
             if state.kg is not None:
                 await state.kg.aclose()  # no more set_peers
             await runner.cleanup()  # finish the app's requests in progress
+            stop.clear()  # a second signal from now on sets it again
+            if config.drain > 0 and signals < 2:
+                log.info("draining: serving peers for %.1f s", config.drain)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), config.drain)
             await pool.aclose()  # then stop serving peers
     log.info("stopped")
 

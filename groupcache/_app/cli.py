@@ -49,6 +49,13 @@ def _parser() -> argparse.ArgumentParser:
         help="event loop: uvloop (pip install 'groupcache[uvloop]'), asyncio, or auto "
         "(uvloop when installed; the default)",
     )
+    srv.add_argument(
+        "--drain",
+        type=float,
+        default=0.0,
+        help="seconds to keep serving peers after SIGTERM, so they can take this node's "
+        "cached copies (warm handoff); a second signal stops at once (default 0)",
+    )
     srv.add_argument("--kube-selector", default=None, help="find peers: pods with this label")
     srv.add_argument("--port", type=int, default=None, help="the peers' port (kube discovery)")
     return parser
@@ -116,6 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if self_url is None:
             raise GroupcacheError("serve needs --self (or --kube-selector and --port)")
+        if not args.drain >= 0:  # NaN too
+            raise GroupcacheError(f"--drain must be >= 0 seconds, not {args.drain}")
         listen = args.listen or self_url.split("://", 1)[-1].rstrip("/")
         if args.kube_selector is not None and args.listen is None:
             listen = f"0.0.0.0:{args.port}"
@@ -132,6 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 metrics=args.metrics,
                 ready=lambda line: print(line, flush=True),
                 discovery=discovery,
+                drain=args.drain,
             ),
             args.loop,
         )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
 import importlib
 import importlib.metadata
 import json
 import signal
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -119,8 +121,11 @@ async def serve(
     metrics: bool = False,
     ready: Callable[[str], None] = print,
     discovery: Callable[[HTTPPool], Awaitable[Closeable]] | None = None,
+    drain: float = 0.0,
 ) -> None:
-    """Run a node until SIGINT or SIGTERM.
+    """Run a node until SIGINT or SIGTERM, then serve on for ``drain`` seconds (a second
+    signal ends that at once): the peers that have dropped this node from their rings
+    may still take its cached copies meanwhile (the warm handoff).
 
     ``/stats`` (and ``/metrics`` with ``metrics``) share the peer port, and its token.
     """
@@ -133,9 +138,16 @@ async def serve(
             registry = registry_for(ws)
             pool.add_endpoint("/metrics", functools.partial(render, registry))
         stop = asyncio.Event()
+        signals = 0
+
+        def on_signal() -> None:
+            nonlocal signals
+            signals += 1
+            stop.set()
+
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, on_signal)
         async with pool:
             url = await pool.start(host, port)
             pool.set_peers(*(peers or [url]))
@@ -144,6 +156,11 @@ async def serve(
             ready(json.dumps({"url": url, "group": group, "peers": pool.peers, "loop": loop_name}))
             try:
                 await stop.wait()
+                stop.clear()  # a signal from now on sets it again
+                if drain > 0 and signals < 2:
+                    print(f"groupcache: draining for {drain:.1f} s", file=sys.stderr, flush=True)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), drain)
             finally:
                 if closer is not None:
                     await closer.aclose()

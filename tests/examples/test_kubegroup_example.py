@@ -28,6 +28,7 @@ import pytest
 import yaml
 from aiohttp import web
 
+import groupcache
 from kubegroup.testing import FakeKubeAPI
 from tests.support.net import free_port
 
@@ -659,3 +660,36 @@ async def test_readiness_outlives_an_api_outage_shorter_than_the_grace(
     stats = await cluster.stats(ip)
     assert stats["ready"] is True
     assert stats["kubegroup"]["unhealthy_seconds"] > 0
+
+
+def test_the_deployment_drains_within_its_termination_grace(
+    docs: dict[str, dict[str, Any]],
+) -> None:
+    """After SIGTERM the pod serves its peers for DRAIN_SECONDS (warm handoff): longer
+    than kubegroup's 2 s debounce, so the others have dropped it, and well within the
+    grace before the kubelet's SIGKILL."""
+    drain = float(env_of(docs)["DRAIN_SECONDS"]["value"])
+    grace = docs["Deployment"]["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+    assert 2.0 < drain <= grace / 2
+    assert load_app_module().Config.from_env({"DRAIN_SECONDS": "5"}).drain == 5.0
+
+
+async def test_after_sigterm_the_pod_serves_its_peers_until_the_drain_ends(
+    cluster: Cluster, labels: dict[str, str]
+) -> None:
+    ip = "127.0.0.24"
+    cluster.api.start_pod("kubegroup-example-1", labels=labels, ip=ip)
+    instance = cluster.start(ip, DRAIN_SECONDS="60")
+    await cluster.wait_ready(ip)
+    peer_url = f"http://{ip}:{cluster.groupcache_port}"
+    async with groupcache.Client(peer_url) as client:
+        value = await client.get("example", "k")
+        assert value.startswith(b"value of 'k', loaded by ")
+        instance.proc.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(WAIT):
+            while "draining" not in instance.log.read_text():  # noqa: ASYNC110 - another process
+                await asyncio.sleep(0.02)
+        assert await client.get("example", "k") == value  # peers still served
+    instance.proc.send_signal(signal.SIGINT)  # a second signal ends the drain
+    assert await asyncio.to_thread(instance.proc.wait, WAIT) == 0, instance.log.read_text()
+    assert "stopped" in instance.log.read_text()

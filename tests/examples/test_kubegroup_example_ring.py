@@ -43,6 +43,9 @@ def test_every_ring_the_app_offers_is_a_groupcache_preset() -> None:
         ("GROUPCACHE_RING", "", "GROUPCACHE_RING='': choose one of"),
         ("GROUPCACHE_GROUP", "", "GROUPCACHE_GROUP='': a non-empty name"),
         ("GROUPCACHE_GROUP", "a/b", "GROUPCACHE_GROUP='a/b': a non-empty name without '/'"),
+        ("DRAIN_SECONDS", "soon", "DRAIN_SECONDS='soon': seconds, 0 or more"),
+        ("DRAIN_SECONDS", "-1", "DRAIN_SECONDS='-1': seconds, 0 or more"),
+        ("DRAIN_SECONDS", "nan", "DRAIN_SECONDS='nan': seconds, 0 or more"),
     ],
 )
 def test_a_bad_ring_or_group_is_a_config_error_naming_the_variable(

@@ -17,6 +17,7 @@ import json
 import os
 import shlex
 import shutil
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,9 @@ SA_MOUNT = "/run/secrets/kubernetes.io/serviceaccount"  # /var/run is /run
 SELECTOR_LABELS = {"app": "kubegroup-example"}
 ACCOUNT = "kubegroup-example"
 START_TIMEOUT = 30.0  # seconds until a node prints its ready line
+DRAIN = 5.0
+"""``groupcache serve --drain``: seconds a pod serves on after SIGTERM, longer than
+kubegroup's 2 s debounce, so its peers take its copies after dropping it (warm handoff)."""
 
 
 def unshare_prefix(sa_dir: Path) -> list[str]:
@@ -88,6 +92,7 @@ class PodNode:
                 "--kube-selector", "app=kubegroup-example", "--port", str(self.port),
                 "--listen", f"{self.ip}:{self.port}",
                 "--getter", "tests.support.getters:echo", "--group", "g",
+                "--drain", str(DRAIN),
                 stdout=asyncio.subprocess.PIPE, stderr=log, env=env,
             )  # fmt: skip
         assert self.proc.stdout is not None
@@ -111,16 +116,26 @@ class PodNode:
         peers: list[str] = (await self.stats())["peers"]
         return peers
 
-    async def stop(self) -> None:
-        """SIGTERM the node process (as a kubelet does) and wait for it."""
+    def terminate(self) -> None:
+        """SIGTERM the node process, as a kubelet does when the pod is deleted: it drains
+        for :data:`DRAIN` seconds, then exits."""
+        if self.proc is not None and self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.terminate()
+
+    async def stop(self, *, drained: bool = False) -> None:
+        """Stop the node process and wait for it: SIGTERM, then SIGINT, which ends the
+        drain at once (two signals of one kind may merge into one); with ``drained``,
+        only wait for the drain :meth:`terminate` began to end."""
         proc, self.proc = self.proc, None
         if proc is None:
             return
-        if proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.terminate()
+        for sig in () if drained else (signal.SIGTERM, signal.SIGINT):
+            if proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.send_signal(sig)
         try:
-            async with asyncio.timeout(15):
+            async with asyncio.timeout(15 + DRAIN):
                 await proc.wait()
         except TimeoutError:
             proc.kill()

@@ -106,7 +106,9 @@ async def test_rings_follow_ready_pods_through_not_ready_terminating_deleted_and
 
 @pytest.mark.realkube
 @pytest.mark.timeout(300)
-async def test_a_rolling_update_under_load_fails_no_get(cluster: Cluster) -> None:
+async def test_a_rolling_update_under_load_fails_no_get_and_keeps_the_cache_warm(
+    cluster: Cluster,
+) -> None:
     old = [await cluster.start_pod(f"v1-{i}") for i in (1, 2, 3)]
     await wait_rings(old, old)
     serving = list(old)  # what a Service would route to: Ready, not terminating
@@ -137,8 +139,9 @@ async def test_a_rolling_update_under_load_fails_no_get(cluster: Cluster) -> Non
             serving.append(new)
             serving.remove(retiring)  # endpoints drop a terminating pod
             cluster.kube.delete_pod(cluster.namespace, retiring.name, grace=30)
+            retiring.terminate()  # the kubelet's SIGTERM: it drains, answering its peers
             await wait_rings(live, live, within=60)
-            await retiring.stop()
+            await retiring.stop(drained=True)
             cluster.kube.delete_pod(cluster.namespace, retiring.name, grace=0)
     finally:
         done.set()
@@ -151,3 +154,6 @@ async def test_a_rolling_update_under_load_fails_no_get(cluster: Cluster) -> Non
     )
     assert failures == 0
     assert gets > len(keys)
+    # Warm handoff (issue 16): the new pods took the old pods' copies, the draining ones'
+    # included; at most 5 % of the keys went to the origin again (it was 193 of 200).
+    assert loads <= len(keys) // 20

@@ -111,3 +111,55 @@ async def test_client_transport_errors_are_peer_errors() -> None:
             await client.get("g", "k")
         with pytest.raises(PeerError):
             client.get_sync("g", "k")
+
+
+async def test_serve_drains_after_sigterm_answering_peers_until_the_drain_ends() -> None:
+    """``--drain``: after SIGTERM the node keeps serving (its peers may still take copies
+    of its keys, the warm handoff) for that long, then exits 0; a second signal ends the
+    drain at once."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "groupcache", "serve", "--self", "http://127.0.0.1:0",
+        "--getter", "tests.support.getters:echo", "--group", "g", "--drain", "60",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        url = json.loads(await proc.stdout.readline())["url"]
+        async with Client(url) as client:
+            assert await client.get("g", "k") == b"echo:k"
+            proc.terminate()
+            line = (await proc.stderr.readline()).decode()
+            assert "draining for 60.0 s" in line
+            assert await client.get("g", "k") == b"echo:k"  # still serving
+        proc.terminate()  # a second signal: stop now
+        async with asyncio.timeout(20):
+            assert await proc.wait() == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+async def test_serve_exits_by_itself_when_the_drain_is_over() -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "groupcache", "serve", "--self", "http://127.0.0.1:0",
+        "--getter", "tests.support.getters:echo", "--drain", "0.2",
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        await proc.stdout.readline()
+        proc.terminate()
+        async with asyncio.timeout(20):
+            assert await proc.wait() == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+def test_a_negative_drain_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["serve", "--self", "http://127.0.0.1:0", "--getter", "m:f", "--drain", "-1"]
+    assert main(argv) == 2
+    assert "--drain must be >= 0" in capsys.readouterr().err
