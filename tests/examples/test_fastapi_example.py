@@ -25,7 +25,7 @@ from tests.support.net import free_ports
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "fastapi"
 KEYS = [f"user-{i}" for i in range(12)]
-STARTED = "Application startup complete"
+STARTED = "Uvicorn running on"  # logged once the lifespan has started and the port is bound
 
 
 @dataclass
@@ -78,7 +78,8 @@ def start(port: int, peer_url: str, peers: list[str]) -> Node:
 
 
 def wait_started(node: Node) -> None:
-    """Read uvicorn's log until the lifespan has started the pool (or it exited)."""
+    """Read uvicorn's log until it serves: the lifespan started the pool, the port is
+    bound (or it exited)."""
     assert node.proc.stderr is not None
     for line in node.proc.stderr:  # bounded by the test's timeout
         node.log.append(line)
