@@ -21,7 +21,7 @@ import time
 from _common import Report, add_common_args, run
 
 import groupcache
-from groupcache._http.pool import DEFAULT_HANDOFF_WINDOW
+from groupcache._http.defaults import DEFAULT_HANDOFF_WINDOW
 
 TARGET = 1.05
 TARGET_NODES = 4

@@ -27,7 +27,8 @@ from ._errors import (
     RemoteCallError,
     UnsupportedWriteError,
 )
-from ._http.pool import DEFAULT_BASE_PATH, HTTPPool
+from ._http.defaults import DEFAULT_BASE_PATH
+from ._http.pool import HTTPPool
 from ._http.serving import ServerKind
 from ._http.urls import normalize_url
 

@@ -16,6 +16,7 @@ import dataclasses
 import doctest
 import json
 import os
+import pty
 import re
 import shlex
 import subprocess
@@ -176,7 +177,39 @@ def test_the_quickstart_is_scripts_demo_then_scripts_test_and_the_demo_runs() ->
         timeout=170,
     ).stdout
     assert "every key loaded exactly once cluster-wide: yes" in out
-    assert re.search(r"\n +1 s +\d+ gets", out), out  # progress, once a second (\r read as \n)
+    assert "origin calls saved:" in out
+    assert re.search(r"\npeer fetch +\d+ +[\d.]+ +[\d.]+ +[\d.]+\n", out), out
+    assert " gets\n" not in out  # piped: no progress line to rewrite
+
+
+@pytest.mark.timeout(180)
+def test_the_demo_rewrites_its_progress_line_on_a_terminal() -> None:
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [str(ROOT / "scripts" / "demo"), "--duration", "1.5", "--keys", "40"],
+            cwd=ROOT,
+            stdout=follower,
+            stderr=subprocess.DEVNULL,
+        )
+        os.close(follower)
+        out = b""
+        while chunk := _read_pty(leader):
+            out += chunk
+        assert proc.wait(timeout=170) == 0
+    finally:
+        os.close(leader)
+    text = out.decode()
+    assert re.search(r"\r +1 s +\d+ gets", text), text  # rewritten in place, once a second
+    assert "every key loaded exactly once cluster-wide: yes" in text
+
+
+def _read_pty(fd: int) -> bytes:
+    """What the terminal shows next; b"" once the program has closed it."""
+    try:
+        return os.read(fd, 4096)
+    except OSError:  # EIO: every writer has closed the terminal
+        return b""
 
 
 def test_shell_examples_parse_with_the_cli() -> None:

@@ -22,7 +22,7 @@ from yarl import URL
 
 from .._core.value import Value
 from .._errors import PeerError, WireError
-from .._http.pool import DEFAULT_BASE_PATH, DEFAULT_TIMEOUT
+from .._http.defaults import DEFAULT_BASE_PATH, DEFAULT_TIMEOUT
 from .._http.urls import normalize_url
 from .._protocol.bodies import decode_get_response
 from .._protocol.headers import CLIENT_HEADER

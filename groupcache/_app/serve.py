@@ -92,7 +92,14 @@ def stats_json(pool: HTTPPool) -> tuple[str, bytes]:
         for g in pool.workspace.groups()
     }
     health = [dataclasses.asdict(h) for h in pool.peer_health()]
-    body = {"self": pool.self_url, "peers": pool.peers, "health": health, "groups": groups}
+    served = {kind: dataclasses.asdict(s) for kind, s in pool.served_latency().items()}
+    body = {
+        "self": pool.self_url,
+        "peers": pool.peers,
+        "health": health,
+        "groups": groups,
+        "served": served,
+    }
     return "application/json; charset=utf-8", json.dumps(body).encode()
 
 

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import hmac
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from .._core.group import Group
+from .._core.latency import Kind, ServedLatency
 from .._core.value import Value, check_set_key
 from .._core.workspace import Workspace
 from .._errors import InvalidKeyError, WireError
@@ -139,6 +141,8 @@ class PeerHandler:
         self._expiry_field: ExpiryField = expiry_field
         self._token = None if token is None else f"Bearer {token}".encode()
         self._anonymous_get = allow_anonymous_get
+        self.served = ServedLatency()
+        """The latency of the thin Clients' gets served here, by kind."""
 
     @property
     def guarded(self) -> bool:
@@ -214,6 +218,16 @@ class PeerHandler:
                 logger.debug("groupcache: %s %s/%r failed: %r", method, group_name, key, exc)
             return error_reply(status, str(exc), missing)
 
+    async def _serve_client(self, group: Group, key: str) -> Reply:
+        """A thin Client's get, routed through the ring, its latency recorded by kind."""
+        started = time.perf_counter()
+        kind: Kind = "hit"
+        if group.peek(key) is None:
+            kind = "origin" if self.workspace.peer_picker.pick_peer(key) is None else "peer"
+        value = await group.get_value(key)
+        self.served.record(kind, time.perf_counter() - started)
+        return value_reply(value, self._expiry_field)
+
     def _clear(self, group_name: str) -> Reply:
         """A cluster-wide clear reaching this node: drop the group's entries here."""
         group = self.workspace.get_group(group_name)
@@ -248,8 +262,9 @@ class PeerHandler:
         group.count_server_request()
         if method == "GET":
             # Only our thin Client asks to be routed; peers (Go ones included) never.
-            routed = headers.get(_CLIENT) == "1"
-            value = await group.get_value(key, from_peer=not routed)
+            if headers.get(_CLIENT) == "1":
+                return await self._serve_client(group, key)
+            value = await group.get_value(key, from_peer=True)
             return value_reply(value, self._expiry_field)
         if method == "PUT":
             _, set_key, stored = decode_set_request(await body())

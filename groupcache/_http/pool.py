@@ -13,39 +13,31 @@ from urllib.parse import urlsplit, urlunsplit
 
 from .._core.blocking import on_home_thread
 from .._core.handoff import PreviousOwners
+from .._core.latency import Kind, LatencySummary
 from .._core.peers import NoPeers, PeerGetter
 from .._core.ring import DEFAULT_REPLICAS, HashFn, HashRing, RingPreset, resolve_preset
-from .._core.value import DEFAULT_MAX_KEY_BYTES, Value
+from .._core.value import Value
 from .._core.workspace import Workspace, default_workspace
 from .._errors import GroupcacheError
 from .._protocol.bodies import EXPIRY_FIELDS, ExpiryField
 from .connections import ConnectionPool, PeerChannel
+from .defaults import (
+    DEFAULT_BASE_PATH,
+    DEFAULT_BATCHES_IN_FLIGHT,
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_HANDOFF_WINDOW,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_CONNECTIONS_PER_PEER,
+    DEFAULT_MAX_QUEUED_PER_PEER,
+    DEFAULT_SHUTDOWN_TIMEOUT,
+    DEFAULT_TIMEOUT,
+    request_line_limit,
+)
 from .handler import PeerHandler
 from .health import DEFAULT_DOWN_AFTER, DEFAULT_DOWN_BACKOFF, PeerHealth, PeerHealthInfo
 from .peer import HTTPPeer
 from .serving import PeerServing, ServerKind
 from .urls import normalize_url
-
-DEFAULT_BASE_PATH = "/_groupcache/"
-DEFAULT_TIMEOUT = 15.0
-"""Seconds a peer request may take in all (modernprogram's response-header timeout)."""
-DEFAULT_CONNECT_TIMEOUT = 2.0
-DEFAULT_MAX_BODY_BYTES = 64 << 20
-DEFAULT_MAX_CONNECTIONS_PER_PEER = 32
-DEFAULT_MAX_QUEUED_PER_PEER = 1024
-"""Requests (or batched gets) that may wait for a busy peer; more are loaded locally."""
-DEFAULT_BATCHES_IN_FLIGHT = 2
-"""Batch requests on the wire to one peer at once; gets arriving meanwhile join the next."""
-DEFAULT_HANDOFF_WINDOW = 60.0
-"""Seconds after a membership change during which previous owners hand copies over."""
-DEFAULT_SHUTDOWN_TIMEOUT = 2.0
-"""Seconds :meth:`HTTPPool.aclose` lets requests in progress finish before cancelling them."""
-
-
-def _request_line_limit(workspace: Workspace, base_path: str) -> int:
-    """The longest request line a peer may send: method, base path, group, key, version."""
-    longest_key = max([DEFAULT_MAX_KEY_BYTES, *(g.max_key_bytes for g in workspace.groups())])
-    return 3 * (longest_key + 1024) + len(base_path) + 64  # 1024: a long group name
 
 
 class HTTPPool:
@@ -304,6 +296,12 @@ class HTTPPool:
         ``down_after`` failed requests in a row."""
         return [peer.health.info(peer.url) for peer in self._peers.values()]
 
+    def served_latency(self) -> dict[Kind, LatencySummary]:
+        """Return the latency of the thin Clients' gets this node served, by kind: a local
+        ``"hit"``, a fetch from the key's owner (``"peer"``), a load here (``"origin"``,
+        waiting for one already under way included), measured where they were served."""
+        return self._handler.served.summary()
+
     def owner(self, key: str) -> str | None:
         """Return the URL of the peer that owns ``key`` (this node's included)."""
         member = self._ring.get(key)
@@ -362,7 +360,7 @@ class HTTPPool:
         self.workspace.bind_loop(asyncio.get_running_loop())
         # A request line must fit the longest key, every byte %-escaped (aiohttp's
         # default, 8190, would turn keys over ~2.7 KB into peer errors).
-        max_line = _request_line_limit(self.workspace, self.base_path)
+        max_line = request_line_limit(self.workspace, self.base_path)
         self._started = True
         try:
             bound_port = await self._serving.start(host, port, self._ssl, max_line)

@@ -163,3 +163,16 @@ def test_a_negative_drain_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -
     argv = ["serve", "--self", "http://127.0.0.1:0", "--getter", "m:f", "--drain", "-1"]
     assert main(argv) == 2
     assert "--drain must be >= 0" in capsys.readouterr().err
+
+
+async def test_stats_report_the_clients_gets_by_kind_where_they_were_served() -> None:
+    async with node("--getter", "tests.support.getters:echo", "--group", "g") as info:
+        url = str(info["url"])
+        async with Client(url) as client:
+            await client.get("g", "k")  # this node alone owns it: the getter runs
+            for _ in range(3):
+                await client.get("g", "k")  # then hits
+        async with aiohttp.ClientSession() as session, session.get(url + "/stats") as resp:
+            served = (await resp.json())["served"]
+    assert {k: v["count"] for k, v in served.items()} == {"hit": 3, "peer": 0, "origin": 1}
+    assert served["origin"]["p50_ms"] > 0
