@@ -198,8 +198,8 @@ class Group(BlockingMethods, StatsMethods, FreshnessMethods):
                 return None
         if entry.__class__ is bytes:
             value = Value(entry)
-        elif entry.expired(self._clock()):  # type: ignore[union-attr]
-            return None  # left for get_value to drop and count
+        elif entry.grace or entry.expired(self._clock()):  # type: ignore[union-attr]
+            return None  # left for get_value: to drop and count, or to say its grace
         else:
             value = entry  # type: ignore[assignment]
         self._stats.gets += 1

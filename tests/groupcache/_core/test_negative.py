@@ -95,6 +95,7 @@ async def test_set_remove_and_clear_forget_a_remembered_not_found(workspace: Wor
         await g.get("gone-a")
     await g.set("gone-a", b"now it exists")
     assert await g.get("gone-a") == b"now it exists"
+
     def remove() -> None:
         g.local_remove("gone-b")
 
@@ -111,7 +112,7 @@ async def test_set_remove_and_clear_forget_a_remembered_not_found(workspace: Wor
 async def test_remembered_not_founds_take_a_bounded_share_of_the_budget(
     workspace: Workspace,
 ) -> None:
-    g, origin = make(workspace, size=8000)  # an eighth: 1000 bytes for not-founds
+    g, _origin = make(workspace, size=8000)  # an eighth: 1000 bytes for not-founds
     for i in range(200):
         with pytest.raises(NotFoundError):
             await g.get(f"gone-{i:04d}")

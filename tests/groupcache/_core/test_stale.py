@@ -94,7 +94,7 @@ async def test_concurrent_gets_of_a_refreshed_key_share_the_refresh_load(
 async def test_past_the_grace_a_get_waits_for_the_load_as_any_miss(
     workspace: Workspace,
 ) -> None:
-    g, origin, clock = make(workspace, grace=5.0)
+    g, _origin, clock = make(workspace, grace=5.0)
     await g.get("k")
     clock.now += 15.5  # 10 s of life + 5 s of grace are over
     assert await g.get("k") == b"v2"
@@ -102,7 +102,7 @@ async def test_past_the_grace_a_get_waits_for_the_load_as_any_miss(
 
 
 async def test_a_value_without_a_grace_expires_as_before(workspace: Workspace) -> None:
-    g, origin, clock = make(workspace, grace=0.0)
+    g, _origin, clock = make(workspace, grace=0.0)
     await g.get("k")
     clock.now += 10.5
     assert await g.get("k") == b"v2"
@@ -143,7 +143,7 @@ async def test_a_refresh_that_finds_the_value_gone_drops_the_stale_copy(
 
 
 async def test_remove_drops_a_stale_value(workspace: Workspace) -> None:
-    g, origin, clock = make(workspace)
+    g, _origin, clock = make(workspace)
     await g.get("k")
     clock.now += 11
     g.local_remove("k")
