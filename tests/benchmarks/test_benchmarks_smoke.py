@@ -179,3 +179,10 @@ def test_bench_failover_compares_gets_during_an_outage_with_failover_on_and_off(
     out = bench("failover", "--seconds", "1", "--timeout", "0.3", "--no-record")
     assert "on (3)" in out
     assert "off (0, as Go)" in out
+
+
+def test_bench_swr_compares_stale_while_revalidate_and_negative_caching_with_off() -> None:
+    out = bench("swr", "--seconds", "1", "--no-record")
+    assert "stale-while-revalidate" in out
+    assert "negative_ttl=0.5" in out
+    assert out.count("off (") == 2
