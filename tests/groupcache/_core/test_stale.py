@@ -218,3 +218,30 @@ def test_a_grace_must_be_finite_non_negative_seconds() -> None:
     for bad in (-1.0, float("nan"), float("inf"), "3", True):
         with pytest.raises(InvalidValueError):
             Value(b"x", 5.0, grace=bad)  # type: ignore[arg-type]
+
+
+async def test_get_value_never_serves_a_stale_value(workspace: Workspace) -> None:
+    """What peers and the thin Client ask: a Go peer would drop an expired value."""
+    g, origin, clock = make(workspace)
+    await g.get("k")
+    clock.now += 11
+    value = await g.get_value("k", from_peer=True)
+    assert value.data == b"v2"
+    assert g.stats().stale_hits == 0
+    assert origin.calls == 2
+
+
+def test_get_sync_serves_a_stale_value_and_refreshes_it_on_the_loop(
+    workspace: Workspace,
+) -> None:
+    g, origin, clock = make(workspace)
+    assert g.get_sync("k") == b"v1"
+    clock.now += 11
+    assert g.get_sync("k") == b"v1"
+
+    async def refreshed() -> None:
+        await until(lambda: g.stats().stale_refreshes == 1)
+
+    workspace.run_sync(refreshed(), timeout=10)
+    assert g.get_sync("k") == b"v2"
+    assert origin.calls == 2
