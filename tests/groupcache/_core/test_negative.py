@@ -56,6 +56,9 @@ async def test_a_not_found_is_remembered_for_negative_ttl_seconds(workspace: Wor
     assert origin.calls == 1
     assert g.stats().negative_hits == 2
     assert g.negative_ttl_left("gone1") == 5.0
+    with pytest.raises(NotFoundError) as remembered:
+        await g.get("gone1")
+    assert remembered.value.negative_ttl == 5.0
     clock.now += 5.0  # valid at exactly the deadline, as values are
     with pytest.raises(NotFoundError):
         await g.get_value("gone1", from_peer=True)
