@@ -31,6 +31,10 @@ class NotFoundError(GroupcacheError, LookupError):
     ``ErrNotFound``) and is returned to the caller without a local retry.
     """
 
+    negative_ttl: float = 0.0
+    """Seconds the node that said so still remembers it (``Group(negative_ttl=...)``),
+    set on the errors groupcache raises; 0: not remembered."""
+
 
 class GroupNotFoundError(NotFoundError):
     """The node that was asked has no group of this name (HTTP 404 "no such group").

@@ -3,8 +3,9 @@
 Nothing runs on the hot path: :class:`GroupcacheCollector` reads every group's counters
 when Prometheus scrapes. Names and labels are those of mailgun/groupcache's promexporter,
 so existing dashboards keep working (``<namespace>_`` is prefixed when given), plus
-``peer_auth_errors_total`` and the warm handoff's ``handoff_*_total``, which mailgun does
-not have:
+``peer_auth_errors_total``, the warm handoff's ``handoff_*_total``, stale-while-revalidate's
+``stale_*_total`` and negative caching's ``negative_hits_total``, which mailgun does not
+have:
 
 =================================================  =======  ===============
 metric                                             type     labels
@@ -22,6 +23,10 @@ metric                                             type     labels
 ``groupcache_peer_auth_errors_total``              counter  group
 ``groupcache_handoff_loads_total``                 counter  group
 ``groupcache_handoff_misses_total``                counter  group
+``groupcache_stale_hits_total``                    counter  group
+``groupcache_stale_refreshes_total``               counter  group
+``groupcache_stale_refresh_errors_total``          counter  group
+``groupcache_negative_hits_total``                 counter  group
 ``groupcache_peer_up``                             gauge    peer
 ``groupcache_peer_consecutive_failures``           gauge    peer
 ``groupcache_peer_marked_down_total``              counter  peer
@@ -79,6 +84,22 @@ _GROUP_COUNTERS = (
         "handoff_misses_total",
         "handoff_misses",
         "Count of requests to a previous owner that brought no value back",
+    ),
+    ("stale_hits_total", "stale_hits", "Count of gets served a stale value within its grace"),
+    (
+        "stale_refreshes_total",
+        "stale_refreshes",
+        "Count of background refreshes of stale values that loaded a new one",
+    ),
+    (
+        "stale_refresh_errors_total",
+        "stale_refresh_errors",
+        "Count of background refreshes of stale values that failed",
+    ),
+    (
+        "negative_hits_total",
+        "negative_hits",
+        "Count of gets answered with a remembered not-found (negative_ttl)",
     ),
 )
 _CACHE_METRICS = (

@@ -85,17 +85,22 @@ class Cache:
         """Return the live entry of ``key``, marking it recently used, or ``None``.
 
         Every read on the owning loop is this one; it counts a hit or a miss. A value
-        that has expired is dropped here (an eviction) and is a miss.
+        that has expired is a miss, and is dropped here (an eviction) unless it is within
+        its grace (:meth:`stale`).
         """
         entry = self._od.get(key)
         if entry is None:
             self.misses += 1
             return None
-        if entry.__class__ is not bytes and entry.expired(self._clock()):  # type: ignore[union-attr]
-            self.remove(key)
-            self.evictions += 1
-            self.misses += 1
-            return None
+        if entry.__class__ is not bytes:
+            now = self._clock()
+            if entry.expired(now):  # type: ignore[union-attr]
+                until = entry.stale_until()  # type: ignore[union-attr]
+                if until is None or until < now:
+                    self.remove(key)
+                    self.evictions += 1
+                self.misses += 1
+                return None
         self._od.move_to_end(key)
         self.hits += 1
         return entry
@@ -104,6 +109,15 @@ class Cache:
         """Return the live value of ``key`` as a :class:`Value` (:meth:`lookup`), or ``None``."""
         entry = self.lookup(key)
         return Value(entry) if isinstance(entry, bytes) else entry
+
+    def stale(self, key: str, now: float) -> Value | None:
+        """Return ``key``'s value if it has expired at ``now`` but is within its grace
+        (stale-while-revalidate), counting nothing and leaving its recency; else ``None``."""
+        entry = self._od.get(key)
+        if entry is None or entry.__class__ is bytes or not entry.expired(now):  # type: ignore[union-attr]
+            return None
+        until = entry.stale_until()  # type: ignore[union-attr]
+        return entry if until is not None and now <= until else None  # type: ignore[return-value]
 
     def get_threadsafe(self, key: str) -> bytes | None:
         """Return the live bytes of ``key`` from any thread, marking it recently used.

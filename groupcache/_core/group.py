@@ -18,8 +18,10 @@ from typing import Literal, TypeAlias
 from .._errors import GroupcacheError, InvalidKeyError
 from .blocking import BlockingMethods, on_home_loop, on_home_thread
 from .cache import Cache, hot_admission, populate
+from .freshness import FreshnessMethods
 from .getter import Getter, GetterCaller
 from .handoff import take_copy
+from .negative import NegativeCache
 from .peers import (
     Handoff,
     PeerGetter,
@@ -27,9 +29,9 @@ from .peers import (
     broadcast_clear,
     broadcast_keys,
     broadcast_set,
-    fetch,
 )
 from .singleflight import Flight, SingleFlight
+from .stale import Refresher
 from .stats import PeerErrorReporter, Stats, StatsMethods, SyncHitCounters
 from .value import DEFAULT_MAX_KEY_BYTES, Value, check_key, check_set_key
 from .workspace import Workspace, default_workspace
@@ -39,14 +41,16 @@ _running_loop = asyncio.get_running_loop
 HotCachePolicy: TypeAlias = Literal["always", "golang", "never"]
 
 
-class Group(BlockingMethods, StatsMethods):
+class Group(BlockingMethods, StatsMethods, FreshnessMethods):
     """A cache namespace with a getter that loads values on a miss.
 
     Args:
         name: Unique within the workspace; it appears in peer URLs.
         getter: ``async def getter(key) -> bytes | Value``, or a plain function, which runs
             in a thread (``executor``) so it never blocks the event loop. Raise
-            :class:`NotFoundError` to say a value does not exist. Errors are never cached.
+            :class:`NotFoundError` to say a value does not exist; other errors are never
+            cached. A :class:`Value` with a ``grace`` is served stale after its expiry
+            while one background refresh runs (stale-while-revalidate).
         size: Byte budget of the main and hot caches together, counted as
             ``len(key) + len(value)``. ``size <= 0`` disables caching.
         workspace: Registry to join (default: :func:`default_workspace`).
@@ -57,6 +61,8 @@ class Group(BlockingMethods, StatsMethods):
         clock: Wall clock in Unix seconds, for expiry (of values from peers too).
         max_key_bytes: Longest accepted key, in UTF-8 bytes.
         executor: Where plain-function getters run (default: the loop's executor).
+        negative_ttl: Seconds a getter's :class:`NotFoundError` is remembered (and told
+            to peers), in at most an eighth of ``size``; 0 (default): never.
 
     Raises:
         DuplicateGroupError: ``name`` exists in the workspace already.
@@ -74,6 +80,7 @@ class Group(BlockingMethods, StatsMethods):
         clock: Callable[[], float] = time.time,
         max_key_bytes: int = DEFAULT_MAX_KEY_BYTES,
         executor: concurrent.futures.Executor | None = None,
+        negative_ttl: float = 0.0,
     ) -> None:
         if not isinstance(name, str) or not name or "/" in name:
             raise GroupcacheError(f"group name must be a non-empty str without '/': {name!r}")
@@ -95,6 +102,8 @@ class Group(BlockingMethods, StatsMethods):
         self._fast_key_len = max_key_bytes // 4  # shorter keys cannot exceed the limit
         self._local_flights: SingleFlight[Value] = SingleFlight()
         self._peer_flights: SingleFlight[Value] = SingleFlight()
+        self._negative = NegativeCache(clock, size // 8, self._stats, negative_ttl)
+        self._refresher = Refresher(name, (self._main, self._hot), clock, self._stats, self._load)
         self.workspace._add_group(self)
         self._home = self.workspace.loop  # kept current by the workspace (_rehome)
 
@@ -127,6 +136,9 @@ class Group(BlockingMethods, StatsMethods):
                 entry = self._hot.lookup(key)
             if entry is not None:
                 return entry if entry.__class__ is bytes else entry.data  # type: ignore[union-attr]
+            stale = self._refresher.serve(key)  # within its grace: now, and refreshed
+            if stale is not None:
+                return stale
         return (await self._load(key, False)).data
 
     @on_home_loop
@@ -186,8 +198,8 @@ class Group(BlockingMethods, StatsMethods):
                 return None
         if entry.__class__ is bytes:
             value = Value(entry)
-        elif entry.expired(self._clock()):  # type: ignore[union-attr]
-            return None  # left for get_value to drop and count
+        elif entry.grace or entry.expired(self._clock()):  # type: ignore[union-attr]
+            return None  # left for get_value: to drop and count, or to say its grace
         else:
             value = entry  # type: ignore[assignment]
         self._stats.gets += 1
@@ -288,6 +300,7 @@ class Group(BlockingMethods, StatsMethods):
         """Store ``value`` in this node's main cache only (what a peer's Set does here)."""
         self._local_flights.forget(key)
         self._peer_flights.forget(key)
+        self._negative.remove(key)
         self._hot.remove(key)
         self._main.remove(key)  # also when the new value is too large to be cached
         populate(self._main, self._hot, self.size, key, value, self._main)
@@ -298,6 +311,7 @@ class Group(BlockingMethods, StatsMethods):
         """Remove ``key`` from this node's caches only (what a peer's Remove does here)."""
         self._local_flights.forget(key)
         self._peer_flights.forget(key)
+        self._negative.remove(key)
         self._main.remove(key)
         self._hot.remove(key)
         self._written(key)
@@ -306,6 +320,7 @@ class Group(BlockingMethods, StatsMethods):
     def clear(self) -> None:
         """Drop every cached value of this node and detach the flights in progress."""
         self._reset_flights()
+        self._negative.clear()
         self._main.clear()
         self._hot.clear()
         self._written(None)
@@ -334,9 +349,10 @@ class Group(BlockingMethods, StatsMethods):
         self._local_flights.forget_all()
         self._peer_flights.forget_all()
 
-    async def _load(self, key: str, from_peer: bool) -> Value:  # on the home loop
+    async def _load(self, key: str, from_peer: bool = False) -> Value:  # on the home loop
         if not key.isascii():
             check_key(key, self.max_key_bytes)  # only the long ones were checked on the hit path
+        self._negative.check(key)  # raises a remembered NotFoundError
         self._stats.loads += 1
         peer = None if from_peer else self.workspace.peer_picker.pick_peer(key)
         flights = self._local_flights if peer is None else self._peer_flights
@@ -356,7 +372,7 @@ class Group(BlockingMethods, StatsMethods):
             return value
         self._stats.loads_deduped += 1
         if peer is not None:
-            value = await fetch(peer, self.name, key, self._clock, self._stats, self._peer_errors)
+            value = await self._fetch(peer, flight)
             if value is not None:  # None: the owner failed (counted, logged): load it here
                 if not flight.forgotten and self._admit_hot():
                     populate(self._main, self._hot, self.size, key, value, self._hot)
@@ -373,8 +389,9 @@ class Group(BlockingMethods, StatsMethods):
         key = flight.key
         try:
             value = await self._call(key)
-        except Exception:
+        except Exception as exc:
             self._stats.local_load_errs += 1
+            self._negative.note(flight, exc)
             raise
         self._stats.local_loads += 1
         if not flight.forgotten:

@@ -47,6 +47,12 @@ class GroupStats:
         handoff_loads: values this node came to own that it took from their previous
             owner's cache after a membership change, instead of calling the getter.
         handoff_misses: such requests that brought nothing back (then the getter ran).
+        stale_hits: gets served a value past its expiry, within its grace.
+        stale_refreshes: background refreshes of such values that loaded a new one.
+        stale_refresh_errors: background refreshes that failed (the stale value is kept,
+            unless the failure was :class:`NotFoundError`).
+        negative_hits: gets answered with a remembered :class:`NotFoundError`
+            (``negative_ttl``), the getter and the owner not asked.
     """
 
     gets: int = 0
@@ -62,6 +68,10 @@ class GroupStats:
     peer_auth_errors: int = 0
     handoff_loads: int = 0
     handoff_misses: int = 0
+    stale_hits: int = 0
+    stale_refreshes: int = 0
+    stale_refresh_errors: int = 0
+    negative_hits: int = 0
 
 
 class Stats:
@@ -89,6 +99,10 @@ class Stats:
     peer_auth_errors: int
     handoff_loads: int
     handoff_misses: int
+    stale_hits: int
+    stale_refreshes: int
+    stale_refresh_errors: int
+    negative_hits: int
 
     def record_peer_latency(self, started: float) -> None:
         """Keep the slowest peer fetch that began at ``started`` (``time.perf_counter``)."""

@@ -3,6 +3,7 @@ checks every entry point applies, with their size as Go counts it."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,10 +24,14 @@ class Value:
         data: The bytes. ``bytearray`` and ``memoryview`` are copied into ``bytes``.
         expire_at: Absolute expiry in Unix seconds, or ``None`` for never. An entry is
             still valid at exactly ``expire_at`` and expires strictly after it (mailgun).
+        grace: Seconds after ``expire_at`` during which a get still returns this value,
+            stale, while one background refresh loads the next one (stale-while-revalidate;
+            0, the default: none). Ignored without an ``expire_at``.
     """
 
     data: bytes
     expire_at: float | None = None
+    grace: float = 0.0
 
     def __post_init__(self) -> None:
         data: Any = self.data
@@ -46,10 +51,35 @@ class Value:
                 f"expire_at must be Unix seconds between {-MAX_EXPIRE_AT} and {MAX_EXPIRE_AT} "
                 f"(int64 nanoseconds on the wire), not {expire_at!r}; use None for never"
             )
+        grace: Any = self.grace
+        if grace:
+            check_seconds("grace", grace, InvalidValueError)
+
+    def stale_until(self) -> float | None:
+        """Return until when the value may be served stale (``expire_at`` + ``grace``), or
+        ``None`` when it has no grace."""
+        if self.grace and self.expire_at is not None:
+            return self.expire_at + self.grace
+        return None
 
     def expired(self, now: float) -> bool:
         """Return whether the value has expired at ``now`` (strictly after ``expire_at``)."""
         return self.expire_at is not None and self.expire_at < now
+
+
+def check_seconds(name: str, seconds: object, error: type[Exception]) -> None:
+    """Check that ``seconds`` is a finite, non-negative int or float.
+
+    Raises:
+        error: it is not.
+    """
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, int | float)
+        or not math.isfinite(seconds)
+        or seconds < 0
+    ):
+        raise error(f"{name} must be finite, non-negative seconds, not {seconds!r}")
 
 
 def to_value(result: object) -> Value:

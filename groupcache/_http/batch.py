@@ -19,7 +19,12 @@ from collections.abc import Awaitable, Callable
 
 from .._core.value import Value
 from .._errors import GroupNotFoundError, PeerError, ReplyTooLargeError, WireError
-from .._protocol.bodies import LEFT_OUT, decode_batch_response, encode_batch_request
+from .._protocol.bodies import (
+    LEFT_OUT,
+    RememberedNotFound,
+    decode_batch_response,
+    encode_batch_request,
+)
 from .._protocol.headers import CONTENT_TYPE, REPLY_LIMIT_HEADER
 from .._protocol.paths import GET_KEYS
 from .._protocol.status import item_error, lacks_group
@@ -217,6 +222,17 @@ async def get_batch(channel: PeerChannel, group: str, keys: list[str]) -> list[V
         elif status == LEFT_OUT:  # it would have taken the reply over our limit
             left_out.append(i)
             results.append(PeerError(f"{channel.url}: left out"))  # fetched below
+        elif isinstance(item, RememberedNotFound):
+            results.append(
+                item_error(
+                    status,
+                    item.message,
+                    url=channel.url,
+                    group=group,
+                    path=channel.base,
+                    negative_ttl=item.negative_ttl,
+                )
+            )
         else:
             results.append(
                 item_error(status, item, url=channel.url, group=group, path=channel.base)

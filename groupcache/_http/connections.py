@@ -27,13 +27,14 @@ from .._errors import (
     WireError,
 )
 from .._protocol.bodies import decode_get_response
-from .._protocol.headers import BATCH_HEADER
+from .._protocol.headers import BATCH_HEADER, GRACE_HEADER, parse_seconds
 from .._protocol.paths import base_of, request_path
 from .._protocol.status import reply_error
 from .health import PeerHealth
 from .http1 import Connection, Response
 
 _BATCH_HEADER = BATCH_HEADER.lower()  # the replies' headers are lower-cased
+_GRACE_HEADER = GRACE_HEADER.lower()
 
 __all__ = [
     "ConnectionPool",
@@ -255,15 +256,19 @@ class PeerChannel:
         self.check(resp, "GET", group)
         if self._note_batches and resp.headers.get(_BATCH_HEADER) == "1":
             self.serves_batches = True
-        return self.decode_value(resp.body)
+        return self.decode_value(resp)
 
-    def decode_value(self, body: bytes) -> Value:
-        """Decode a ``GetResponse`` from this peer (its expiry is the group's to judge,
-        by the group's clock)."""
+    def decode_value(self, resp: Response) -> Value:
+        """Decode the ``GetResponse`` of a 200 from this peer, with the grace its header
+        gives (its expiry is the group's to judge, by the group's clock)."""
         try:
-            return decode_get_response(body)
+            value = decode_get_response(resp.body)
         except WireError as exc:
             raise PeerError(f"{self.url}: {exc}") from exc
+        grace = resp.headers.get(_GRACE_HEADER)
+        if grace is not None:  # our peers' values only: Go's never have one
+            return Value(value.data, value.expire_at, parse_seconds(grace))
+        return value
 
     async def request(
         self,

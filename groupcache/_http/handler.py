@@ -25,10 +25,11 @@ from .._core.group import Group
 from .._core.latency import Kind, ServedLatency
 from .._core.value import Value, check_set_key
 from .._core.workspace import Workspace
-from .._errors import InvalidKeyError, WireError
+from .._errors import InvalidKeyError, NotFoundError, WireError
 from .._protocol.bodies import (
     BatchItem,
     ExpiryField,
+    RememberedNotFound,
     decode_batch_request,
     decode_remove_keys,
     decode_set_request,
@@ -40,9 +41,13 @@ from .._protocol.headers import (
     CLIENT_HEADER,
     CONTENT_TYPE,
     ERROR_HEADER,
+    GRACE_HEADER,
+    NEGATIVE_TTL_HEADER,
     NO_SUCH_GROUP,
     NOT_CACHED,
+    NOT_FOUND,
     REPLY_LIMIT_HEADER,
+    format_seconds,
 )
 from .._protocol.paths import GET_KEYS, REMOVE_KEYS, parse_clear, parse_handoff, parse_path
 from .._protocol.status import Headers, error_status
@@ -75,16 +80,26 @@ class Reply:
     headers: tuple[tuple[str, str], ...] = ()
 
 
-def error_reply(status: int, message: str, missing: str | None = None) -> Reply:
+def error_reply(
+    status: int, message: str, missing: str | None = None, negative_ttl: float | None = None
+) -> Reply:
     """An error as Go's ``http.Error`` writes it; a 404 of the protocol says what is
-    ``missing`` (:data:`NOT_FOUND` or :data:`NO_SUCH_GROUP`) in :data:`ERROR_HEADER`."""
-    headers = (_NOSNIFF,) if missing is None else (_NOSNIFF, (ERROR_HEADER, missing))
+    ``missing`` (:data:`NOT_FOUND` or :data:`NO_SUCH_GROUP`) in :data:`ERROR_HEADER`, and
+    a not-found remembered here for how long more in :data:`NEGATIVE_TTL_HEADER`."""
+    headers: tuple[tuple[str, str], ...] = (_NOSNIFF,)
+    if missing is not None:
+        headers += ((ERROR_HEADER, missing),)
+    if negative_ttl is not None:
+        headers += ((NEGATIVE_TTL_HEADER, format_seconds(negative_ttl)),)
     return Reply(status, (message + "\n").encode(), _TEXT, headers)
 
 
 def value_reply(value: Value, expiry_field: ExpiryField) -> Reply:
-    """A ``GetResponse`` for ``value``."""
-    return Reply(200, encode_get_response(value, expiry_field), CONTENT_TYPE, _BATCH_OK)
+    """A ``GetResponse`` for ``value``; its grace, if any, in :data:`GRACE_HEADER`."""
+    headers: tuple[tuple[str, str], ...] = _BATCH_OK
+    if value.grace and value.expire_at is not None:
+        headers += ((GRACE_HEADER, format_seconds(value.grace)),)
+    return Reply(200, encode_get_response(value, expiry_field), CONTENT_TYPE, headers)
 
 
 EMPTY_OK = Reply(200)
@@ -103,10 +118,16 @@ async def _get_batch(group: Group, keys: list[str]) -> list[BatchItem]:
     for _ in keys[1:]:
         group.count_server_request()  # one per key: the request was counted once already
     results = await group.get_values(keys, from_peer=True)
-    return [
-        (200, result) if isinstance(result, Value) else (error_status(result)[0], str(result))
-        for result in results
-    ]
+    return [_batch_item(group, key, result) for key, result in zip(keys, results, strict=True)]
+
+
+def _batch_item(group: Group, key: str, result: Value | BaseException) -> BatchItem:
+    if isinstance(result, Value):
+        return 200, result
+    ttl = group.negative_ttl_left(key) if isinstance(result, NotFoundError) else None
+    if ttl is not None:
+        return 404, RememberedNotFound(str(result), ttl)
+    return error_status(result)[0], str(result)
 
 
 class PeerHandler:
@@ -216,7 +237,8 @@ class PeerHandler:
             status, missing = error_status(exc)
             if status == 503:
                 logger.debug("groupcache: %s %s/%r failed: %r", method, group_name, key, exc)
-            return error_reply(status, str(exc), missing)
+            ttl = group.negative_ttl_left(key) if missing == NOT_FOUND else None
+            return error_reply(status, str(exc), missing, ttl)
 
     async def _serve_client(self, group: Group, key: str) -> Reply:
         """A thin Client's get, routed through the ring, its latency recorded by kind."""

@@ -122,7 +122,7 @@ class HTTPPeer:
             self._handoff_ok = False  # not ours: a Go peer
             return None
         channel.check(resp, "GET", group)
-        return channel.decode_value(resp.body)
+        return channel.decode_value(resp)
 
     @property
     def failing(self) -> bool:

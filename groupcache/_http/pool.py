@@ -374,11 +374,14 @@ class HTTPPool:
         return self._self_url
 
     async def aclose(self) -> None:
-        """Stop serving and close the client connections (idempotent)."""
+        """Stop serving, cancel the groups' background refreshes of stale values, and close
+        the client connections (idempotent)."""
         self._closed = True
         if self.workspace.peer_picker is self:
             self.workspace.set_peer_picker(NoPeers())
         await self._serving.aclose()
+        for group in self.workspace.groups():
+            await group.aclose()
         self._previous.close()
         for peer in self._peers.values():
             await peer.aclose()

@@ -51,16 +51,20 @@ class GetBatchRequest(_message.Message):
     def __init__(self, keys: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class GetBatchItem(_message.Message):
-    __slots__ = ("value", "expire", "status", "error")
+    __slots__ = ("value", "expire", "status", "error", "grace", "negative_ttl")
     VALUE_FIELD_NUMBER: _ClassVar[int]
     EXPIRE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    GRACE_FIELD_NUMBER: _ClassVar[int]
+    NEGATIVE_TTL_FIELD_NUMBER: _ClassVar[int]
     value: bytes
     expire: int
     status: int
     error: str
-    def __init__(self, value: _Optional[bytes] = ..., expire: _Optional[int] = ..., status: _Optional[int] = ..., error: _Optional[str] = ...) -> None: ...
+    grace: float
+    negative_ttl: float
+    def __init__(self, value: _Optional[bytes] = ..., expire: _Optional[int] = ..., status: _Optional[int] = ..., error: _Optional[str] = ..., grace: _Optional[float] = ..., negative_ttl: _Optional[float] = ...) -> None: ...
 
 class GetBatchResponse(_message.Message):
     __slots__ = ("items",)

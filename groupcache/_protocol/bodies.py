@@ -5,6 +5,8 @@ our batch-get messages, and the JSON of groupcache-go's batch remove.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal, TypeVar
 
 from google.protobuf import message as _message
@@ -13,7 +15,7 @@ from google.protobuf import unknown_fields
 from .._core.value import Value
 from .._errors import InvalidKeyError, WireError, WireKeyError
 from . import _groupcache_pb2 as pb
-from .headers import MAX_BATCH_KEYS
+from .headers import MAX_BATCH_KEYS, parse_seconds
 from .paths import from_bytes, to_bytes
 
 LEFT_OUT = 413
@@ -200,11 +202,20 @@ def decode_batch_request(body: bytes) -> list[str]:
     return [from_bytes(k) for k in msg.keys]
 
 
-BatchItem = tuple[int, Value | str]
-"""One answer of a batch: (200, value) or (status, error message)."""
+@dataclass(frozen=True, slots=True)
+class RememberedNotFound:
+    """A batch item's 404 that the owner remembers for ``negative_ttl`` more seconds."""
+
+    message: str
+    negative_ttl: float
 
 
-def encode_batch_response(items: list[BatchItem], limit: int | None = None) -> bytes:
+BatchItem = tuple[int, Value | str | RememberedNotFound]
+"""One answer of a batch: (200, value), (404, a remembered not-found) or (status, error
+message)."""
+
+
+def encode_batch_response(items: Sequence[BatchItem], limit: int | None = None) -> bytes:
     """Encode the answers of a batch get, in key order, in at most ``limit`` bytes.
 
     A value that would take the reply over ``limit`` is left out: its item says
@@ -223,17 +234,25 @@ def encode_batch_response(items: list[BatchItem], limit: int | None = None) -> b
                 if isinstance(result, Value):
                     item = built[i] = pb.GetBatchItem(status=LEFT_OUT)
                 else:
-                    item = built[i] = _shortened(status, result, room)
+                    message = result if isinstance(result, str) else result.message
+                    item = built[i] = _shortened(status, message, room)
             total += _field_size(item.ByteSize()) - marker
     msg = pb.GetBatchResponse()
     msg.items.extend(built)
     return msg.SerializeToString()
 
 
-def _batch_item(status: int, result: Value | str) -> pb.GetBatchItem:
+def _batch_item(status: int, result: Value | str | RememberedNotFound) -> pb.GetBatchItem:
     if isinstance(result, Value):
-        return pb.GetBatchItem(
+        item = pb.GetBatchItem(
             status=status, value=result.data, expire=_expire_ns(result.expire_at)
+        )
+        if result.grace and result.expire_at is not None:
+            item.grace = result.grace
+        return item
+    if isinstance(result, RememberedNotFound):
+        return pb.GetBatchItem(
+            status=status, error=result.message, negative_ttl=result.negative_ttl
         )
     return pb.GetBatchItem(status=status, error=result)
 
@@ -257,9 +276,13 @@ def decode_batch_response(body: bytes) -> list[BatchItem]:
         WireError: not a ``GetBatchResponse``.
     """
     msg = _parse(pb.GetBatchResponse(), body)
-    return [
-        (item.status, Value(item.value, _expire_at(item.expire)))
-        if item.status == 200
-        else (item.status, item.error)
-        for item in msg.items
-    ]
+    return [_decoded_item(item) for item in msg.items]
+
+
+def _decoded_item(item: pb.GetBatchItem) -> BatchItem:
+    if item.status == 200:
+        return 200, Value(item.value, _expire_at(item.expire), parse_seconds(item.grace))
+    ttl = parse_seconds(item.negative_ttl)
+    if item.status == 404 and ttl:
+        return 404, RememberedNotFound(item.error, ttl)
+    return item.status, item.error

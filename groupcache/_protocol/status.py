@@ -29,9 +29,17 @@ from .._errors import (
     RemoteCallError,
     WireError,
 )
-from .headers import ERROR_BODY_LIMIT, ERROR_HEADER, NO_SUCH_GROUP, NOT_FOUND
+from .headers import (
+    ERROR_BODY_LIMIT,
+    ERROR_HEADER,
+    NEGATIVE_TTL_HEADER,
+    NO_SUCH_GROUP,
+    NOT_FOUND,
+    parse_seconds,
+)
 
 _GO_MUX_404 = "404 page not found"  # net/http's NotFound, written with http.Error too
+_NEGATIVE_TTL = NEGATIVE_TTL_HEADER.lower()
 
 
 class Headers(Protocol):
@@ -61,7 +69,9 @@ def not_found_error(
     """Return what a 404 to a GET of ``group`` at ``path`` (the request's base) means."""
     kind = headers.get(ERROR_HEADER.lower())
     if kind == NOT_FOUND:
-        return NotFoundError(message)
+        exc = NotFoundError(message)
+        exc.negative_ttl = parse_seconds(headers.get(_NEGATIVE_TTL))
+        return exc
     if _says_no_group(kind, message, group):
         return GroupNotFoundError(f"{url}: {message}")
     if kind is not None:  # a kind of a later version
@@ -115,9 +125,14 @@ def error_status(exc: BaseException) -> tuple[int, str | None]:
 _ITEM_HEADERS = {ERROR_HEADER.lower(): NOT_FOUND}  # a batch item's 404 is always this
 
 
-def item_error(status: int, message: str, *, url: str, group: str, path: str) -> GroupcacheError:
+def item_error(
+    status: int, message: str, *, url: str, group: str, path: str, negative_ttl: float = 0.0
+) -> GroupcacheError:
     """Return the error an item of a batch reply stands for, as :func:`reply_error` would
-    for the same status to a plain GET."""
+    for the same status to a plain GET (a 404 the owner remembers: with its TTL)."""
+    headers = _ITEM_HEADERS
+    if negative_ttl:
+        headers = {**headers, _NEGATIVE_TTL: repr(negative_ttl)}
     return reply_error(
-        status, _ITEM_HEADERS, message.encode(), url=url, method="GET", group=group, path=path
+        status, headers, message.encode(), url=url, method="GET", group=group, path=path
     )

@@ -186,3 +186,10 @@ def test_bench_clear_all_compares_clear_all_with_removing_every_key() -> None:
     for way in ("clear_all()", "remove_keys(all)", "remove() per key"):
         assert way in out
     assert "faster than the fastest way to remove every key" in out
+
+
+def test_bench_swr_compares_stale_while_revalidate_and_negative_caching_with_off() -> None:
+    out = bench("swr", "--seconds", "1", "--no-record")
+    assert "stale-while-revalidate" in out
+    assert "negative_ttl=0.5" in out
+    assert out.count("off (") == 2

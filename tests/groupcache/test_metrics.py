@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import aiohttp
 from prometheus_client import CollectorRegistry
 
+import groupcache
 from groupcache import Group, HTTPPool, Workspace
 from groupcache.metrics import GroupcacheCollector, mount, register
 from tests.groupcache.helpers import FakePeer, ModPicker
 from tests.support.getters import CountingGetter
+from tests.support.waiting import until
 
 NAMES = [
     "groupcache_gets_total",
@@ -110,3 +114,32 @@ async def test_peer_latency_is_exported_in_seconds_and_counts_failed_fetches(
     register(registry, workspace)
     seconds = registry.get_sample_value("groupcache_get_from_peers_latency_lower", {"group": "lat"})
     assert seconds == ms / 1000.0
+
+
+async def test_stale_serves_refreshes_and_remembered_not_founds_are_exported(
+    workspace: Workspace,
+) -> None:
+    now = [1000.0]
+    calls = [0]
+
+    async def getter(key: str) -> groupcache.Value:
+        calls[0] += 1
+        if key == "gone":
+            raise groupcache.NotFoundError("gone")
+        return groupcache.Value(b"v", now[0] + 1, grace=10)
+
+    g = Group("swr", getter, 1 << 20, workspace=workspace, clock=lambda: now[0], negative_ttl=5)
+    await g.get("k")
+    now[0] += 2
+    await g.get("k")  # stale; one refresh
+    await until(lambda: g.stats().stale_refreshes == 1)
+    for _ in range(3):
+        with contextlib.suppress(groupcache.NotFoundError):
+            await g.get("gone")
+    registry = CollectorRegistry()
+    register(registry, workspace)
+    sample = registry.get_sample_value
+    assert sample("groupcache_stale_hits_total", {"group": "swr"}) == 1.0
+    assert sample("groupcache_stale_refreshes_total", {"group": "swr"}) == 1.0
+    assert sample("groupcache_stale_refresh_errors_total", {"group": "swr"}) == 0.0
+    assert sample("groupcache_negative_hits_total", {"group": "swr"}) == 2.0

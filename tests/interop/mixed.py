@@ -4,7 +4,9 @@ Every node gets the same sorted peer list; the Python pools use the variant's ri
 preset and expiry field (:class:`.variants.Variant`), so all of them name the same owner
 for each key (the Go peers report theirs through ``/admin/owner``). The getters'
 prefixes (``go:``/``py:``) show who loaded a value; keys starting with ``ttl:`` get an
-expiry on both sides and keys starting with ``err:`` make the getter fail.
+expiry on both sides and keys starting with ``err:`` make the getter fail. On the Python
+nodes, keys starting with ``swr:`` get that expiry with a grace of 60 s, and keys starting
+with ``gone:`` do not exist (remembered for 30 s: ``negative_ttl``).
 """
 
 from __future__ import annotations
@@ -130,12 +132,16 @@ async def start_py_node(
         calls[key] += 1
         if key.startswith("err:"):
             raise RuntimeError(f"py getter failed: {key}")
+        if key.startswith("gone:"):
+            raise groupcache.NotFoundError(f"py: no {key}")
+        if key.startswith("swr:"):
+            return groupcache.Value(b"py:" + key.encode(), expire_at, grace=60)
         ttl = expire_at if key.startswith("ttl:") else None
         return groupcache.Value(b"py:" + key.encode(), ttl)
 
     workspace = groupcache.Workspace()
     stack.callback(workspace.close)
-    group = groupcache.Group(GROUP, getter, 1 << 20, workspace=workspace)
+    group = groupcache.Group(GROUP, getter, 1 << 20, workspace=workspace, negative_ttl=30)
     pool = groupcache.HTTPPool(
         "http://127.0.0.1:0" if certs is None else "https://127.0.0.1:0",
         workspace=workspace,

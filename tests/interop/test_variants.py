@@ -328,6 +328,41 @@ async def test_a_python_owners_getter_error_reaches_go(variant: Variant, cluster
         assert (stats["PeerErrors"], stats["LocalLoadErrs"]) == (1, 1)
 
 
+async def test_a_python_owners_grace_is_only_a_header_go_ignores(
+    variant: Variant, cluster: Cluster
+) -> None:
+    """Stale-while-revalidate: the grace goes in ``X-Groupcache-Grace``, the body is the
+    one a value without a grace has, so Go reads the value and expiry as before."""
+    key = await cluster.find_key(cluster.py[0].url, "swr:py-")
+
+    value, expire_ns = await cluster.go[0].get_with_expiry(key)
+
+    assert value == b"py:" + key.encode()
+    expected = None if variant.expiry_field is None else cluster.py_expire_at
+    assert same_instant(expected, expire_ns), (expected, expire_ns)
+    assert cluster.py[0].calls[key] == 1
+
+
+async def test_a_python_owners_remembered_not_found_answers_go_as_a_not_found_does(
+    cluster: Cluster,
+) -> None:
+    """Negative caching: the owner's 404 carries ``X-Groupcache-Negative-TTL``, which Go
+    ignores; Go sees the same outcome twice (golang loads locally and caches it, v2/v3
+    ask again and get the same 404), and the owner's getter runs once."""
+    py, go = cluster.py[0], cluster.go[0]
+    key = await cluster.find_key(py.url, "gone:py-")
+    outcomes: list[object] = []
+    for _ in range(2):
+        try:
+            outcomes.append(await go.get(key))
+        except GoPeerGetError as exc:
+            outcomes.append((exc.status, exc.message))
+
+    assert outcomes[0] == outcomes[1]
+    assert py.calls[key] == 1
+    assert py.group.negative_ttl_left(key) is not None
+
+
 # --------------------------------------------------------------------------- batching, token
 
 

@@ -14,11 +14,17 @@ prints ``READY <url>`` and then answers each JSON command line with one JSON lin
 - ``{"cmd": "wait_calls", "keys": [...]}`` → answers ``{"ok": true}`` once the getter has
   been entered for every one of the keys (an event wait, no polling).
 - ``{"cmd": "clear_all"}`` → ``await group.clear_all()``; ``{"ok": true}``.
+- ``{"cmd": "advance", "seconds": s}`` → moves the node's clock (its group's) on by ``s``.
+- ``{"cmd": "settle"}`` → answers once the group's background refreshes have ended.
 - ``{"cmd": "quit"}`` → ``{"ok": true}``, closes the pool and exits 0 (as does EOF).
 
 The getter returns ``f"{name}:{key}"`` after ``--delay`` seconds of simulated origin
 latency, so the value tells which node loaded it. Keys starting with ``--hold-prefix``
-never return: a request for one stays in flight until the process dies.
+never return: a request for one stays in flight until the process dies. With ``--ttl``,
+a value expires that many seconds after its load (by the node's clock) with ``--grace``
+seconds of stale-while-revalidate, and tells its getter call (``name:key#n``); keys
+starting with ``--missing-prefix`` do not exist (``NotFoundError``), remembered for
+``--negative-ttl`` seconds.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import asyncio
 import dataclasses
 import json
 import sys
+import time
 from collections import Counter
 from typing import Any
 
@@ -39,20 +46,35 @@ GROUP = "g"
 class Node:
     """The node's group, pool and getter bookkeeping."""
 
-    def __init__(self, name: str, delay: float, hold_prefix: str | None, down_after: int) -> None:
+    def __init__(self, name: str, delay: float, hold_prefix: str | None, args: Any) -> None:
         self.name = name
         self.delay = delay
         self.hold_prefix = hold_prefix
+        self.ttl: float | None = args.ttl
+        self.grace: float = args.grace
+        self.missing_prefix: str | None = args.missing_prefix
+        self.offset = 0.0  # seconds the node's clock is ahead of time.time()
         self.calls: Counter[str] = Counter()
         self._called = asyncio.Condition()
         self._never = asyncio.Event()
         self.workspace = groupcache.Workspace()
-        self.group = groupcache.Group(GROUP, self.getter, 1 << 20, workspace=self.workspace)
+        self.group = groupcache.Group(
+            GROUP,
+            self.getter,
+            1 << 20,
+            workspace=self.workspace,
+            clock=self.clock,
+            negative_ttl=args.negative_ttl,
+        )
+        down_after = args.down_after
         self.pool = groupcache.HTTPPool(
             "http://127.0.0.1:0", workspace=self.workspace, down_after=down_after
         )
 
-    async def getter(self, key: str) -> bytes:
+    def clock(self) -> float:
+        return time.time() + self.offset
+
+    async def getter(self, key: str) -> bytes | groupcache.Value:
         self.calls[key] += 1
         async with self._called:
             self._called.notify_all()
@@ -60,6 +82,11 @@ class Node:
             await self._never.wait()
         if self.delay > 0:
             await asyncio.sleep(self.delay)  # the origin's latency, not synchronisation
+        if self.missing_prefix is not None and key.startswith(self.missing_prefix):
+            raise groupcache.NotFoundError(f"{key} does not exist")
+        if self.ttl is not None:
+            data = f"{self.name}:{key}#{self.calls[key]}".encode()
+            return groupcache.Value(data, self.clock() + self.ttl, grace=self.grace)
         return f"{self.name}:{key}".encode()
 
     async def get_one(self, key: str) -> tuple[str | None, str | None]:
@@ -93,6 +120,12 @@ class Node:
             async with self._called:
                 await self._called.wait_for(lambda: all(self.calls[k] > 0 for k in keys))
             return {"ok": True}
+        if cmd == "advance":
+            self.offset += float(command["seconds"])
+            return {"ok": True}
+        if cmd == "settle":
+            await asyncio.gather(*self.group._refresher._tasks.values(), return_exceptions=True)
+            return {"ok": True}
         return {"error": f"unknown command {cmd!r}"}
 
 
@@ -112,8 +145,8 @@ async def stdin_reader() -> asyncio.StreamReader:
     return reader
 
 
-async def serve(name: str, delay: float, hold_prefix: str | None, down_after: int) -> None:
-    node = Node(name, delay, hold_prefix, down_after)
+async def serve(name: str, delay: float, hold_prefix: str | None, args: Any) -> None:
+    node = Node(name, delay, hold_prefix, args)
     try:
         url = await node.pool.start("127.0.0.1", 0)
         reader = await stdin_reader()
@@ -142,8 +175,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--down-after", type=int, default=3, help="failures that mark a peer down (0: never)"
     )
+    parser.add_argument("--ttl", type=float, default=None, help="values expire after, seconds")
+    parser.add_argument("--grace", type=float, default=0.0, help="their grace, seconds")
+    parser.add_argument("--missing-prefix", default=None, help="keys that do not exist")
+    parser.add_argument("--negative-ttl", type=float, default=0.0, help="remember not-founds")
     args = parser.parse_args(argv)
-    asyncio.run(serve(args.name, args.delay, args.hold_prefix, args.down_after))
+    asyncio.run(serve(args.name, args.delay, args.hold_prefix, args))
     return 0
 
 
