@@ -7,6 +7,7 @@ wire- and ring-compatible with Go groupcache.
 
 from ._app.client import Client
 from ._core.cache import CacheStats
+from ._core.codec import BYTES, JSON, STR, Codec, JsonCodec, ProtobufCodec
 from ._core.group import Group
 from ._core.peers import NoPeers, PeerGetter, PeerPicker
 from ._core.ring import DEFAULT_REPLICAS, HashRing
@@ -35,11 +36,15 @@ from ._http.urls import normalize_url
 __version__ = "0.1.0"
 
 __all__ = [
+    "BYTES",
     "DEFAULT_BASE_PATH",
     "DEFAULT_MAX_KEY_BYTES",
     "DEFAULT_REPLICAS",
+    "JSON",
+    "STR",
     "CacheStats",
     "Client",
+    "Codec",
     "DuplicateGroupError",
     "ForeignReplyError",
     "Group",
@@ -50,6 +55,7 @@ __all__ = [
     "HashRing",
     "InvalidKeyError",
     "InvalidValueError",
+    "JsonCodec",
     "MultiError",
     "NoPeers",
     "NotFoundError",
@@ -57,6 +63,7 @@ __all__ = [
     "PeerError",
     "PeerGetter",
     "PeerPicker",
+    "ProtobufCodec",
     "RemoteCallError",
     "ServerKind",
     "UnsupportedWriteError",
