@@ -133,7 +133,7 @@ class Node:
 @contextlib.asynccontextmanager
 async def cluster(
     n: int,
-    getter: Getter | Sequence[Getter],
+    getter: Getter[bytes] | Sequence[Getter[bytes]],
     *,
     group: str = "g",
     size: int = 1 << 20,

@@ -60,7 +60,7 @@ def load_discovery(name: str) -> DiscoveryPlugin:
     raise GroupcacheError(f"no {name!r} discovery plugin is installed (it comes with kubegroup)")
 
 
-def load_getter(spec: str) -> Getter:
+def load_getter(spec: str) -> Getter[bytes]:
     """Import ``module:function`` and return the function.
 
     Raises:
@@ -77,7 +77,7 @@ def load_getter(spec: str) -> Getter:
         raise GroupcacheError(f"cannot load getter {spec!r}: {exc}") from exc
     if not callable(target):
         raise GroupcacheError(f"getter {spec!r} is not callable")
-    getter: Getter = target
+    getter: Getter[bytes] = target
     return getter
 
 

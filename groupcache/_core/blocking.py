@@ -15,9 +15,10 @@ import concurrent.futures
 import functools
 import threading
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar
 
 from .._errors import GroupcacheError
+from .codec import T as ValueT
 
 if TYPE_CHECKING:
     from .cache import Cache
@@ -153,7 +154,7 @@ def read_hit(
     return data
 
 
-class BlockingMethods:
+class BlockingMethods(Generic[ValueT]):
     """The part of :class:`~groupcache.Group` that crosses threads and loops: the blocking
     methods, and ``get`` called on a loop that is not the home loop."""
 
@@ -165,12 +166,14 @@ class BlockingMethods:
         _fast_key_len: int
         _home: asyncio.AbstractEventLoop | None
 
-        async def get(self, key: str) -> bytes: ...
-        async def set(self, key: str, value: bytes, *, expire: float | None = None) -> None: ...
+        _decode: Callable[[bytes], ValueT] | None
+
+        async def get(self, key: str) -> ValueT: ...
+        async def set(self, key: str, value: ValueT, *, expire: float | None = None) -> None: ...
         async def remove(self, key: str) -> None: ...
         def _reset_flights(self) -> None: ...
 
-    def get_sync(self, key: str, *, timeout: float | None = None) -> bytes:
+    def get_sync(self, key: str, *, timeout: float | None = None) -> ValueT:
         """Blocking :meth:`get` for threads outside the event loop (Flask, Django).
 
         Raises:
@@ -179,10 +182,11 @@ class BlockingMethods:
         """
         data = read_hit(self._main, self._hot, self._sync_hits, key, self._fast_key_len)
         if data is not None:  # a hit needs no trip to the loop
-            return data
+            decode = self._decode
+            return data if decode is None else decode(data)  # type: ignore[return-value]
         return self.workspace.run_sync(self.get(key), timeout)
 
-    def set_sync(self, key: str, value: bytes, *, expire: float | None = None) -> None:
+    def set_sync(self, key: str, value: ValueT, *, expire: float | None = None) -> None:
         """Blocking :meth:`set` for threads outside the event loop."""
         self.workspace.run_sync(self.set(key, value, expire=expire), None)
 
@@ -196,7 +200,7 @@ class BlockingMethods:
         self._home = loop
         self._reset_flights()
 
-    async def _get_elsewhere(self, key: str) -> bytes:
+    async def _get_elsewhere(self, key: str) -> ValueT:
         """Serve :meth:`get` on a loop that is not the home loop: a hit here, else on it."""
         home = elsewhere(self.workspace)
         if home is None:  # the caller's loop is (now) the workspace's loop: move here,
@@ -204,7 +208,8 @@ class BlockingMethods:
             return await self.get(key)
         data = read_hit(self._main, self._hot, self._sync_hits, key, self._fast_key_len)
         if data is not None:
-            return data
+            decode = self._decode
+            return data if decode is None else decode(data)  # type: ignore[return-value]
         return await run_on(home, self.get(key))
 
 

@@ -12,12 +12,18 @@ from __future__ import annotations
 
 import importlib
 import json
-from typing import Any, Generic, Protocol, TypeVar
+from collections.abc import Callable
+from typing import Any, Generic, Protocol, cast
 
 from google.protobuf.message import DecodeError, Message
+from typing_extensions import TypeVar
+
+from .._errors import InvalidValueError
 
 V = TypeVar("V")
 M = TypeVar("M", bound=Message)
+T = TypeVar("T", default=bytes)
+"""A group's value type: its codec's (``Group[bytes]`` when no codec is given)."""
 
 
 class Codec(Protocol[V]):
@@ -149,3 +155,42 @@ STR: Codec[str] = StrCodec()
 JSON: Codec[Any] = JsonCodec()
 """Values are what JSON holds (dicts, lists, str, numbers, bools, None); orjson when
 installed."""
+
+
+class GroupCodec(Generic[T]):
+    """A group's codec, with the group's errors: what cannot be encoded or decoded is an
+    :class:`InvalidValueError` naming the group (the codec's own error as its cause).
+
+    ``decode`` is ``None`` for :data:`BYTES`, so the hit path of a bytes group pays
+    nothing; ``check`` validates a peer's reply (raising the codec's error, which the
+    fetch turns into a peer error and a local load).
+    """
+
+    __slots__ = ("check", "codec", "decode", "group")
+
+    def __init__(self, codec: Codec[T], group: str) -> None:
+        self.codec = codec
+        self.group = group
+        identity = codec is BYTES
+        self.decode: Callable[[bytes], T] | None = None if identity else self._decode
+        self.check: Callable[[bytes], object] | None = None if identity else codec.decode
+
+    def encode_value(self, value: T) -> bytes:
+        """The bytes of ``value``, as the group caches and sends them."""
+        if self.decode is None:
+            return cast("bytes", value)  # BYTES: Value() checks it is bytes-like
+        try:
+            return self.codec.encode(value)
+        except Exception as exc:
+            raise InvalidValueError(
+                f"group {self.group!r}: {self.codec!r} cannot encode a "
+                f"{type(value).__name__}: {exc}"
+            ) from exc
+
+    def _decode(self, data: bytes) -> T:
+        try:
+            return self.codec.decode(data)
+        except Exception as exc:
+            raise InvalidValueError(
+                f"group {self.group!r}: cached bytes do not decode with {self.codec!r}: {exc}"
+            ) from exc

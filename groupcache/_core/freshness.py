@@ -6,12 +6,13 @@ an owner that remembers the owner's not-found (the logic is in :mod:`.stale` and
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .._errors import NotFoundError
 from .peers import PeerGetter, fetch
 
 if TYPE_CHECKING:
+    from .codec import GroupCodec
     from .negative import NegativeCache
     from .singleflight import Flight
     from .stale import Refresher
@@ -30,6 +31,7 @@ class FreshnessMethods:
         _negative: NegativeCache
         _refresher: Refresher
         _admit_hot: Callable[[], bool]
+        _codec: GroupCodec[Any]
 
     def negative_ttl_left(self, key: str) -> float | None:
         """Return the seconds ``key`` is still remembered not to exist here, or ``None``."""
@@ -46,7 +48,9 @@ class FreshnessMethods:
         hot cache would take a value from there."""
         key = flight.key
         try:
-            return await fetch(peer, self.name, key, self._clock, self._stats, self._peer_errors)
+            return await fetch(
+                peer, self.name, key, self._clock, self._stats, self._peer_errors, self._codec.check
+            )
         except NotFoundError as exc:
             if exc.negative_ttl and self._admit_hot():
                 self._negative.note(flight, exc, exc.negative_ttl)

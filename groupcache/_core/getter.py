@@ -12,13 +12,16 @@ import contextvars
 import functools
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 
 from .._errors import GroupcacheError
 from .value import Value, to_value
 
+R = TypeVar("R")
 Result: TypeAlias = bytes | bytearray | memoryview | Value
-Getter: TypeAlias = Callable[[str], Awaitable[Result] | Result]
+AnyGetter: TypeAlias = Callable[[str], Any]
+Getter: TypeAlias = Callable[[str], Awaitable[R | Value] | R | Value]
+"""A group's getter: returns its codec's type (bytes by default) or a :class:`Value`."""
 
 
 class GetterCaller:
@@ -29,13 +32,21 @@ class GetterCaller:
             data or a :class:`Value` (a plain function may also return an awaitable).
         executor: Where plain functions run; ``None`` is the loop's default executor.
             Context variables are copied into the thread, as ``asyncio.to_thread`` does.
+        encode: Turns a result that is not a :class:`Value` into bytes (a group's codec);
+            ``None``: results are bytes-like already.
     """
 
-    __slots__ = ("_executor", "_getter", "_is_async")
+    __slots__ = ("_encode", "_executor", "_getter", "_is_async")
 
-    def __init__(self, getter: Getter, executor: concurrent.futures.Executor | None = None) -> None:
+    def __init__(
+        self,
+        getter: AnyGetter,
+        executor: concurrent.futures.Executor | None = None,
+        encode: Callable[[Any], bytes] | None = None,
+    ) -> None:
         self._getter = getter
         self._executor = executor
+        self._encode = encode
         self._is_async = inspect.iscoroutinefunction(getter) or inspect.iscoroutinefunction(
             getattr(getter, "__call__", None)  # noqa: B004 - async __call__ of an object
         )
@@ -52,7 +63,7 @@ class GetterCaller:
         result: Any
         try:
             if self._is_async:
-                result = await self._getter(key)  # type: ignore[misc]
+                result = await self._getter(key)
             else:
                 call = functools.partial(contextvars.copy_context().run, self._getter, key)
                 result = await asyncio.get_running_loop().run_in_executor(self._executor, call)
@@ -65,4 +76,6 @@ class GetterCaller:
             raise GroupcacheError(
                 f"the getter raised CancelledError for {key[:64]!r} without being cancelled"
             ) from exc
+        if self._encode is not None and not isinstance(result, Value):
+            result = self._encode(result)  # a typed value: the group's codec's bytes
         return to_value(result)

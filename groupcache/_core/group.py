@@ -12,48 +12,49 @@ import concurrent.futures
 import functools
 import random
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal, TypeAlias
 
 from .._errors import GroupcacheError, InvalidKeyError
 from .blocking import BlockingMethods, on_home_loop, on_home_thread
 from .cache import Cache, hot_admission, populate
+from .codec import BYTES, Codec, GroupCodec, T
 from .freshness import FreshnessMethods
 from .getter import Getter, GetterCaller
 from .handoff import take_copy
 from .negative import NegativeCache
-from .peers import (
-    Handoff,
-    PeerGetter,
-    broadcast,
-    broadcast_clear,
-    broadcast_keys,
-    broadcast_set,
-)
+from .peers import PeerGetter
 from .singleflight import Flight, SingleFlight
 from .stale import Refresher
 from .stats import PeerErrorReporter, Stats, StatsMethods, SyncHitCounters
-from .value import DEFAULT_MAX_KEY_BYTES, Value, check_key, check_set_key
+from .value import DEFAULT_MAX_KEY_BYTES, Value, check_key
 from .workspace import Workspace, default_workspace
+from .writes import WriteMethods
 
 _running_loop = asyncio.get_running_loop
 
 HotCachePolicy: TypeAlias = Literal["always", "golang", "never"]
 
 
-class Group(BlockingMethods, StatsMethods, FreshnessMethods):
+class Group(BlockingMethods[T], WriteMethods[T], StatsMethods, FreshnessMethods):
     """A cache namespace with a getter that loads values on a miss.
 
     Args:
         name: Unique within the workspace; it appears in peer URLs.
         getter: ``async def getter(key) -> bytes | Value``, or a plain function, which runs
-            in a thread (``executor``) so it never blocks the event loop. Raise
+            in a thread (``executor``) so it never blocks the event loop. With a
+            ``codec``, it returns the codec's type (or a :class:`Value` of encoded bytes,
+            to give an expiry). Raise
             :class:`NotFoundError` to say a value does not exist; other errors are never
             cached. A :class:`Value` with a ``grace`` is served stale after its expiry
             while one background refresh runs (stale-while-revalidate).
         size: Byte budget of the main and hot caches together, counted as
             ``len(key) + len(value)``. ``size <= 0`` disables caching.
         workspace: Registry to join (default: :func:`default_workspace`).
+        codec: What ``get`` returns and the getter and ``set`` take: :data:`BYTES`
+            (default), :data:`STR`, :data:`JSON`, a :class:`ProtobufCodec`, or your own
+            :class:`Codec`. The caches and the wire keep its bytes; a peer's reply that
+            does not decode is a peer error, and the key is loaded here.
         hot_cache: Admission of values fetched from peers into the hot cache: ``"always"``
             (default, as mailgun and groupcache-go v3), ``"golang"`` (1 in 10, as
             golang/groupcache) or ``"never"``.
@@ -71,10 +72,11 @@ class Group(BlockingMethods, StatsMethods, FreshnessMethods):
     def __init__(
         self,
         name: str,
-        getter: Getter,
+        getter: Getter[T],
         size: int,
         *,
         workspace: Workspace | None = None,
+        codec: Codec[T] = BYTES,  # type: ignore[assignment]  # the default T is bytes
         hot_cache: HotCachePolicy = "always",
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.time,
@@ -91,7 +93,10 @@ class Group(BlockingMethods, StatsMethods, FreshnessMethods):
         self._caching = size > 0
         self.max_key_bytes = max_key_bytes
         self.workspace = workspace if workspace is not None else default_workspace()
-        self._call = GetterCaller(getter, executor)
+        self._codec = GroupCodec(codec, name)
+        self._decode = self._codec.decode  # None for bytes: their hits pay nothing
+        encode = None if self._decode is None else self._codec.encode_value
+        self._call = GetterCaller(getter, executor, encode)
         self._admit_hot = hot_admission(hot_cache, rng or random.Random())
         self._clock = clock
         self._main = Cache(clock)
@@ -109,12 +114,14 @@ class Group(BlockingMethods, StatsMethods, FreshnessMethods):
 
     # -- reading ------------------------------------------------------------------
 
-    async def get(self, key: str) -> bytes:
-        """Return the value of ``key``, loading it once cluster-wide on a miss.
+    async def get(self, key: str) -> T:
+        """Return the value of ``key`` (of the codec's type), loading it once cluster-wide
+        on a miss.
 
         Raises:
             InvalidKeyError: ``key`` is not a str or is too long.
-            InvalidValueError: the getter returned something that is not bytes-like.
+            InvalidValueError: the getter returned something the codec cannot encode (not
+                bytes-like, for bytes), or cached bytes do not decode.
             NotFoundError: the value does not exist (said by the getter or the owner).
             RemoteCallError: the owning peer's getter failed.
             Exception: the getter's own exception, unchanged.
@@ -129,17 +136,21 @@ class Group(BlockingMethods, StatsMethods, FreshnessMethods):
         if entry.__class__ is bytes:  # never expires: the common hit, inlined (Cache.peek)
             main.touch(key)
             main.hits += 1
-            return entry
+            decode = self._decode
+            return entry if decode is None else decode(entry)  # type: ignore[return-value]
+        data: bytes | None = None
         if self._caching:
             entry = main.lookup(key)
             if entry is None:
                 entry = self._hot.lookup(key)
             if entry is not None:
-                return entry if entry.__class__ is bytes else entry.data  # type: ignore[union-attr]
-            stale = self._refresher.serve(key)  # within its grace: now, and refreshed
-            if stale is not None:
-                return stale
-        return (await self._load(key, False)).data
+                data = entry if entry.__class__ is bytes else entry.data  # type: ignore[union-attr]
+            else:
+                data = self._refresher.serve(key)  # within its grace: now, and refreshed
+        if data is None:
+            data = (await self._load(key, False)).data
+        decode = self._decode
+        return data if decode is None else decode(data)  # type: ignore[return-value]
 
     @on_home_loop
     async def get_value(self, key: str, *, from_peer: bool = False) -> Value:
@@ -228,103 +239,6 @@ class Group(BlockingMethods, StatsMethods, FreshnessMethods):
                 return entry  # type: ignore[return-value]
         return None
 
-    # -- writing ------------------------------------------------------------------
-
-    @on_home_loop
-    async def set(self, key: str, value: bytes, *, expire: float | None = None) -> None:
-        """Store ``value`` under ``key``: on the owner first, then here and on every peer.
-
-        Args:
-            key: The key.
-            value: The bytes to store.
-            expire: Absolute expiry in Unix seconds, or ``None`` for never.
-
-        Raises:
-            InvalidValueError: a peer would refuse the value; nothing changed anywhere.
-            UnsupportedWriteError: the owner cannot take writes; nothing changed anywhere.
-            PeerError: the owner failed (named); this node and the other peers have it.
-            MultiError: other peers failed too, or alone; each error names its peer.
-        """
-        check_set_key(key, self.max_key_bytes)
-        await broadcast_set(
-            self.workspace.peer_picker, self.name, key, Value(value, expire), self.local_set
-        )
-
-    @on_home_loop
-    async def remove(self, key: str) -> None:
-        """Remove ``key`` from the owner first, then from this node and every peer.
-
-        Raises:
-            UnsupportedWriteError: the owner cannot take writes; nothing was removed.
-            PeerError: the owner failed (named); removed here and on the other peers.
-            MultiError: other peers failed too, or alone; each error names its peer.
-        """
-        check_key(key, self.max_key_bytes)
-        await broadcast(
-            self.workspace.peer_picker,
-            key,
-            lambda p: p.remove(self.name, key),
-            lambda: self.local_remove(key),
-        )
-
-    @on_home_loop
-    async def remove_keys(self, keys: Iterable[str]) -> None:
-        """Remove many keys: from their owners first, then here and from every peer, one
-        request per peer (groupcache-go v3's ``RemoveKeys``; peers without the batch
-        endpoint get one Remove per key).
-
-        Raises:
-            MultiError: some peers failed, owners or not, each error naming its peer;
-                here and every other peer removed them, unless an owner cannot take writes.
-        """
-        keys = list(keys)
-        for key in keys:
-            check_key(key, self.max_key_bytes)
-        await broadcast_keys(self.workspace.peer_picker, self.name, keys, self.local_remove)
-
-    @on_home_loop
-    async def clear_all(self) -> None:
-        """Drop the group's entries on every node: here and on every peer, flights in
-        progress detached everywhere, so no load that began before can put an old value
-        back.
-
-        Raises:
-            MultiError: some peers failed (each error names its peer; a Go peer, which
-                cannot clear, with :class:`UnsupportedWriteError`); every other node and
-                this one are cleared.
-        """
-        await broadcast_clear(self.workspace.peer_picker, self.name, self.clear)
-
-    @on_home_thread
-    def local_set(self, key: str, value: Value) -> None:
-        """Store ``value`` in this node's main cache only (what a peer's Set does here)."""
-        self._local_flights.forget(key)
-        self._peer_flights.forget(key)
-        self._negative.remove(key)
-        self._hot.remove(key)
-        self._main.remove(key)  # also when the new value is too large to be cached
-        populate(self._main, self._hot, self.size, key, value, self._main)
-        self._written(key)
-
-    @on_home_thread
-    def local_remove(self, key: str) -> None:
-        """Remove ``key`` from this node's caches only (what a peer's Remove does here)."""
-        self._local_flights.forget(key)
-        self._peer_flights.forget(key)
-        self._negative.remove(key)
-        self._main.remove(key)
-        self._hot.remove(key)
-        self._written(key)
-
-    @on_home_thread
-    def clear(self) -> None:
-        """Drop every cached value of this node and detach the flights in progress."""
-        self._reset_flights()
-        self._negative.clear()
-        self._main.clear()
-        self._hot.clear()
-        self._written(None)
-
     @on_home_thread
     def count_server_request(self) -> None:
         """Count one request from a peer for this group (called by transports)."""
@@ -338,12 +252,6 @@ class Group(BlockingMethods, StatsMethods, FreshnessMethods):
         )
 
     # -- internals ------------------------------------------------------------------
-
-    def _written(self, key: str | None) -> None:
-        """A write here: a warm handoff takes no older copy of ``key`` (None: any)."""
-        picker = self.workspace.peer_picker
-        if isinstance(picker, Handoff):
-            picker.written(self.name, key)
 
     def _reset_flights(self) -> None:
         self._local_flights.forget_all()

@@ -34,7 +34,7 @@ class Workspace:
     """
 
     def __init__(self) -> None:
-        self._groups: dict[str, Group] = {}
+        self._groups: dict[str, Group[Any]] = {}
         self.peer_picker: PeerPicker = NoPeers()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: LoopThread | None = None
@@ -42,16 +42,16 @@ class Workspace:
 
     # -- groups ---------------------------------------------------------------
 
-    def _add_group(self, group: Group) -> None:
+    def _add_group(self, group: Group[Any]) -> None:
         if group.name in self._groups:
             raise DuplicateGroupError(f"duplicate registration of group {group.name!r}")
         self._groups[group.name] = group
 
-    def get_group(self, name: str) -> Group | None:
+    def get_group(self, name: str) -> Group[Any] | None:
         """Return the group called ``name``, or ``None``."""
         return self._groups.get(name)
 
-    def groups(self) -> list[Group]:
+    def groups(self) -> list[Group[Any]]:
         """Return every group, in creation order."""
         return list(self._groups.values())
 
@@ -166,6 +166,6 @@ def default_workspace() -> Workspace:
     return _default
 
 
-def get_group(name: str, workspace: Workspace | None = None) -> Group | None:
+def get_group(name: str, workspace: Workspace | None = None) -> Group[Any] | None:
     """Return the group called ``name`` in ``workspace`` (default: the default workspace)."""
     return (workspace or _default).get_group(name)
