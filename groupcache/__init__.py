@@ -8,6 +8,7 @@ wire- and ring-compatible with Go groupcache.
 from ._app.client import Client
 from ._core.cache import CacheStats
 from ._core.group import Group
+from ._core.hot import DEFAULT_HOT_QPS, HotCachePolicy
 from ._core.peers import NoPeers, PeerGetter, PeerPicker
 from ._core.ring import DEFAULT_REPLICAS, HashRing
 from ._core.stats import GroupStats
@@ -35,6 +36,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_BASE_PATH",
+    "DEFAULT_HOT_QPS",
     "DEFAULT_MAX_KEY_BYTES",
     "DEFAULT_REPLICAS",
     "CacheStats",
@@ -47,6 +49,7 @@ __all__ = [
     "GroupcacheError",
     "HTTPPool",
     "HashRing",
+    "HotCachePolicy",
     "InvalidKeyError",
     "InvalidValueError",
     "MultiError",

@@ -13,13 +13,13 @@ import functools
 import random
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Literal, TypeAlias
 
 from .._errors import GroupcacheError, InvalidKeyError
 from .blocking import BlockingMethods, on_home_loop, on_home_thread
-from .cache import Cache, hot_admission, populate
+from .cache import Cache, populate
 from .getter import Getter, GetterCaller
 from .handoff import take_copy
+from .hot import DEFAULT_HOT_QPS, HotAdmission, HotCachePolicy
 from .peers import (
     Handoff,
     PeerGetter,
@@ -29,14 +29,13 @@ from .peers import (
     broadcast_set,
     fetch,
 )
+from .rates import RateTable
 from .singleflight import Flight, SingleFlight
 from .stats import PeerErrorReporter, Stats, StatsMethods, SyncHitCounters
 from .value import DEFAULT_MAX_KEY_BYTES, Value, check_key, check_set_key
 from .workspace import Workspace, default_workspace
 
 _running_loop = asyncio.get_running_loop
-
-HotCachePolicy: TypeAlias = Literal["always", "golang", "never"]
 
 
 class Group(BlockingMethods, StatsMethods):
@@ -52,8 +51,10 @@ class Group(BlockingMethods, StatsMethods):
         workspace: Registry to join (default: :func:`default_workspace`).
         hot_cache: Admission of values fetched from peers into the hot cache: ``"always"``
             (default, as mailgun and groupcache-go v3), ``"golang"`` (1 in 10, as
-            golang/groupcache) or ``"never"``.
-        rng: Random source of the ``"golang"`` policy.
+            golang/groupcache), ``"never"``, or ``"qps"``: when the owner reports at least
+            ``hot_qps`` requests per second for the key (1 in 10 when it reports none).
+        hot_qps: The threshold of ``"qps"``, in requests per second from the owner's peers.
+        rng: Random source of the ``"golang"`` policy (and of ``"qps"`` without a rate).
         clock: Wall clock in Unix seconds, for expiry (of values from peers too).
         max_key_bytes: Longest accepted key, in UTF-8 bytes.
         executor: Where plain-function getters run (default: the loop's executor).
@@ -70,6 +71,7 @@ class Group(BlockingMethods, StatsMethods):
         *,
         workspace: Workspace | None = None,
         hot_cache: HotCachePolicy = "always",
+        hot_qps: float = DEFAULT_HOT_QPS,
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.time,
         max_key_bytes: int = DEFAULT_MAX_KEY_BYTES,
@@ -85,7 +87,8 @@ class Group(BlockingMethods, StatsMethods):
         self.max_key_bytes = max_key_bytes
         self.workspace = workspace if workspace is not None else default_workspace()
         self._call = GetterCaller(getter, executor)
-        self._admit_hot = hot_admission(hot_cache, rng or random.Random())
+        self._admit_hot = HotAdmission(hot_cache, rng or random.Random(), hot_qps)
+        self._rates = RateTable(clock)  # of the keys peers ask this node for, as owner
         self._clock = clock
         self._main = Cache(clock)
         self._hot = Cache(clock)
@@ -315,6 +318,12 @@ class Group(BlockingMethods, StatsMethods):
         """Count one request from a peer for this group (called by transports)."""
         self._stats.server_requests += 1
 
+    @on_home_thread
+    def owner_rate(self, key: str) -> float:
+        """Count a peer's request for ``key`` and return how often peers ask this node for
+        it, in requests per second over about a minute (what ``"qps"`` groups admit by)."""
+        return self._rates.hit(key)
+
     def __repr__(self) -> str:
         flights = len(self._local_flights) + len(self._peer_flights)
         return (
@@ -356,9 +365,13 @@ class Group(BlockingMethods, StatsMethods):
             return value
         self._stats.loads_deduped += 1
         if peer is not None:
-            value = await fetch(peer, self.name, key, self._clock, self._stats, self._peer_errors)
+            admission = self._admit_hot
+            value = await fetch(
+                peer, self.name, key, self._clock, self._stats, self._peer_errors, admission.rated
+            )
             if value is not None:  # None: the owner failed (counted, logged): load it here
-                if not flight.forgotten and self._admit_hot():
+                value, admit = admission.judge(value)
+                if not flight.forgotten and admit:
                     populate(self._main, self._hot, self.size, key, value, self._hot)
                 return value
         picker = self.workspace.peer_picker

@@ -52,6 +52,15 @@ class Value:
         return self.expire_at is not None and self.expire_at < now
 
 
+@dataclass(frozen=True, slots=True)
+class RatedValue(Value):
+    """A value fetched from its owner, with the owner's estimate of how often its peers
+    ask it for the key (requests per second over about a minute): what a
+    ``hot_cache="qps"`` group admits to its hot cache by. Never cached as such."""
+
+    rate: float = 0.0
+
+
 def to_value(result: object) -> Value:
     """Normalise what a getter returned into a :class:`Value`.
 
