@@ -27,13 +27,15 @@ from .._errors import (
     WireError,
 )
 from .._protocol.bodies import decode_get_response
-from .._protocol.headers import BATCH_HEADER
+from .._protocol.headers import BATCH_HEADER, RATE_HEADER
 from .._protocol.paths import base_of, request_path
 from .._protocol.status import reply_error
 from .health import PeerHealth
 from .http1 import Connection, Response
 
 _BATCH_HEADER = BATCH_HEADER.lower()  # the replies' headers are lower-cased
+ASK_RATE = f"{RATE_HEADER}: 1\r\n".encode()
+"""The header line by which a ``hot_cache="qps"`` group asks a peer of ours for its rate."""
 
 __all__ = [
     "ConnectionPool",
@@ -223,7 +225,16 @@ class PeerChannel:
         batches: Whether to note that the peer serves batch gets (its replies say so).
     """
 
-    __slots__ = ("_headers", "_note_batches", "base", "conns", "health", "serves_batches", "url")
+    __slots__ = (
+        "_headers",
+        "_note_batches",
+        "base",
+        "conns",
+        "health",
+        "ours",
+        "serves_batches",
+        "url",
+    )
 
     def __init__(
         self,
@@ -242,6 +253,9 @@ class PeerChannel:
         self._note_batches = batches
         self.serves_batches = False
         """Whether a reply of the peer said it serves batch gets (our nodes do)."""
+        self.ours = False
+        """Whether the last plain GET's reply said so (:data:`BATCH_HEADER`): only such a
+        peer is asked for its rate of a key (a Go peer never is)."""
         self.health = health if health is not None else PeerHealth()
         """Its consecutive failures; down after a few (:mod:`.health`)."""
 
@@ -249,19 +263,22 @@ class PeerChannel:
         """Return the escaped request path of ``key`` (or an endpoint) in ``group``."""
         return request_path(self.base, group, key)
 
-    async def get_one(self, group: str, key: str) -> Value:
-        """Fetch one key with a plain GET, as Go peers understand it."""
-        resp = await self.request("GET", self.path(group, key))
+    async def get_one(self, group: str, key: str, rated: bool = False) -> Value:
+        """Fetch one key with a plain GET, as Go peers understand it; ``rated``: ask for
+        the owner's rate of the key too, if the peer is :attr:`ours`."""
+        ask = rated and self.ours
+        resp = await self.request("GET", self.path(group, key), extra=ASK_RATE if ask else b"")
         self.check(resp, "GET", group)
-        if self._note_batches and resp.headers.get(_BATCH_HEADER) == "1":
+        ours = self.ours = resp.headers.get(_BATCH_HEADER) == "1"
+        if self._note_batches and ours:
             self.serves_batches = True
-        return self.decode_value(resp.body)
+        return self.decode_value(resp.body, ask)
 
-    def decode_value(self, body: bytes) -> Value:
+    def decode_value(self, body: bytes, rated: bool = False) -> Value:
         """Decode a ``GetResponse`` from this peer (its expiry is the group's to judge,
-        by the group's clock)."""
+        by the group's clock); ``rated``: with the rate we asked for, if it came."""
         try:
-            return decode_get_response(body)
+            return decode_get_response(body, rated)
         except WireError as exc:
             raise PeerError(f"{self.url}: {exc}") from exc
 

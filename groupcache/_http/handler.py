@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from .._core.group import Group
-from .._core.value import Value, check_set_key
+from .._core.value import RatedValue, Value, check_set_key
 from .._core.workspace import Workspace
 from .._errors import InvalidKeyError, WireError
 from .._protocol.bodies import (
@@ -40,6 +40,7 @@ from .._protocol.headers import (
     ERROR_HEADER,
     NO_SUCH_GROUP,
     NOT_CACHED,
+    RATE_HEADER,
     REPLY_LIMIT_HEADER,
 )
 from .._protocol.paths import GET_KEYS, REMOVE_KEYS, parse_clear, parse_handoff, parse_path
@@ -53,6 +54,7 @@ _NOSNIFF = ("X-Content-Type-Options", "nosniff")
 METHODS = ("GET", "PUT", "DELETE", "POST")
 _CLIENT = CLIENT_HEADER.lower()  # headers are looked up by lower-case name
 _REPLY_LIMIT = REPLY_LIMIT_HEADER.lower()
+_RATE = RATE_HEADER.lower()
 
 
 class BodyTooLarge(Exception):
@@ -80,9 +82,9 @@ def error_reply(status: int, message: str, missing: str | None = None) -> Reply:
     return Reply(status, (message + "\n").encode(), _TEXT, headers)
 
 
-def value_reply(value: Value, expiry_field: ExpiryField) -> Reply:
-    """A ``GetResponse`` for ``value``."""
-    return Reply(200, encode_get_response(value, expiry_field), CONTENT_TYPE, _BATCH_OK)
+def value_reply(value: Value, expiry_field: ExpiryField, rate: float | None = None) -> Reply:
+    """A ``GetResponse`` for ``value`` (with the owner's ``rate`` of its key, if asked)."""
+    return Reply(200, encode_get_response(value, expiry_field, rate), CONTENT_TYPE, _BATCH_OK)
 
 
 EMPTY_OK = Reply(200)
@@ -96,15 +98,22 @@ def reply_limit(headers: Headers, default: int | None) -> int | None:
     return default  # none, or garbage (left to the default rather than refused)
 
 
-async def _get_batch(group: Group, keys: list[str]) -> list[BatchItem]:
-    """Serve every key of a batch from this node, concurrently; errors per key."""
+async def _get_batch(group: Group, keys: list[str], rated: bool) -> list[BatchItem]:
+    """Serve every key of a batch from this node, concurrently; errors per key; each
+    value with the owner's rate of its key when the requester asked (``rated``)."""
     for _ in keys[1:]:
         group.count_server_request()  # one per key: the request was counted once already
     results = await group.get_values(keys, from_peer=True)
     return [
-        (200, result) if isinstance(result, Value) else (error_status(result)[0], str(result))
-        for result in results
+        (200, _rated(group, key, result) if rated else result)
+        if isinstance(result, Value)
+        else (error_status(result)[0], str(result))
+        for key, result in zip(keys, results, strict=True)
     ]
+
+
+def _rated(group: Group, key: str, value: Value) -> RatedValue:
+    return RatedValue(value.data, value.expire_at, group.owner_rate(key))
 
 
 class PeerHandler:
@@ -175,7 +184,8 @@ class PeerHandler:
         if value is None:
             return None
         group.count_server_request()
-        return encode_get_response(value, self._expiry_field)
+        rate = group.owner_rate(key) if headers.get(_RATE) == "1" else None
+        return encode_get_response(value, self._expiry_field, rate)
 
     async def respond(
         self,
@@ -250,7 +260,8 @@ class PeerHandler:
             # Only our thin Client asks to be routed; peers (Go ones included) never.
             routed = headers.get(_CLIENT) == "1"
             value = await group.get_value(key, from_peer=not routed)
-            return value_reply(value, self._expiry_field)
+            rate = group.owner_rate(key) if headers.get(_RATE) == "1" else None
+            return value_reply(value, self._expiry_field, rate)
         if method == "PUT":
             _, set_key, stored = decode_set_request(await body())
             check_set_key(set_key, group.max_key_bytes)
@@ -261,7 +272,7 @@ class PeerHandler:
             return EMPTY_OK
         if key == GET_KEYS:
             keys = decode_batch_request(await body())
-            items = await _get_batch(group, keys)
+            items = await _get_batch(group, keys, headers.get(_RATE) == "1")
             limit = reply_limit(headers, self._max_body)
             return Reply(200, encode_batch_response(items, limit), CONTENT_TYPE, _BATCH_OK)
         if key != REMOVE_KEYS:

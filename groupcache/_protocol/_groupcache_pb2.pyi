@@ -51,16 +51,18 @@ class GetBatchRequest(_message.Message):
     def __init__(self, keys: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class GetBatchItem(_message.Message):
-    __slots__ = ("value", "expire", "status", "error")
+    __slots__ = ("value", "expire", "status", "error", "minute_qps")
     VALUE_FIELD_NUMBER: _ClassVar[int]
     EXPIRE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    MINUTE_QPS_FIELD_NUMBER: _ClassVar[int]
     value: bytes
     expire: int
     status: int
     error: str
-    def __init__(self, value: _Optional[bytes] = ..., expire: _Optional[int] = ..., status: _Optional[int] = ..., error: _Optional[str] = ...) -> None: ...
+    minute_qps: float
+    def __init__(self, value: _Optional[bytes] = ..., expire: _Optional[int] = ..., status: _Optional[int] = ..., error: _Optional[str] = ..., minute_qps: _Optional[float] = ...) -> None: ...
 
 class GetBatchResponse(_message.Message):
     __slots__ = ("items",)
