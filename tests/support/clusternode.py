@@ -1,6 +1,7 @@
 """One groupcache node in its own OS process, driven line by line over stdin/stdout.
 
-Run as ``python tests/support/clusternode.py NAME [--delay S] [--hold-prefix P]`` or
+Run as ``python tests/support/clusternode.py NAME [--delay S] [--hold-prefix P]
+[--hot-cache POLICY] [--hot-qps RATE]`` or
 ``python -m tests.support.clusternode ...``. The node serves group ``"g"`` with an
 :class:`~groupcache.HTTPPool` on ``127.0.0.1`` (a free port, default ``"mmh3"`` ring),
 prints ``READY <url>`` and then answers each JSON command line with one JSON line:
@@ -8,7 +9,8 @@ prints ``READY <url>`` and then answers each JSON command line with one JSON lin
 - ``{"cmd": "peers", "urls": [...]}`` → ``pool.set_peers(urls)``; ``{"ok": true}``.
 - ``{"cmd": "get", "keys": [...]}`` → every ``group.get(k)`` at once (keys may repeat);
   ``{"values": [str | null, ...], "errors": [repr | null, ...]}``, in the keys' order.
-- ``{"cmd": "stats"}`` → ``{"stats": GroupStats as a dict, "calls": {key: getter calls}}``.
+- ``{"cmd": "stats"}`` → ``{"stats": GroupStats as a dict, "calls": {key: getter calls},
+  "hot": the hot cache's CacheStats as a dict}``.
 - ``{"cmd": "owner", "key": k}`` → ``{"owner": url}``; with ``"keys"`` instead,
   ``{"owners": {key: url}}``.
 - ``{"cmd": "wait_calls", "keys": [...]}`` → answers ``{"ok": true}`` once the getter has
@@ -38,7 +40,15 @@ GROUP = "g"
 class Node:
     """The node's group, pool and getter bookkeeping."""
 
-    def __init__(self, name: str, delay: float, hold_prefix: str | None, down_after: int) -> None:
+    def __init__(
+        self,
+        name: str,
+        delay: float,
+        hold_prefix: str | None,
+        down_after: int,
+        hot_cache: groupcache.HotCachePolicy = "always",
+        hot_qps: float = groupcache.DEFAULT_HOT_QPS,
+    ) -> None:
         self.name = name
         self.delay = delay
         self.hold_prefix = hold_prefix
@@ -46,7 +56,14 @@ class Node:
         self._called = asyncio.Condition()
         self._never = asyncio.Event()
         self.workspace = groupcache.Workspace()
-        self.group = groupcache.Group(GROUP, self.getter, 1 << 20, workspace=self.workspace)
+        self.group = groupcache.Group(
+            GROUP,
+            self.getter,
+            1 << 20,
+            workspace=self.workspace,
+            hot_cache=hot_cache,
+            hot_qps=hot_qps,
+        )
         self.pool = groupcache.HTTPPool(
             "http://127.0.0.1:0", workspace=self.workspace, down_after=down_after
         )
@@ -79,6 +96,7 @@ class Node:
             return {
                 "stats": dataclasses.asdict(self.group.stats()),
                 "calls": dict(self.calls),
+                "hot": dataclasses.asdict(self.group.cache_stats("hot")),
             }
         if cmd == "owner":
             if "keys" in command:
@@ -108,8 +126,10 @@ async def stdin_reader() -> asyncio.StreamReader:
     return reader
 
 
-async def serve(name: str, delay: float, hold_prefix: str | None, down_after: int) -> None:
-    node = Node(name, delay, hold_prefix, down_after)
+async def serve(args: argparse.Namespace) -> None:
+    node = Node(
+        args.name, args.delay, args.hold_prefix, args.down_after, args.hot_cache, args.hot_qps
+    )
     try:
         url = await node.pool.start("127.0.0.1", 0)
         reader = await stdin_reader()
@@ -138,8 +158,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--down-after", type=int, default=3, help="failures that mark a peer down (0: never)"
     )
+    parser.add_argument("--hot-cache", default="always", help="Group(hot_cache=...)")
+    parser.add_argument(
+        "--hot-qps", type=float, default=groupcache.DEFAULT_HOT_QPS, help="Group(hot_qps=...)"
+    )
     args = parser.parse_args(argv)
-    asyncio.run(serve(args.name, args.delay, args.hold_prefix, args.down_after))
+    asyncio.run(serve(args))
     return 0
 
 
