@@ -318,10 +318,10 @@ class Group(BlockingMethods, StatsMethods):
         """Count one request from a peer for this group (called by transports)."""
         self._stats.server_requests += 1
 
-    @on_home_thread
     def owner_rate(self, key: str) -> float:
         """Count a peer's request for ``key`` and return how often peers ask this node for
-        it, in requests per second over about a minute (what ``"qps"`` groups admit by)."""
+        it, in requests per second over about a minute (what ``"qps"`` groups admit by).
+        On the home loop (as servers call it)."""
         return self._rates.hit(key)
 
     def __repr__(self) -> str:

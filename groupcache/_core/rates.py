@@ -43,7 +43,7 @@ class RateTable:
         self._clock = clock
         self._window = window
         self._capacity = capacity
-        self._counts: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._counts: OrderedDict[str, list[float]] = OrderedDict()  # [count, time]
 
     def hit(self, key: str) -> float:
         """Count one request for ``key`` now; return its rate, in requests per second."""
@@ -51,18 +51,18 @@ class RateTable:
         counts = self._counts
         entry = counts.get(key)
         if entry is None:
-            count = 1.0
             if len(counts) >= self._capacity:
                 counts.popitem(last=False)
+            counts[key] = [1.0, now]
+            return 1.0 / self._window
+        counts.move_to_end(key)
+        count, then = entry
+        if now > then:
+            count = count * _exp((then - now) / self._window) + 1.0
+            entry[1] = now
         else:
-            count, then = entry
-            if now > then:
-                count = count * _exp((then - now) / self._window) + 1.0
-            else:
-                count += 1.0
-                now = then
-            counts.move_to_end(key)
-        counts[key] = (count, now)
+            count += 1.0
+        entry[0] = count
         return count / self._window
 
     def rate(self, key: str) -> float:

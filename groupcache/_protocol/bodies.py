@@ -77,9 +77,12 @@ def encode_get_response(
     return body if rate is None else body + _double_field_2(rate)
 
 
+_pack_double = struct.Struct("<d").pack
+
+
 def _double_field_2(rate: float) -> bytes:
     """Field 2 as a double (tag 0x11): golang's ``minute_qps``."""
-    return b"\x11" + struct.pack("<d", rate)
+    return b"\x11" + _pack_double(rate)
 
 
 def _varint_field_2(n: int) -> bytes:

@@ -179,3 +179,15 @@ def test_bench_failover_compares_gets_during_an_outage_with_failover_on_and_off(
     out = bench("failover", "--seconds", "1", "--timeout", "0.3", "--no-record")
     assert "on (3)" in out
     assert "off (0, as Go)" in out
+
+
+@pytest.mark.timeout(60)
+def test_bench_hotkeys_prints_every_policy_for_both_budgets_and_the_owner_cpu() -> None:
+    out = bench("hotkeys", "--no-record")
+    for budget in ("ample", "tight"):
+        assert f"budget {budget}" in out
+        assert f"{budget}: qps vs always: " in out
+    for policy in ("never (off)", "always", "golang", "qps", "qps, 1/s"):
+        assert out.count(f"  {policy:<12} ") == 2, policy
+    assert "owner CPU per cached peer GET (PeerHandler.cached_get): " in out
+    assert out.count("target ") == 1

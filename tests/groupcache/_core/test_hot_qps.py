@@ -106,8 +106,8 @@ def test_a_bad_threshold_is_refused(bad: object, workspace: Workspace) -> None:
         Group("h", CountingGetter(), 10, workspace=workspace, hot_cache="qps", hot_qps=bad)  # type: ignore[arg-type]
 
 
-def test_the_default_threshold_is_one_request_per_second() -> None:
-    assert DEFAULT_HOT_QPS == 1.0
+def test_the_default_threshold_is_six_requests_a_minute() -> None:
+    assert DEFAULT_HOT_QPS == 0.1
 
 
 class RatedPeer(FakePeer):
@@ -143,7 +143,7 @@ async def test_a_qps_group_asks_owners_for_their_rate_and_admits_hot_keys(
 
 
 async def test_a_qps_group_keeps_asking_the_owner_for_a_cold_key(workspace: Workspace) -> None:
-    peer = RatedPeer(0.5)
+    peer = RatedPeer(0.05)
     workspace.set_peer_picker(ModPicker([peer]))
     g = Group("q", CountingGetter(), 1 << 20, workspace=workspace, hot_cache="qps")
     value = await g.get_value("k")
