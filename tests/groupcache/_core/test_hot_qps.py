@@ -100,6 +100,13 @@ def test_other_policies_ask_for_no_rate(policy: str) -> None:
     assert admission.judge(Value(b"v"))[0] == Value(b"v")
 
 
+def test_other_policies_drop_a_rate_they_did_not_ask_for() -> None:
+    admission = HotAdmission("never", random.Random(1))
+    value, admit = admission.judge(RatedValue(b"v", None, 1e9))
+    assert type(value) is Value
+    assert not admit
+
+
 @pytest.mark.parametrize("bad", [-1.0, math.nan, math.inf, "1", True])
 def test_a_bad_threshold_is_refused(bad: object, workspace: Workspace) -> None:
     with pytest.raises(GroupcacheError, match="hot_qps"):
