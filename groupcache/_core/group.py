@@ -367,7 +367,7 @@ class Group(BlockingMethods, StatsMethods):
         if peer is not None:
             admission = self._admit_hot
             value = await fetch(
-                peer, self.name, key, self._clock, self._stats, self._peer_errors, admission.rated
+                admission.peer(peer), self.name, key, self._clock, self._stats, self._peer_errors
             )
             if value is not None:  # None: the owner failed (counted, logged): load it here
                 value, admit = admission.judge(value)

@@ -13,9 +13,10 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable
-from typing import Literal, TypeAlias
+from typing import Literal, Protocol, TypeAlias, cast, runtime_checkable
 
 from .._errors import GroupcacheError
+from .peers import PeerGetter
 from .value import RatedValue, Value
 
 HotCachePolicy: TypeAlias = Literal["always", "golang", "never", "qps"]
@@ -25,6 +26,35 @@ DEFAULT_HOT_QPS = 0.1
 which a ``hot_cache="qps"`` group admits a value to its hot cache: 6 a minute. On
 Zipf(1.1) over 10,000 keys it takes as few peer requests as ``"golang"`` with a third of
 its hot bytes (``benchmarks/bench_hotkeys.py``)."""
+
+
+@runtime_checkable
+class RatedPeer(PeerGetter, Protocol):
+    """Optional for a :class:`~groupcache.PeerGetter`: reports the owner's rate of a key.
+    A ``"qps"`` group fetches with ``get_rated`` from a peer that has it, with ``get``
+    from any other."""
+
+    async def get_rated(self, group: str, key: str) -> Value:
+        """As :meth:`PeerGetter.get`, but ask the owner how often its peers ask it for
+        ``key``: a :class:`~groupcache._core.value.RatedValue` when it said."""
+        ...
+
+
+class _AskingRate:
+    """A :class:`RatedPeer` seen as a :class:`PeerGetter` whose ``get`` asks for the rate."""
+
+    __slots__ = ("_peer", "get", "url")
+
+    def __init__(self, peer: RatedPeer) -> None:
+        self._peer = peer
+        self.url = peer.url
+        self.get = peer.get_rated
+
+    async def set(self, group: str, key: str, value: Value) -> None:
+        await self._peer.set(group, key, value)  # never called: fetch only gets
+
+    async def remove(self, group: str, key: str) -> None:
+        await self._peer.remove(group, key)  # never called: fetch only gets
 
 
 class HotAdmission:
@@ -57,6 +87,13 @@ class HotAdmission:
                 f"hot_cache must be 'always', 'golang', 'never' or 'qps': {policy!r}"
             )
         self._decide = decide
+
+    def peer(self, peer: PeerGetter) -> PeerGetter:
+        """``peer`` as a fetch from it should see it: for ``"qps"``, asking for the rate
+        (when it can)."""
+        if self.rated and callable(getattr(peer, "get_rated", None)):
+            return _AskingRate(cast(RatedPeer, peer))
+        return peer
 
     def judge(self, value: Value) -> tuple[Value, bool]:
         """Return ``value`` without its owner's rate, and whether to admit it."""

@@ -53,16 +53,6 @@ class PeerGetter(Protocol):
 
 
 @runtime_checkable
-class RatedPeer(PeerGetter, Protocol):
-    """Optional for a :class:`PeerGetter`: reports the owner's rate of a key."""
-
-    async def get_rated(self, group: str, key: str) -> Value:
-        """As :meth:`PeerGetter.get`, but ask the owner how often its peers ask it for
-        ``key``: a :class:`~groupcache._core.value.RatedValue` when it said."""
-        ...
-
-
-@runtime_checkable
 class CachedCopies(PeerGetter, Protocol):
     """Optional for a :class:`PeerGetter`: reads a peer's cache only (warm handoff)."""
 
@@ -120,17 +110,13 @@ async def fetch(
     clock: Callable[[], float],
     stats: Stats,
     errors: PeerErrorReporter,
-    rated: bool = False,
 ) -> Value | None:
     """Fetch ``key`` from its owner ``peer``: its value, or ``None`` if it failed (counted and
     logged by ``errors``; the group then loads the key itself, as Go does). Its final
-    answers (:func:`is_final`: the value does not exist, its getter failed) are raised.
-    ``rated``: ask for the owner's rate of the key too (a :class:`RatedPeer`'s
-    ``get_rated``), for a ``hot_cache="qps"`` group."""
+    answers (:func:`is_final`: the value does not exist, its getter failed) are raised."""
     started = time.perf_counter()
-    get = getattr(peer, "get_rated", None) if rated else None
     try:
-        value = await (get or peer.get)(group, key)
+        value = await peer.get(group, key)
         if value.expired(clock()):  # as mailgun: expired on the way, by our clock
             raise PeerError(f"{peer.url}: peer returned expired value")
     except Exception as exc:

@@ -187,3 +187,15 @@ async def test_an_owner_counts_rates_of_the_keys_peers_ask_it_for(workspace: Wor
     assert rate == pytest.approx(1.0)
     clock.now += 60.0
     assert g.owner_rate("k") == pytest.approx(1 / math.e + 1 / 60)
+
+
+async def test_the_view_of_a_rated_peer_gets_with_the_rate_and_writes_through_the_peer() -> None:
+    peer = RatedPeer(2.0)
+    view = HotAdmission("qps", random.Random(1)).peer(peer)
+    assert view.url == peer.url
+    assert await view.get("g", "k") == RatedValue(b"k", None, 2.0)
+    await view.set("g", "k", Value(b"x"))
+    await view.remove("g", "k")
+    assert peer.sets == [("g", "k", Value(b"x"))]
+    assert peer.removes == [("g", "k")]
+    assert HotAdmission("always", random.Random(1)).peer(peer) is peer
