@@ -9,6 +9,7 @@ from ._app.client import Client
 from ._core.cache import CacheStats
 from ._core.codec import BYTES, JSON, STR, Codec, JsonCodec, ProtobufCodec
 from ._core.group import Group
+from ._core.hot import DEFAULT_HOT_QPS, HotCachePolicy
 from ._core.peers import NoPeers, PeerGetter, PeerPicker
 from ._core.ring import DEFAULT_REPLICAS, HashRing
 from ._core.stats import GroupStats
@@ -38,6 +39,7 @@ __version__ = "0.1.0"
 __all__ = [
     "BYTES",
     "DEFAULT_BASE_PATH",
+    "DEFAULT_HOT_QPS",
     "DEFAULT_MAX_KEY_BYTES",
     "DEFAULT_REPLICAS",
     "JSON",
@@ -53,6 +55,7 @@ __all__ = [
     "GroupcacheError",
     "HTTPPool",
     "HashRing",
+    "HotCachePolicy",
     "InvalidKeyError",
     "InvalidValueError",
     "JsonCodec",

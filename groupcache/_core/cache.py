@@ -8,14 +8,12 @@ budget shared by a group's main and hot caches is kept by :func:`populate`.
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeAlias
 
-from .._errors import GroupcacheError
 from .value import Value, key_size
 
 logger = logging.getLogger("groupcache")
@@ -216,19 +214,3 @@ def populate(main: Cache, hot: Cache, limit: int, key: str, value: Value, into: 
         victim = hot if hot.nbytes > main.nbytes // 8 else main
         if victim.remove_oldest() is None:  # empty, yet counted: a bug, never a hang
             logger.warning("groupcache: byte count off by %d; recounted", victim.recount())
-
-
-def hot_admission(policy: str, rng: random.Random) -> Callable[[], bool]:
-    """Return whether to admit the next value fetched from a peer into the hot cache, by
-    ``policy``: ``"always"``, ``"golang"`` (1 in 10, by ``rng``) or ``"never"``.
-
-    Raises:
-        GroupcacheError: another policy.
-    """
-    if policy == "always":
-        return lambda: True
-    if policy == "golang":
-        return lambda: rng.randrange(10) == 0
-    if policy == "never":
-        return lambda: False
-    raise GroupcacheError(f"hot_cache must be 'always', 'golang' or 'never': {policy!r}")

@@ -13,6 +13,7 @@ from .peers import PeerGetter, fetch
 
 if TYPE_CHECKING:
     from .codec import GroupCodec
+    from .hot import HotAdmission
     from .negative import NegativeCache
     from .singleflight import Flight
     from .stale import Refresher
@@ -30,7 +31,7 @@ class FreshnessMethods:
         _peer_errors: PeerErrorReporter
         _negative: NegativeCache
         _refresher: Refresher
-        _admit_hot: Callable[[], bool]
+        _admit_hot: HotAdmission
         _codec: GroupCodec[Any]
 
     def negative_ttl_left(self, key: str) -> float | None:

@@ -13,17 +13,18 @@ import functools
 import random
 import time
 from collections.abc import Callable, Sequence
-from typing import Literal, TypeAlias
 
 from .._errors import GroupcacheError, InvalidKeyError
 from .blocking import BlockingMethods, on_home_loop, on_home_thread
-from .cache import Cache, hot_admission, populate
+from .cache import Cache, populate
 from .codec import BYTES, Codec, GroupCodec, T
 from .freshness import FreshnessMethods
 from .getter import Getter, GetterCaller
 from .handoff import take_copy
+from .hot import DEFAULT_HOT_QPS, HotAdmission, HotCachePolicy
 from .negative import NegativeCache
 from .peers import PeerGetter
+from .rates import RateTable
 from .singleflight import Flight, SingleFlight
 from .stale import Refresher
 from .stats import PeerErrorReporter, Stats, StatsMethods, SyncHitCounters
@@ -32,8 +33,6 @@ from .workspace import Workspace, default_workspace
 from .writes import WriteMethods
 
 _running_loop = asyncio.get_running_loop
-
-HotCachePolicy: TypeAlias = Literal["always", "golang", "never"]
 
 
 class Group(BlockingMethods[T], WriteMethods[T], StatsMethods, FreshnessMethods):
@@ -57,8 +56,10 @@ class Group(BlockingMethods[T], WriteMethods[T], StatsMethods, FreshnessMethods)
             does not decode is a peer error, and the key is loaded here.
         hot_cache: Admission of values fetched from peers into the hot cache: ``"always"``
             (default, as mailgun and groupcache-go v3), ``"golang"`` (1 in 10, as
-            golang/groupcache) or ``"never"``.
-        rng: Random source of the ``"golang"`` policy.
+            golang/groupcache), ``"never"``, or ``"qps"``: when the owner reports at least
+            ``hot_qps`` requests per second for the key (1 in 10 when it reports none).
+        hot_qps: The threshold of ``"qps"``, in requests per second from the owner's peers.
+        rng: Random source of the ``"golang"`` policy (and of ``"qps"`` without a rate).
         clock: Wall clock in Unix seconds, for expiry (of values from peers too).
         max_key_bytes: Longest accepted key, in UTF-8 bytes.
         executor: Where plain-function getters run (default: the loop's executor).
@@ -78,6 +79,7 @@ class Group(BlockingMethods[T], WriteMethods[T], StatsMethods, FreshnessMethods)
         workspace: Workspace | None = None,
         codec: Codec[T] = BYTES,  # type: ignore[assignment]  # the default T is bytes
         hot_cache: HotCachePolicy = "always",
+        hot_qps: float = DEFAULT_HOT_QPS,
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.time,
         max_key_bytes: int = DEFAULT_MAX_KEY_BYTES,
@@ -97,7 +99,8 @@ class Group(BlockingMethods[T], WriteMethods[T], StatsMethods, FreshnessMethods)
         self._decode = self._codec.decode  # None for bytes: their hits pay nothing
         encode = None if self._decode is None else self._codec.encode_value
         self._call = GetterCaller(getter, executor, encode)
-        self._admit_hot = hot_admission(hot_cache, rng or random.Random())
+        self._admit_hot = HotAdmission(hot_cache, rng or random.Random(), hot_qps)
+        self._rates = RateTable(clock)  # of the keys peers ask this node for, as owner
         self._clock = clock
         self._main = Cache(clock)
         self._hot = Cache(clock)
@@ -244,6 +247,12 @@ class Group(BlockingMethods[T], WriteMethods[T], StatsMethods, FreshnessMethods)
         """Count one request from a peer for this group (called by transports)."""
         self._stats.server_requests += 1
 
+    def owner_rate(self, key: str) -> float:
+        """Count a peer's request for ``key`` and return how often peers ask this node for
+        it, in requests per second over about a minute (what ``"qps"`` groups admit by).
+        On the home loop (as servers call it)."""
+        return self._rates.hit(key)
+
     def __repr__(self) -> str:
         flights = len(self._local_flights) + len(self._peer_flights)
         return (
@@ -280,9 +289,11 @@ class Group(BlockingMethods[T], WriteMethods[T], StatsMethods, FreshnessMethods)
             return value
         self._stats.loads_deduped += 1
         if peer is not None:
-            value = await self._fetch(peer, flight)
+            admission = self._admit_hot
+            value = await self._fetch(admission.peer(peer), flight)
             if value is not None:  # None: the owner failed (counted, logged): load it here
-                if not flight.forgotten and self._admit_hot():
+                value, admit = admission.judge(value)
+                if not flight.forgotten and admit:
                     populate(self._main, self._hot, self.size, key, value, self._hot)
                 return value
         picker = self.workspace.peer_picker

@@ -82,6 +82,15 @@ def check_seconds(name: str, seconds: object, error: type[Exception]) -> None:
         raise error(f"{name} must be finite, non-negative seconds, not {seconds!r}")
 
 
+@dataclass(frozen=True, slots=True)
+class RatedValue(Value):
+    """A value fetched from its owner, with the owner's estimate of how often its peers
+    ask it for the key (requests per second over about a minute): what a
+    ``hot_cache="qps"`` group admits to its hot cache by. Never cached as such."""
+
+    rate: float = 0.0
+
+
 def to_value(result: object) -> Value:
     """Normalise what a getter returned into a :class:`Value`.
 

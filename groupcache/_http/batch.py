@@ -28,7 +28,7 @@ from .._protocol.bodies import (
 from .._protocol.headers import CONTENT_TYPE, REPLY_LIMIT_HEADER
 from .._protocol.paths import GET_KEYS
 from .._protocol.status import item_error, lacks_group
-from .connections import PeerChannel
+from .connections import ASK_RATE, PeerChannel
 
 SendBatch = Callable[[list[str]], Awaitable[list[Value | Exception]]]
 
@@ -171,9 +171,12 @@ class Batcher:
         return f"<Batcher queued={len(self._pending)} in_flight={self._in_flight}>"
 
 
-async def get_batch(channel: PeerChannel, group: str, keys: list[str]) -> list[Value | Exception]:
+async def get_batch(
+    channel: PeerChannel, group: str, keys: list[str], rated: bool = False
+) -> list[Value | Exception]:
     """Fetch ``keys`` of ``group`` in one batch request on ``channel``: one value or error
-    per key, in order (a :data:`SendBatch` for :class:`Batcher`).
+    per key, in order (a :data:`SendBatch` for :class:`Batcher`); ``rated``: ask for the
+    owner's rate of each key too (batches go to peers of ours only).
 
     A lone key, and the keys the owner left out to keep its reply under our limit, are
     fetched with plain GETs; so is the whole batch when the owner does not serve batches
@@ -184,18 +187,18 @@ async def get_batch(channel: PeerChannel, group: str, keys: list[str]) -> list[V
     """
     if len(keys) == 1:  # a lone get: the common case without load, kept lean
         try:
-            return [await channel.get_one(group, keys[0])]
+            return [await channel.get_one(group, keys[0], rated)]
         except Exception as exc:
             return [exc]
     limit = channel.conns.max_body_bytes
-    extra = f"{REPLY_LIMIT_HEADER}: {limit}\r\n".encode()
+    extra = f"{REPLY_LIMIT_HEADER}: {limit}\r\n".encode() + (ASK_RATE if rated else b"")
     body = encode_batch_request(keys)
     path = channel.path(group, GET_KEYS)
     try:
         resp = await channel.request("POST", path, body, content_type=CONTENT_TYPE, extra=extra)
     except PeerError as exc:
         if isinstance(exc.__cause__, ReplyTooLargeError):  # an owner that does not
-            return await _get_each(channel, group, keys)  # cut its replies (older version)
+            return await _get_each(channel, group, keys, rated)  # cut its replies (older)
         raise
     if resp.status == 404 and lacks_group(
         resp.headers, resp.body, group
@@ -204,9 +207,9 @@ async def get_batch(channel: PeerChannel, group: str, keys: list[str]) -> list[V
         return [missing] * len(keys)
     if resp.status in (404, 405):  # no longer a peer of ours at this URL
         channel.serves_batches = False
-        return await _get_each(channel, group, keys)
+        return await _get_each(channel, group, keys, rated)
     if resp.status == 413:  # the owner's body limit is below ours
-        return await _get_each(channel, group, keys)
+        return await _get_each(channel, group, keys, rated)
     channel.check(resp, "POST", group)
     try:
         items = decode_batch_response(resp.body)
@@ -238,20 +241,22 @@ async def get_batch(channel: PeerChannel, group: str, keys: list[str]) -> list[V
                 item_error(status, item, url=channel.url, group=group, path=channel.base)
             )
     if left_out:
-        fetched = await _get_each(channel, group, [keys[i] for i in left_out])
+        fetched = await _get_each(channel, group, [keys[i] for i in left_out], rated)
         for i, result in zip(left_out, fetched, strict=True):
             results[i] = result
     return results
 
 
-async def _get_each(channel: PeerChannel, group: str, keys: list[str]) -> list[Value | Exception]:
+async def _get_each(
+    channel: PeerChannel, group: str, keys: list[str], rated: bool
+) -> list[Value | Exception]:
     """Fetch ``keys`` with plain GETs, a few at a time; each key gets its own result."""
     slots = asyncio.Semaphore(_GETS_AT_ONCE)
 
     async def one(key: str) -> Value | Exception:
         async with slots:
             try:
-                return await channel.get_one(group, key)
+                return await channel.get_one(group, key, rated)
             except Exception as exc:
                 return exc
 

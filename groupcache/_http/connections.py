@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import dataclasses
 import ssl as ssl_module
 import time
 from urllib.parse import urlsplit
@@ -27,7 +28,7 @@ from .._errors import (
     WireError,
 )
 from .._protocol.bodies import decode_get_response
-from .._protocol.headers import BATCH_HEADER, GRACE_HEADER, parse_seconds
+from .._protocol.headers import BATCH_HEADER, GRACE_HEADER, RATE_HEADER, parse_seconds
 from .._protocol.paths import base_of, request_path
 from .._protocol.status import reply_error
 from .health import PeerHealth
@@ -35,6 +36,8 @@ from .http1 import Connection, Response
 
 _BATCH_HEADER = BATCH_HEADER.lower()  # the replies' headers are lower-cased
 _GRACE_HEADER = GRACE_HEADER.lower()
+ASK_RATE = f"{RATE_HEADER}: 1\r\n".encode()
+"""The header line by which a ``hot_cache="qps"`` group asks a peer of ours for its rate."""
 
 __all__ = [
     "ConnectionPool",
@@ -224,7 +227,16 @@ class PeerChannel:
         batches: Whether to note that the peer serves batch gets (its replies say so).
     """
 
-    __slots__ = ("_headers", "_note_batches", "base", "conns", "health", "serves_batches", "url")
+    __slots__ = (
+        "_headers",
+        "_note_batches",
+        "base",
+        "conns",
+        "health",
+        "ours",
+        "serves_batches",
+        "url",
+    )
 
     def __init__(
         self,
@@ -243,6 +255,9 @@ class PeerChannel:
         self._note_batches = batches
         self.serves_batches = False
         """Whether a reply of the peer said it serves batch gets (our nodes do)."""
+        self.ours = False
+        """Whether the last plain GET's reply said so (:data:`BATCH_HEADER`): only such a
+        peer is asked for its rate of a key (a Go peer never is)."""
         self.health = health if health is not None else PeerHealth()
         """Its consecutive failures; down after a few (:mod:`.health`)."""
 
@@ -250,24 +265,28 @@ class PeerChannel:
         """Return the escaped request path of ``key`` (or an endpoint) in ``group``."""
         return request_path(self.base, group, key)
 
-    async def get_one(self, group: str, key: str) -> Value:
-        """Fetch one key with a plain GET, as Go peers understand it."""
-        resp = await self.request("GET", self.path(group, key))
+    async def get_one(self, group: str, key: str, rated: bool = False) -> Value:
+        """Fetch one key with a plain GET, as Go peers understand it; ``rated``: ask for
+        the owner's rate of the key too, if the peer is :attr:`ours`."""
+        ask = rated and self.ours
+        resp = await self.request("GET", self.path(group, key), extra=ASK_RATE if ask else b"")
         self.check(resp, "GET", group)
-        if self._note_batches and resp.headers.get(_BATCH_HEADER) == "1":
+        ours = self.ours = resp.headers.get(_BATCH_HEADER) == "1"
+        if self._note_batches and ours:
             self.serves_batches = True
-        return self.decode_value(resp)
+        return self.decode_value(resp, ask)
 
-    def decode_value(self, resp: Response) -> Value:
+    def decode_value(self, resp: Response, rated: bool = False) -> Value:
         """Decode the ``GetResponse`` of a 200 from this peer, with the grace its header
-        gives (its expiry is the group's to judge, by the group's clock)."""
+        gives (its expiry is the group's to judge, by the group's clock); ``rated``: with
+        the rate we asked for, if it came."""
         try:
-            value = decode_get_response(resp.body)
+            value = decode_get_response(resp.body, rated)
         except WireError as exc:
             raise PeerError(f"{self.url}: {exc}") from exc
         grace = resp.headers.get(_GRACE_HEADER)
         if grace is not None:  # our peers' values only: Go's never have one
-            return Value(value.data, value.expire_at, parse_seconds(grace))
+            return dataclasses.replace(value, grace=parse_seconds(grace))  # a RatedValue too
         return value
 
     async def request(

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from .._core.group import Group
 from .._core.latency import Kind, ServedLatency
-from .._core.value import Value, check_set_key
+from .._core.value import RatedValue, Value, check_set_key
 from .._core.workspace import Workspace
 from .._errors import InvalidKeyError, NotFoundError, WireError
 from .._protocol.bodies import (
@@ -46,6 +46,7 @@ from .._protocol.headers import (
     NO_SUCH_GROUP,
     NOT_CACHED,
     NOT_FOUND,
+    RATE_HEADER,
     REPLY_LIMIT_HEADER,
     format_seconds,
 )
@@ -60,6 +61,7 @@ _NOSNIFF = ("X-Content-Type-Options", "nosniff")
 METHODS = ("GET", "PUT", "DELETE", "POST")
 _CLIENT = CLIENT_HEADER.lower()  # headers are looked up by lower-case name
 _REPLY_LIMIT = REPLY_LIMIT_HEADER.lower()
+_RATE = RATE_HEADER.lower()
 
 
 class BodyTooLarge(Exception):
@@ -94,12 +96,13 @@ def error_reply(
     return Reply(status, (message + "\n").encode(), _TEXT, headers)
 
 
-def value_reply(value: Value, expiry_field: ExpiryField) -> Reply:
-    """A ``GetResponse`` for ``value``; its grace, if any, in :data:`GRACE_HEADER`."""
+def value_reply(value: Value, expiry_field: ExpiryField, rate: float | None = None) -> Reply:
+    """A ``GetResponse`` for ``value`` (with the owner's ``rate`` of its key, if asked);
+    its grace, if any, in :data:`GRACE_HEADER`."""
     headers: tuple[tuple[str, str], ...] = _BATCH_OK
     if value.grace and value.expire_at is not None:
         headers += ((GRACE_HEADER, format_seconds(value.grace)),)
-    return Reply(200, encode_get_response(value, expiry_field), CONTENT_TYPE, headers)
+    return Reply(200, encode_get_response(value, expiry_field, rate), CONTENT_TYPE, headers)
 
 
 EMPTY_OK = Reply(200)
@@ -113,21 +116,28 @@ def reply_limit(headers: Headers, default: int | None) -> int | None:
     return default  # none, or garbage (left to the default rather than refused)
 
 
-async def _get_batch(group: Group, keys: list[str]) -> list[BatchItem]:
-    """Serve every key of a batch from this node, concurrently; errors per key."""
+async def _get_batch(group: Group, keys: list[str], rated: bool) -> list[BatchItem]:
+    """Serve every key of a batch from this node, concurrently; errors per key; each
+    value with the owner's rate of its key when the requester asked (``rated``)."""
     for _ in keys[1:]:
         group.count_server_request()  # one per key: the request was counted once already
     results = await group.get_values(keys, from_peer=True)
-    return [_batch_item(group, key, result) for key, result in zip(keys, results, strict=True)]
+    return [
+        _batch_item(group, key, result, rated) for key, result in zip(keys, results, strict=True)
+    ]
 
 
-def _batch_item(group: Group, key: str, result: Value | BaseException) -> BatchItem:
+def _batch_item(group: Group, key: str, result: Value | BaseException, rated: bool) -> BatchItem:
     if isinstance(result, Value):
-        return 200, result
+        return 200, _rated(group, key, result) if rated else result
     ttl = group.negative_ttl_left(key) if isinstance(result, NotFoundError) else None
     if ttl is not None:
         return 404, RememberedNotFound(str(result), ttl)
     return error_status(result)[0], str(result)
+
+
+def _rated(group: Group, key: str, value: Value) -> RatedValue:
+    return RatedValue(value.data, value.expire_at, value.grace, rate=group.owner_rate(key))
 
 
 class PeerHandler:
@@ -200,7 +210,8 @@ class PeerHandler:
         if value is None:
             return None
         group.count_server_request()
-        return encode_get_response(value, self._expiry_field)
+        rate = group.owner_rate(key) if headers.get(_RATE) == "1" else None
+        return encode_get_response(value, self._expiry_field, rate)
 
     async def respond(
         self,
@@ -287,7 +298,8 @@ class PeerHandler:
             if headers.get(_CLIENT) == "1":
                 return await self._serve_client(group, key)
             value = await group.get_value(key, from_peer=True)
-            return value_reply(value, self._expiry_field)
+            rate = group.owner_rate(key) if headers.get(_RATE) == "1" else None
+            return value_reply(value, self._expiry_field, rate)
         if method == "PUT":
             _, set_key, stored = decode_set_request(await body())
             check_set_key(set_key, group.max_key_bytes)
@@ -298,7 +310,7 @@ class PeerHandler:
             return EMPTY_OK
         if key == GET_KEYS:
             keys = decode_batch_request(await body())
-            items = await _get_batch(group, keys)
+            items = await _get_batch(group, keys, headers.get(_RATE) == "1")
             limit = reply_limit(headers, self._max_body)
             return Reply(200, encode_batch_response(items, limit), CONTENT_TYPE, _BATCH_OK)
         if key != REMOVE_KEYS:

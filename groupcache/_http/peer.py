@@ -88,16 +88,32 @@ class HTTPPeer:
             return await channel.get_one(group, key)
         batcher = self._batchers.get(group)
         if batcher is None:
-            limit = channel.conns.max_body_bytes
-            batcher = self._batchers[group] = Batcher(
-                lambda keys: get_batch(channel, group, keys),
-                max_in_flight=self._batches,
-                max_keys=max(1, min(MAX_BATCH_KEYS, limit // _MIN_ITEM_BYTES)),
-                max_pending=self._max_queued,
-                max_bytes=limit,  # the peers' request limit too (as for a Set)
-                cost=batch_key_cost,
-            )
+            batcher = self._batcher(group, False)
         return await batcher.get(key)
+
+    async def get_rated(self, group: str, key: str) -> Value:
+        """As :meth:`get`, asking a peer of ours for its rate of ``key`` too (``"qps"``
+        groups): a :class:`~groupcache._core.value.RatedValue` when it reported one."""
+        channel = self._channel
+        if not channel.serves_batches:
+            return await channel.get_one(group, key, True)
+        batcher = self._batchers.get(group)
+        if batcher is None:
+            batcher = self._batcher(group, True)
+        return await batcher.get(key)
+
+    def _batcher(self, group: str, rated: bool) -> Batcher:
+        channel = self._channel
+        limit = channel.conns.max_body_bytes
+        batcher = self._batchers[group] = Batcher(
+            lambda keys: get_batch(channel, group, keys, rated),
+            max_in_flight=self._batches,
+            max_keys=max(1, min(MAX_BATCH_KEYS, limit // _MIN_ITEM_BYTES)),
+            max_pending=self._max_queued,
+            max_bytes=limit,  # the peers' request limit too (as for a Set)
+            cost=batch_key_cost,
+        )
+        return batcher
 
     async def get_cached(self, group: str, key: str) -> Value | None:
         """Return the peer's cached copy of ``key``, or ``None`` (warm handoff): a GET of

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x10groupcache.proto\x12\x0cgroupcachepb\"(\n\nGetRequest\x12\r\n\x05group\x18\x01 \x02(\t\x12\x0b\n\x03key\x18\x02 \x02(\t\"@\n\x0bGetResponse\x12\r\n\x05value\x18\x01 \x01(\x0c\x12\x12\n\nminute_qps\x18\x02 \x01(\x01\x12\x0e\n\x06\x65xpire\x18\x03 \x01(\x03\"G\n\nSetRequest\x12\r\n\x05group\x18\x01 \x02(\t\x12\x0b\n\x03key\x18\x02 \x02(\t\x12\r\n\x05value\x18\x03 \x01(\x0c\x12\x0e\n\x06\x65xpire\x18\x04 \x01(\x03\"0\n\x11RemoveKeysRequest\x12\r\n\x05group\x18\x01 \x02(\t\x12\x0c\n\x04keys\x18\x02 \x03(\t\"\x1f\n\x0fGetBatchRequest\x12\x0c\n\x04keys\x18\x01 \x03(\x0c\"q\n\x0cGetBatchItem\x12\r\n\x05value\x18\x01 \x01(\x0c\x12\x0e\n\x06\x65xpire\x18\x02 \x01(\x03\x12\x0e\n\x06status\x18\x03 \x01(\x05\x12\r\n\x05\x65rror\x18\x04 \x01(\t\x12\r\n\x05grace\x18\x05 \x01(\x01\x12\x14\n\x0cnegative_ttl\x18\x06 \x01(\x01\"=\n\x10GetBatchResponse\x12)\n\x05items\x18\x01 \x03(\x0b\x32\x1a.groupcachepb.GetBatchItem')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x10groupcache.proto\x12\x0cgroupcachepb\"(\n\nGetRequest\x12\r\n\x05group\x18\x01 \x02(\t\x12\x0b\n\x03key\x18\x02 \x02(\t\"@\n\x0bGetResponse\x12\r\n\x05value\x18\x01 \x01(\x0c\x12\x12\n\nminute_qps\x18\x02 \x01(\x01\x12\x0e\n\x06\x65xpire\x18\x03 \x01(\x03\"G\n\nSetRequest\x12\r\n\x05group\x18\x01 \x02(\t\x12\x0b\n\x03key\x18\x02 \x02(\t\x12\r\n\x05value\x18\x03 \x01(\x0c\x12\x0e\n\x06\x65xpire\x18\x04 \x01(\x03\"0\n\x11RemoveKeysRequest\x12\r\n\x05group\x18\x01 \x02(\t\x12\x0c\n\x04keys\x18\x02 \x03(\t\"\x1f\n\x0fGetBatchRequest\x12\x0c\n\x04keys\x18\x01 \x03(\x0c\"\x85\x01\n\x0cGetBatchItem\x12\r\n\x05value\x18\x01 \x01(\x0c\x12\x0e\n\x06\x65xpire\x18\x02 \x01(\x03\x12\x0e\n\x06status\x18\x03 \x01(\x05\x12\r\n\x05\x65rror\x18\x04 \x01(\t\x12\r\n\x05grace\x18\x05 \x01(\x01\x12\x14\n\x0cnegative_ttl\x18\x06 \x01(\x01\x12\x12\n\nminute_qps\x18\x07 \x01(\x01\"=\n\x10GetBatchResponse\x12)\n\x05items\x18\x01 \x03(\x0b\x32\x1a.groupcachepb.GetBatchItem')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,8 +41,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REMOVEKEYSREQUEST']._serialized_end=263
   _globals['_GETBATCHREQUEST']._serialized_start=265
   _globals['_GETBATCHREQUEST']._serialized_end=296
-  _globals['_GETBATCHITEM']._serialized_start=298
-  _globals['_GETBATCHITEM']._serialized_end=411
-  _globals['_GETBATCHRESPONSE']._serialized_start=413
-  _globals['_GETBATCHRESPONSE']._serialized_end=474
+  _globals['_GETBATCHITEM']._serialized_start=299
+  _globals['_GETBATCHITEM']._serialized_end=432
+  _globals['_GETBATCHRESPONSE']._serialized_start=434
+  _globals['_GETBATCHRESPONSE']._serialized_end=495
 # @@protoc_insertion_point(module_scope)

@@ -51,20 +51,22 @@ class GetBatchRequest(_message.Message):
     def __init__(self, keys: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class GetBatchItem(_message.Message):
-    __slots__ = ("value", "expire", "status", "error", "grace", "negative_ttl")
+    __slots__ = ("value", "expire", "status", "error", "grace", "negative_ttl", "minute_qps")
     VALUE_FIELD_NUMBER: _ClassVar[int]
     EXPIRE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     GRACE_FIELD_NUMBER: _ClassVar[int]
     NEGATIVE_TTL_FIELD_NUMBER: _ClassVar[int]
+    MINUTE_QPS_FIELD_NUMBER: _ClassVar[int]
     value: bytes
     expire: int
     status: int
     error: str
     grace: float
     negative_ttl: float
-    def __init__(self, value: _Optional[bytes] = ..., expire: _Optional[int] = ..., status: _Optional[int] = ..., error: _Optional[str] = ..., grace: _Optional[float] = ..., negative_ttl: _Optional[float] = ...) -> None: ...
+    minute_qps: float
+    def __init__(self, value: _Optional[bytes] = ..., expire: _Optional[int] = ..., status: _Optional[int] = ..., error: _Optional[str] = ..., grace: _Optional[float] = ..., negative_ttl: _Optional[float] = ..., minute_qps: _Optional[float] = ...) -> None: ...
 
 class GetBatchResponse(_message.Message):
     __slots__ = ("items",)

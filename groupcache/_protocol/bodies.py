@@ -5,6 +5,7 @@ our batch-get messages, and the JSON of groupcache-go's batch remove.
 from __future__ import annotations
 
 import json
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, TypeVar
@@ -12,7 +13,7 @@ from typing import Literal, TypeVar
 from google.protobuf import message as _message
 from google.protobuf import unknown_fields
 
-from .._core.value import Value
+from .._core.value import RatedValue, Value
 from .._errors import InvalidKeyError, WireError, WireKeyError
 from . import _groupcache_pb2 as pb
 from .headers import MAX_BATCH_KEYS, parse_seconds
@@ -54,19 +55,36 @@ def _expire_at(ns: int) -> float | None:
     return None if ns == 0 else ns / 1e9
 
 
-def encode_get_response(value: Value, expiry_field: ExpiryField = 3) -> bytes:
+def encode_get_response(
+    value: Value, expiry_field: ExpiryField = 3, rate: float | None = None
+) -> bytes:
     """Encode a ``GetResponse``; the expiry is always written, 0 meaning never.
 
     ``expiry_field`` 3 is mailgun's, modernprogram <= v2.7.21's and groupcache-go v3's
     ``int64 expire = 3``; 2 is modernprogram >= v2.7.22's ``int64 expire = 2``; "both"
     writes the two. Go peers drop a field whose wire type does not match their schema
     (field 2 is golang's and mailgun's ``double minute_qps``), so extra fields are safe.
+
+    ``rate``, for requesters of ours that asked only, is the owner's rate of the key: a
+    double in field 2 (golang's ``minute_qps``), after the expiry, which a varint there
+    leaves to the unknown fields.
     """
     ns = _expire_ns(value.expire_at)
     if expiry_field == 2:
-        return pb.GetResponse(value=value.data).SerializeToString() + _varint_field_2(ns)
-    body = pb.GetResponse(value=value.data, expire=ns).SerializeToString()
-    return body + _varint_field_2(ns) if expiry_field == "both" else body
+        body = pb.GetResponse(value=value.data).SerializeToString() + _varint_field_2(ns)
+    else:
+        body = pb.GetResponse(value=value.data, expire=ns).SerializeToString()
+        if expiry_field == "both":
+            body += _varint_field_2(ns)
+    return body if rate is None else body + _double_field_2(rate)
+
+
+_pack_double = struct.Struct("<d").pack
+
+
+def _double_field_2(rate: float) -> bytes:
+    """Field 2 as a double (tag 0x11): golang's ``minute_qps``."""
+    return b"\x11" + _pack_double(rate)
 
 
 def _varint_field_2(n: int) -> bytes:
@@ -81,12 +99,14 @@ def _varint_field_2(n: int) -> bytes:
     return bytes(out)
 
 
-def decode_get_response(body: bytes) -> Value:
+def decode_get_response(body: bytes, rated: bool = False) -> Value:
     """Decode a ``GetResponse``, taking the expiry from field 3 or, failing that, field 2.
 
     modernprogram >= v2.7.22 writes expire as a varint in field 2, which our schema
     declares as ``double minute_qps``; protobuf keeps it as an unknown field. A double in
-    field 2 (golang's ``minute_qps``, never set in practice) is not an expiry.
+    field 2 (golang's ``minute_qps``, never set in practice) is not an expiry: when
+    ``rated`` (we asked a peer of ours for it), it is the owner's rate of the key, and the
+    value a :class:`RatedValue`.
 
     Raises:
         WireError: the body is not a valid ``GetResponse``.
@@ -101,6 +121,8 @@ def decode_get_response(body: bytes) -> Value:
                 ns = int(field.data)
                 if ns >= 1 << 63:  # int64 sent as a two's-complement varint
                     ns -= 1 << 64
+    if rated and msg.HasField("minute_qps"):
+        return RatedValue(msg.value, _expire_at(ns), rate=msg.minute_qps)
     return Value(msg.value, _expire_at(ns))
 
 
@@ -249,6 +271,8 @@ def _batch_item(status: int, result: Value | str | RememberedNotFound) -> pb.Get
         )
         if result.grace and result.expire_at is not None:
             item.grace = result.grace
+        if isinstance(result, RatedValue):  # asked for by the requester
+            item.minute_qps = result.rate
         return item
     if isinstance(result, RememberedNotFound):
         return pb.GetBatchItem(
@@ -281,7 +305,10 @@ def decode_batch_response(body: bytes) -> list[BatchItem]:
 
 def _decoded_item(item: pb.GetBatchItem) -> BatchItem:
     if item.status == 200:
-        return 200, Value(item.value, _expire_at(item.expire), parse_seconds(item.grace))
+        expire_at, grace = _expire_at(item.expire), parse_seconds(item.grace)
+        if item.HasField("minute_qps"):
+            return 200, RatedValue(item.value, expire_at, grace, rate=item.minute_qps)
+        return 200, Value(item.value, expire_at, grace)
     ttl = parse_seconds(item.negative_ttl)
     if item.status == 404 and ttl:
         return 404, RememberedNotFound(item.error, ttl)

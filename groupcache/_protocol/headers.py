@@ -11,6 +11,10 @@ JSON_CONTENT_TYPE = "application/json"
 
 BATCH_HEADER = "X-Groupcache-Batch"
 """A reply header (``1``) by which our servers say they serve batch gets."""
+RATE_HEADER = "X-Groupcache-Rate"
+"""Sent (``1``) with a get by a ``hot_cache="qps"`` group's node, only to peers whose
+replies carried :data:`BATCH_HEADER` (ours): report your rate of the key (``GetResponse``
+field 2, ``GetBatchItem`` field 7). Go peers never get it, so never send the field."""
 REPLY_LIMIT_HEADER = "X-Groupcache-Reply-Limit"
 """Sent with a batch get: the largest reply body, in bytes, that the requester accepts."""
 ERROR_HEADER = "X-Groupcache-Error"

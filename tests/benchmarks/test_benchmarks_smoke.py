@@ -193,3 +193,15 @@ def test_bench_swr_compares_stale_while_revalidate_and_negative_caching_with_off
     assert "stale-while-revalidate" in out
     assert "negative_ttl=0.5" in out
     assert out.count("off (") == 2
+
+
+@pytest.mark.timeout(60)
+def test_bench_hotkeys_prints_every_policy_for_both_budgets_and_the_owner_cpu() -> None:
+    out = bench("hotkeys", "--no-record")
+    for budget in ("ample", "tight"):
+        assert f"budget {budget}" in out
+        assert f"{budget}: qps vs always: " in out
+    for policy in ("never (off)", "always", "golang", "qps", "qps, 1/s"):
+        assert out.count(f"  {policy:<12} ") == 2, policy
+    assert "owner CPU per cached peer GET (PeerHandler.cached_get): " in out
+    assert out.count("target ") == 1

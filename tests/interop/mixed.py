@@ -122,6 +122,7 @@ async def start_py_node(
     allow_anonymous_get: bool = False,
     certs: Certs | None = None,
     trust: Certs | None = None,
+    hot_cache: groupcache.HotCachePolicy = "always",
 ) -> PyNode:
     """A started Python node; with ``certs`` it serves TLS only with that certificate and
     its peer requests trust the CA of ``trust`` (default: of ``certs``)."""
@@ -141,7 +142,9 @@ async def start_py_node(
 
     workspace = groupcache.Workspace()
     stack.callback(workspace.close)
-    group = groupcache.Group(GROUP, getter, 1 << 20, workspace=workspace, negative_ttl=30)
+    group = groupcache.Group(
+        GROUP, getter, 1 << 20, workspace=workspace, negative_ttl=30, hot_cache=hot_cache
+    )
     pool = groupcache.HTTPPool(
         "http://127.0.0.1:0" if certs is None else "https://127.0.0.1:0",
         workspace=workspace,
@@ -166,6 +169,7 @@ async def start_cluster(
     token: str | None = None,
     go_tokens: bool = False,
     certs: Certs | None = None,
+    hot_cache: groupcache.HotCachePolicy = "always",
 ) -> Cluster:
     """Two Go peers of ``variant`` and two Python nodes, told about each other.
 
@@ -173,6 +177,7 @@ async def start_cluster(
     With a ``token`` the Python nodes require it; the Go peers send none and their GETs
     are served anonymously, unless ``go_tokens``: then they send and require it too, and
     nothing is served without it. With ``certs`` every node speaks TLS only.
+    ``hot_cache`` is the Python nodes' policy.
     """
     go = await start_go_peers(stack, binary, 2, certs=certs, token=token if go_tokens else None)
     expire_at = ms_from_now(7200)
@@ -186,6 +191,7 @@ async def start_cluster(
             token=token,
             allow_anonymous_get=token is not None and not go_tokens,
             certs=certs,
+            hot_cache=hot_cache,
         )
         for _ in range(2)
     ]

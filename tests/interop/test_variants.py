@@ -126,6 +126,37 @@ async def test_go_reads_the_expiry_only_in_its_own_field(
     assert same_instant(cluster.py_expire_at if read else None, expire_ns)
 
 
+async def test_qps_python_nodes_read_go_owners_and_ask_only_python_ones_for_rates(
+    variant: Variant, variant_binary: Path
+) -> None:
+    """``hot_cache="qps"``: a Go owner's value and TTL reach it as before (no rate: 1 in
+    10 admitted), Go reads ours as before, and only the Python owner is asked for a rate."""
+    async with contextlib.AsyncExitStack() as stack:
+        cluster = await start_cluster(stack, variant, variant_binary, hot_cache="qps")
+        py, owner = cluster.py
+        go_key = await cluster.find_key(cluster.go[0].url, "ttl:go-")
+        value, expire_ns = await cluster.go[0].get_with_expiry(go_key)
+        for _ in range(3):
+            got = await py.group.get_value(go_key)
+            assert got.data == value == b"go:" + go_key.encode()
+            assert same_instant(got.expire_at, expire_ns), (got.expire_at, expire_ns)
+
+        py_key = await cluster.find_key(owner.url, "ttl:py-")
+        go_value, go_expire_ns = await cluster.go[0].get_with_expiry(py_key)
+        assert go_value == b"py:" + py_key.encode()
+        expected = None if variant.expiry_field is None else cluster.py_expire_at
+        assert same_instant(expected, go_expire_ns), (expected, go_expire_ns)
+
+        warm = await cluster.find_key(owner.url, "warm-")
+        await py.group.get(warm)  # a plain GET: learns that the owner is ours
+        for _ in range(3):
+            assert await py.group.get(py_key) == b"py:" + py_key.encode()
+        # three requests that asked for the rate; the Go peer's and the warm-up did not
+        assert owner.group._rates.rate(py_key) == pytest.approx(3 / 60, rel=0.05)
+        assert owner.group._rates.rate(warm) == 0.0
+        assert py.group.stats().peer_errors == 0
+
+
 # --------------------------------------------------------------------------- writes
 
 

@@ -1,6 +1,7 @@
 """One groupcache node in its own OS process, driven line by line over stdin/stdout.
 
-Run as ``python tests/support/clusternode.py NAME [--delay S] [--hold-prefix P]`` or
+Run as ``python tests/support/clusternode.py NAME [--delay S] [--hold-prefix P]
+[--hot-cache POLICY] [--hot-qps RATE]`` or
 ``python -m tests.support.clusternode ...``. The node serves group ``"g"`` with an
 :class:`~groupcache.HTTPPool` on ``127.0.0.1`` (a free port, default ``"mmh3"`` ring),
 prints ``READY <url>`` and then answers each JSON command line with one JSON line:
@@ -8,7 +9,8 @@ prints ``READY <url>`` and then answers each JSON command line with one JSON lin
 - ``{"cmd": "peers", "urls": [...]}`` → ``pool.set_peers(urls)``; ``{"ok": true}``.
 - ``{"cmd": "get", "keys": [...]}`` → every ``group.get(k)`` at once (keys may repeat);
   ``{"values": [str | null, ...], "errors": [repr | null, ...]}``, in the keys' order.
-- ``{"cmd": "stats"}`` → ``{"stats": GroupStats as a dict, "calls": {key: getter calls}}``.
+- ``{"cmd": "stats"}`` → ``{"stats": GroupStats as a dict, "calls": {key: getter calls},
+  "hot": the hot cache's CacheStats as a dict}``.
 - ``{"cmd": "owner", "key": k}`` → ``{"owner": url}``; with ``"keys"`` instead,
   ``{"owners": {key: url}}``.
 - ``{"cmd": "wait_calls", "keys": [...]}`` → answers ``{"ok": true}`` once the getter has
@@ -65,6 +67,8 @@ class Node:
             workspace=self.workspace,
             clock=self.clock,
             negative_ttl=args.negative_ttl,
+            hot_cache=args.hot_cache,
+            hot_qps=args.hot_qps,
         )
         down_after = args.down_after
         self.pool = groupcache.HTTPPool(
@@ -107,6 +111,7 @@ class Node:
             return {
                 "stats": dataclasses.asdict(self.group.stats()),
                 "calls": dict(self.calls),
+                "hot": dataclasses.asdict(self.group.cache_stats("hot")),
             }
         if cmd == "owner":
             if "keys" in command:
@@ -179,6 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--grace", type=float, default=0.0, help="their grace, seconds")
     parser.add_argument("--missing-prefix", default=None, help="keys that do not exist")
     parser.add_argument("--negative-ttl", type=float, default=0.0, help="remember not-founds")
+    parser.add_argument("--hot-cache", default="always", help="Group(hot_cache=...)")
+    parser.add_argument(
+        "--hot-qps", type=float, default=groupcache.DEFAULT_HOT_QPS, help="Group(hot_qps=...)"
+    )
     args = parser.parse_args(argv)
     asyncio.run(serve(args.name, args.delay, args.hold_prefix, args))
     return 0
