@@ -83,6 +83,7 @@ class ConnectionPool:
         self._connect_timeout = connect_timeout
         self._max_body = max_body_bytes
         self._closed = False
+        self._expiry = _Expiry(f"no response within {timeout} s")
 
     @property
     def max_body_bytes(self) -> int:
@@ -111,20 +112,25 @@ class ConnectionPool:
         head = f"{method} {path} HTTP/1.1\r\nHost: {self._host_header}\r\n".encode()
         if body is not None:
             head += b"Content-Length: %d\r\n" % len(body)
-        data = head + headers + b"\r\n" + (body or b"")
+        return await self.send(head + headers + b"\r\n" + (body or b""))
+
+    async def send(self, data: bytes) -> Response:
+        """Send one whole request (head and body) and return the response, within
+        ``timeout`` seconds (as :meth:`request`)."""
+        deadline = _loop_time() + self._timeout
         slots = self._slots
-        try:
-            async with asyncio.timeout(self._timeout):
-                if slots.locked():
+        if slots.locked():
+            try:
+                async with asyncio.timeout(self._timeout):
                     await self._wait_for_slot()
-                else:
-                    await slots.acquire()
-                try:
-                    return await self._exchange(data)
-                finally:
-                    slots.release()
-        except TimeoutError as exc:
-            raise TransportError(f"no response within {self._timeout} s") from exc
+            except TimeoutError as exc:
+                raise TransportError(f"no response within {self._timeout} s") from exc
+        else:
+            await slots.acquire()
+        try:
+            return await self._exchange(data, deadline)
+        finally:
+            slots.release()
 
     async def _wait_for_slot(self) -> None:
         if self._max_queued is not None and self._queued >= self._max_queued:
@@ -135,20 +141,23 @@ class ConnectionPool:
         finally:
             self._queued -= 1
 
-    async def _exchange(self, data: bytes) -> Response:
-        conn = await self._acquire()
+    async def _exchange(self, data: bytes, deadline: float) -> Response:
+        conn = await self._acquire(deadline)
         try:
-            response, keep = await conn.send(data)
+            response, keep = await self._expiry.send(conn, data, deadline)
         except (OSError, TransportError) as exc:
             conn.close()
             if not conn.reused or isinstance(exc, TransportError):
                 raise _wrap(exc) from exc
-            conn = await self._connect()  # the idle connection had gone stale: once more
+            conn = await self._connect(deadline)  # the idle connection had gone stale: once more
             try:
-                response, keep = await conn.send(data)
+                response, keep = await self._expiry.send(conn, data, deadline)
             except (OSError, TransportError) as again:
                 conn.close()
                 raise _wrap(again) from again
+            except BaseException:
+                conn.close()
+                raise
         except BaseException:
             conn.close()  # cancelled mid-exchange: the connection's state is unknown
             raise
@@ -159,20 +168,21 @@ class ConnectionPool:
             conn.close()
         return response
 
-    async def _acquire(self) -> Connection:
+    async def _acquire(self, deadline: float) -> Connection:
         while self._idle:
             conn = self._idle.pop()
             if conn.usable():
                 return conn
             conn.close()
-        return await self._connect()
+        return await self._connect(deadline)
 
-    async def _connect(self) -> Connection:
+    async def _connect(self, deadline: float) -> Connection:
         if self._closed:
             raise TransportError("connection pool is closed")
         max_body = self._max_body
+        limit = min(self._connect_timeout, deadline - _loop_time())
         try:
-            async with asyncio.timeout(self._connect_timeout):
+            async with asyncio.timeout(limit):
                 _, conn = await asyncio.get_running_loop().create_connection(
                     lambda: Connection(max_body),
                     self._host,
@@ -181,6 +191,8 @@ class ConnectionPool:
                     server_hostname=self._host if self._https else None,
                 )
         except TimeoutError as exc:
+            if limit < self._connect_timeout:  # the request's own deadline came first
+                raise TransportError(f"no response within {self._timeout} s") from exc
             raise TransportError(f"connect timed out after {self._connect_timeout} s") from exc
         except (OSError, ssl_module.SSLError) as exc:
             raise TransportError(f"connect failed: {exc}") from exc
@@ -200,6 +212,50 @@ class ConnectionPool:
             conn.close()
             with contextlib.suppress(OSError, ssl_module.SSLError):
                 await conn.wait_closed()
+
+
+class _Expiry:
+    """The timeouts of the requests on the wire, with one timer for them all rather than
+    one per request (``asyncio.timeout`` made and cancelled a timer handle per request,
+    a tenth of a peer GET's CPU): the timer is set for the earliest deadline and, when it
+    fires, fails the requests that are due (their connections close) and is set again
+    for the next deadline, if any."""
+
+    __slots__ = ("_busy", "_message", "_timer")
+
+    def __init__(self, message: str) -> None:
+        self._busy: dict[Connection, float] = {}
+        self._message = message
+        self._timer: asyncio.TimerHandle | None = None
+
+    async def send(self, conn: Connection, data: bytes, deadline: float) -> tuple[Response, bool]:
+        """Send ``data`` on ``conn`` and wait for its response until ``deadline``."""
+        waiter = conn.send(data)
+        busy = self._busy
+        busy[conn] = deadline
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_at(deadline, self._fire)
+        try:
+            return await waiter
+        finally:
+            del busy[conn]
+
+    def _fire(self) -> None:
+        self._timer = None
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        later = []
+        for conn, deadline in list(self._busy.items()):
+            if deadline <= now:
+                conn.fail(TransportError(self._message))
+            else:
+                later.append(deadline)
+        if later:
+            self._timer = loop.call_at(min(later), self._fire)
+
+
+def _loop_time() -> float:
+    return asyncio.get_running_loop().time()
 
 
 def _wrap(exc: BaseException) -> TransportError:

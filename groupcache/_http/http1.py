@@ -206,6 +206,10 @@ class Connection(asyncio.Protocol):
         if waiter is not None and not waiter.done():
             waiter.set_result((Response(self._status, self._headers, body), keep))
 
+    def fail(self, exc: BaseException) -> None:
+        """Fail the request in progress with ``exc`` and close the connection."""
+        self._fail(exc)
+
     def _fail(self, exc: BaseException) -> None:
         waiter, self._waiter = self._waiter, None
         self.close()
