@@ -32,6 +32,7 @@ from .._protocol.paths import base_of, request_path
 from .._protocol.status import reply_error
 from .health import PeerHealth
 from .http1 import Connection, Response
+from .slots import Slots
 
 _BATCH_HEADER = BATCH_HEADER.lower()  # the replies' headers are lower-cased
 
@@ -76,9 +77,7 @@ class ConnectionPool:
         self._host_header = host if self._port == default_port else f"{host}:{self._port}"
         self._ssl = (ssl or ssl_module.create_default_context()) if self._https else None
         self._idle: collections.deque[Connection] = collections.deque()
-        self._slots = asyncio.Semaphore(max_connections)
-        self._max_queued = max_queued
-        self._queued = 0
+        self._slots = Slots(max_connections, max_queued)
         self._timeout = timeout
         self._connect_timeout = connect_timeout
         self._max_body = max_body_bytes
@@ -119,27 +118,16 @@ class ConnectionPool:
         ``timeout`` seconds (as :meth:`request`)."""
         deadline = _loop_time() + self._timeout
         slots = self._slots
-        if slots.locked():
+        if not slots.try_take():
             try:
                 async with asyncio.timeout(self._timeout):
-                    await self._wait_for_slot()
+                    await slots.take()
             except TimeoutError as exc:
                 raise TransportError(f"no response within {self._timeout} s") from exc
-        else:
-            await slots.acquire()
         try:
             return await self._exchange(data, deadline)
         finally:
-            slots.release()
-
-    async def _wait_for_slot(self) -> None:
-        if self._max_queued is not None and self._queued >= self._max_queued:
-            raise QueueFullError(f"all connections busy and {self._queued} requests already queued")
-        self._queued += 1
-        try:
-            await self._slots.acquire()
-        finally:
-            self._queued -= 1
+            slots.give()
 
     async def _exchange(self, data: bytes, deadline: float) -> Response:
         conn = await self._acquire(deadline)
