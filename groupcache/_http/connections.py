@@ -28,7 +28,7 @@ from .._errors import (
 )
 from .._protocol.bodies import decode_get_response
 from .._protocol.headers import BATCH_HEADER
-from .._protocol.paths import base_of, request_path
+from .._protocol.paths import base_of, path_key, request_path
 from .._protocol.status import reply_error
 from .health import PeerHealth
 from .http1 import Connection, Response
@@ -108,10 +108,19 @@ class ConnectionPool:
         Raises:
             TransportError: on any failure below HTTP semantics.
         """
+        return await self.send(self.encode(method, path, headers, body))
+
+    def encode(self, method: str, path: str, headers: bytes, body: bytes | None) -> bytes:
+        """Return the bytes of a request (as :meth:`request` takes it)."""
         head = f"{method} {path} HTTP/1.1\r\nHost: {self._host_header}\r\n".encode()
         if body is not None:
             head += b"Content-Length: %d\r\n" % len(body)
-        return await self.send(head + headers + b"\r\n" + (body or b""))
+        return head + headers + b"\r\n" + (body or b"")
+
+    def tail(self, headers: bytes) -> bytes:
+        """Return what follows the path of a request without a body: the protocol, the
+        ``Host`` header, ``headers`` and the empty line."""
+        return f" HTTP/1.1\r\nHost: {self._host_header}\r\n".encode() + headers + b"\r\n"
 
     async def send(self, data: bytes) -> Response:
         """Send one whole request (head and body) and return the response, within
@@ -267,7 +276,17 @@ class PeerChannel:
         batches: Whether to note that the peer serves batch gets (its replies say so).
     """
 
-    __slots__ = ("_headers", "_note_batches", "base", "conns", "health", "serves_batches", "url")
+    __slots__ = (
+        "_get_prefixes",
+        "_get_tail",
+        "_headers",
+        "_note_batches",
+        "base",
+        "conns",
+        "health",
+        "serves_batches",
+        "url",
+    )
 
     def __init__(
         self,
@@ -283,6 +302,8 @@ class PeerChannel:
         self.base = base_of(url, base_path)
         self.conns = connections
         self._headers = headers
+        self._get_prefixes: dict[str, bytes] = {}  # group -> b"GET {base}{group}/"
+        self._get_tail = connections.tail(headers)
         self._note_batches = batches
         self.serves_batches = False
         """Whether a reply of the peer said it serves batch gets (our nodes do)."""
@@ -295,7 +316,12 @@ class PeerChannel:
 
     async def get_one(self, group: str, key: str) -> Value:
         """Fetch one key with a plain GET, as Go peers understand it."""
-        resp = await self.request("GET", self.path(group, key))
+        prefix = self._get_prefixes.get(group)
+        if prefix is None:
+            prefix = self._get_prefixes[group] = (
+                f"GET {request_path(self.base, group, '')}".encode()
+            )
+        resp = await self._send(prefix + path_key(key) + self._get_tail)
         self.check(resp, "GET", group)
         if self._note_batches and resp.headers.get(_BATCH_HEADER) == "1":
             self.serves_batches = True
@@ -324,6 +350,9 @@ class PeerChannel:
         headers = self._headers + extra
         if content_type is not None:
             headers += b"Content-Type: " + content_type.encode() + b"\r\n"
+        return await self._send(self.conns.encode(method, path, headers, body))
+
+    async def _send(self, data: bytes) -> Response:
         health = self.health
         if health.down_until and not health.admit():
             raise PeerError(
@@ -331,7 +360,7 @@ class PeerChannel:
                 f"(tried again in {health.down_until - time.monotonic():.1f} s)"
             )
         try:
-            resp = await self.conns.request(method, path, headers=headers, body=body)
+            resp = await self.conns.send(data)
         except QueueFullError as exc:  # overloaded, not down
             raise PeerError(f"{self.url}: {exc}") from exc
         except TransportError as exc:
