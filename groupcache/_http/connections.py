@@ -134,30 +134,27 @@ class ConnectionPool:
             except TimeoutError as exc:
                 raise TransportError(f"no response within {self._timeout} s") from exc
         try:
-            return await self._exchange(data, deadline)
+            conn = self._idle_connection()
+            if conn is None:
+                conn = await self._connect(deadline)
+            try:
+                response, keep = await self._round_trip(conn, data, deadline)
+            except BaseException as exc:
+                conn.close()  # also when cancelled mid-exchange: its state is unknown
+                if not isinstance(exc, (OSError, TransportError)):
+                    raise
+                if not conn.reused or isinstance(exc, TransportError):
+                    raise _wrap(exc) from exc
+                conn = await self._connect(deadline)  # the idle one had gone stale: once more
+                try:
+                    response, keep = await self._round_trip(conn, data, deadline)
+                except BaseException as again:
+                    conn.close()
+                    if isinstance(again, (OSError, TransportError)):
+                        raise _wrap(again) from again
+                    raise
         finally:
             slots.give()
-
-    async def _exchange(self, data: bytes, deadline: float) -> Response:
-        conn = await self._acquire(deadline)
-        try:
-            response, keep = await self._expiry.send(conn, data, deadline)
-        except (OSError, TransportError) as exc:
-            conn.close()
-            if not conn.reused or isinstance(exc, TransportError):
-                raise _wrap(exc) from exc
-            conn = await self._connect(deadline)  # the idle connection had gone stale: once more
-            try:
-                response, keep = await self._expiry.send(conn, data, deadline)
-            except (OSError, TransportError) as again:
-                conn.close()
-                raise _wrap(again) from again
-            except BaseException:
-                conn.close()
-                raise
-        except BaseException:
-            conn.close()  # cancelled mid-exchange: the connection's state is unknown
-            raise
         if keep and not self._closed:
             conn.reused = True
             self._idle.append(conn)
@@ -165,13 +162,22 @@ class ConnectionPool:
             conn.close()
         return response
 
-    async def _acquire(self, deadline: float) -> Connection:
-        while self._idle:
-            conn = self._idle.pop()
+    def _round_trip(
+        self, conn: Connection, data: bytes, deadline: float
+    ) -> asyncio.Future[tuple[Response, bool]]:
+        """Send ``data`` on ``conn``: the future of its response, failed at ``deadline``."""
+        waiter = conn.send(data)
+        self._expiry.watch(conn, waiter, deadline)
+        return waiter
+
+    def _idle_connection(self) -> Connection | None:
+        idle = self._idle
+        while idle:
+            conn = idle.pop()
             if conn.usable():
                 return conn
             conn.close()
-        return await self._connect(deadline)
+        return None
 
     async def _connect(self, deadline: float) -> Connection:
         if self._closed:
@@ -215,35 +221,37 @@ class _Expiry:
     """The timeouts of the requests on the wire, with one timer for them all rather than
     one per request (``asyncio.timeout`` made and cancelled a timer handle per request,
     a tenth of a peer GET's CPU): the timer is set for the earliest deadline and, when it
-    fires, fails the requests that are due (their connections close) and is set again
-    for the next deadline, if any."""
+    fires, fails the requests that are due (their connections close), forgets those
+    done and is set again for the next deadline, if any. It holds one entry per
+    connection (a connection carries one request at a time)."""
 
     __slots__ = ("_busy", "_message", "_timer")
 
     def __init__(self, message: str) -> None:
-        self._busy: dict[Connection, float] = {}
+        self._busy: dict[Connection, tuple[asyncio.Future[tuple[Response, bool]], float]] = {}
         self._message = message
         self._timer: asyncio.TimerHandle | None = None
 
-    async def send(self, conn: Connection, data: bytes, deadline: float) -> tuple[Response, bool]:
-        """Send ``data`` on ``conn`` and wait for its response until ``deadline``."""
-        waiter = conn.send(data)
-        busy = self._busy
-        busy[conn] = deadline
+    def watch(
+        self, conn: Connection, waiter: asyncio.Future[tuple[Response, bool]], deadline: float
+    ) -> None:
+        """Fail ``conn``'s request, whose response ``waiter`` awaits, at ``deadline``.
+        Nothing needs undoing when it ends in time: the timer drops the requests done."""
+        self._busy[conn] = (waiter, deadline)
         if self._timer is None:
             self._timer = asyncio.get_running_loop().call_at(deadline, self._fire)
-        try:
-            return await waiter
-        finally:
-            del busy[conn]
 
     def _fire(self) -> None:
         self._timer = None
         loop = asyncio.get_running_loop()
         now = loop.time()
+        busy = self._busy
         later = []
-        for conn, deadline in list(self._busy.items()):
-            if deadline <= now:
+        for conn, (waiter, deadline) in list(busy.items()):
+            if waiter.done():
+                del busy[conn]
+            elif deadline <= now:
+                del busy[conn]
                 conn.fail(TransportError(self._message))
             else:
                 later.append(deadline)
@@ -321,7 +329,15 @@ class PeerChannel:
             prefix = self._get_prefixes[group] = (
                 f"GET {request_path(self.base, group, '')}".encode()
             )
-        resp = await self._send(prefix + path_key(key) + self._get_tail)
+        health = self.health  # as _send, inlined: one coroutine less per get
+        if health.down_until:
+            self._admit()
+        try:
+            resp = await self.conns.send(prefix + path_key(key) + self._get_tail)
+        except TransportError as exc:
+            raise self._failed(exc) from exc
+        if health.failures:
+            health.succeeded()
         self.check(resp, "GET", group)
         if self._note_batches and resp.headers.get(_BATCH_HEADER) == "1":
             self.serves_batches = True
@@ -354,21 +370,31 @@ class PeerChannel:
 
     async def _send(self, data: bytes) -> Response:
         health = self.health
-        if health.down_until and not health.admit():
+        if health.down_until:
+            self._admit()
+        try:
+            resp = await self.conns.send(data)
+        except TransportError as exc:
+            raise self._failed(exc) from exc
+        if health.failures:
+            health.succeeded()
+        return resp
+
+    def _admit(self) -> None:
+        """Raise :class:`PeerError` while the peer is down (:meth:`PeerHealth.admit`)."""
+        health = self.health
+        if not health.admit():
             raise PeerError(
                 f"{self.url}: down after {health.failures} failed requests in a row "
                 f"(tried again in {health.down_until - time.monotonic():.1f} s)"
             )
-        try:
-            resp = await self.conns.send(data)
-        except QueueFullError as exc:  # overloaded, not down
-            raise PeerError(f"{self.url}: {exc}") from exc
-        except TransportError as exc:
-            health.failed()
-            raise PeerError(f"{self.url}: {exc}") from exc
-        if health.failures:
-            health.succeeded()
-        return resp
+
+    def _failed(self, exc: TransportError) -> PeerError:
+        """Return the :class:`PeerError` for a failed request, counted against the peer's
+        health unless it only found the queue full (overloaded, not down)."""
+        if not isinstance(exc, QueueFullError):
+            self.health.failed()
+        return PeerError(f"{self.url}: {exc}")
 
     def check(self, resp: Response, method: str, group: str) -> None:
         """Raise the error a reply other than 200 stands for (:func:`reply_error`)."""
