@@ -125,18 +125,22 @@ class ConnectionPool:
     async def send(self, data: bytes) -> Response:
         """Send one whole request (head and body) and return the response, within
         ``timeout`` seconds (as :meth:`request`)."""
-        deadline = _loop_time() + self._timeout
         slots = self._slots
-        if not slots.try_take():
+        if slots.try_take():
+            conn = self._idle_connection()  # its loop's clock: no get_running_loop()
+            loop = conn.loop if conn is not None else None
+            deadline = (loop or asyncio.get_running_loop()).time() + self._timeout
+        else:
+            deadline = _loop_time() + self._timeout
             try:
                 async with asyncio.timeout(self._timeout):
                     await slots.take()
             except TimeoutError as exc:
                 raise TransportError(f"no response within {self._timeout} s") from exc
+            conn = None
         try:
-            conn = self._idle_connection()
             if conn is None:
-                conn = await self._connect(deadline)
+                conn = self._idle_connection() or await self._connect(deadline)
             try:
                 response, keep = await self._round_trip(conn, data, deadline)
             except BaseException as exc:

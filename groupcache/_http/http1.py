@@ -47,6 +47,9 @@ class Connection(asyncio.Protocol):
     def __init__(self, max_body: int) -> None:
         self.reused = False
         self.transport: asyncio.Transport | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        """The connection's loop, kept: ``asyncio.get_running_loop()`` makes a ``getpid``
+        system call on every call in CPython 3.11."""
         self._max_body = max_body
         self._waiter: asyncio.Future[tuple[Response, bool]] | None = None
         self._buf = bytearray()
@@ -64,7 +67,8 @@ class Connection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast("asyncio.Transport", transport)
-        self._lost = asyncio.get_running_loop().create_future()
+        self.loop = loop = asyncio.get_running_loop()
+        self._lost = loop.create_future()
 
     def data_received(self, data: bytes) -> None:
         if self._mode == _IDLE:  # nobody asked: the stream is out of step for good
@@ -94,7 +98,9 @@ class Connection(asyncio.Protocol):
 
     def send(self, data: bytes) -> asyncio.Future[tuple[Response, bool]]:
         """Write ``data`` (a whole request) and return the future of its response."""
-        waiter: asyncio.Future[tuple[Response, bool]] = asyncio.get_running_loop().create_future()
+        waiter: asyncio.Future[tuple[Response, bool]] = (
+            self.loop or asyncio.get_running_loop()
+        ).create_future()
         transport = self.transport
         if transport is None or transport.is_closing():
             waiter.set_exception(ClosedError("connection closed after 0 bytes"))
