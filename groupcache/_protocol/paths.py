@@ -118,7 +118,9 @@ def parse_path(raw_path: str, base_path: str) -> tuple[str, str]:
     path = raw_path.split("?", 1)[0]
     if not path.startswith(base_path):
         raise WireError(f"path is not under {base_path}")
-    rest = from_bytes(unquote_to_bytes(path[len(base_path) :]))
+    rest = path[len(base_path) :]
+    if "%" in rest or not rest.isascii():  # else decoding would give it back unchanged
+        rest = from_bytes(unquote_to_bytes(rest))
     group, sep, key = rest.partition("/")
     if not sep:
         raise WireError("bad request")

@@ -95,6 +95,7 @@ def test_path_key_is_path_escape_in_bytes(key: str) -> None:
         ("/_groupcache/users/a%20b%2Fc", ("users", "a b/c")),
         ("/_groupcache/users/x/y", ("users", "x/y")),
         ("/_groupcache/users/%FF", ("users", "\udcff")),
+        ("/_groupcache/users/\u00fc", ("users", "\u00fc")),  # raw UTF-8, not escaped
         ("/_groupcache/users/k?ignored=1", ("users", "k")),
     ],
 )
