@@ -24,6 +24,21 @@ _MAX_HEADERS = 100
 _MAX_CHUNK_LINE = 4096  # a chunk-size line (with extensions) longer than this is garbage
 
 _HEAD, _LENGTH, _CHUNKED, _UNTIL_CLOSE, _IDLE = range(5)
+_KNOWN = {
+    name: name.lower()
+    for name in (
+        "Connection",
+        "Content-Length",
+        "Content-Type",
+        "Date",
+        "Transfer-Encoding",
+        "X-Content-Type-Options",
+        "X-Groupcache-Batch",
+        "X-Groupcache-Error",
+    )
+}
+"""The header names our servers and Go's send, lower-cased ahead (any other name is
+stripped and lower-cased as it comes)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +89,18 @@ class Connection(asyncio.Protocol):
         if self._mode == _IDLE:  # nobody asked: the stream is out of step for good
             self.close()
             return
-        self._buf += data
         try:
+            if self._mode == _HEAD and not self._buf:  # a reply begins: read it from data
+                taken = self._take_head(data)
+                if taken is None:
+                    self._buf += data
+                    return
+                if self._mode == _LENGTH and len(data) - taken == self._length:
+                    self._finish(data[taken:], self._keep_alive())  # the usual: all at once
+                    return
+                self._buf += memoryview(data)[taken:]
+            else:
+                self._buf += data
             self._parse()
         except TransportError as exc:
             self._fail(exc)
@@ -127,31 +152,10 @@ class Connection(asyncio.Protocol):
     def _parse(self) -> None:
         buf = self._buf
         if self._mode == _HEAD:
-            end = buf.find(b"\r\n\r\n")
-            if end < 0:
-                if len(buf) > MAX_HEADER_BYTES:
-                    raise TransportError("response header too large")
+            taken = self._take_head(buf)
+            if taken is None:
                 return
-            if end + 4 > MAX_HEADER_BYTES:
-                raise TransportError("response header too large")
-            self._status, self._version, headers = parse_head(bytes(buf[: end + 4]))
-            del buf[: end + 4]
-            self._headers = headers
-            if headers.get("transfer-encoding", "").lower() == "chunked":
-                self._mode, self._chunks, self._chunk, self._trailers = _CHUNKED, [], None, False
-                self._length = 0
-            elif "content-length" in headers:
-                try:
-                    length = int(headers["content-length"])
-                except ValueError as exc:
-                    raise TransportError("bad Content-Length") from exc
-                if length < 0 or length > self._max_body:
-                    raise ReplyTooLargeError(
-                        f"reply of {length} bytes is over the limit of {self._max_body}"
-                    )
-                self._mode, self._length = _LENGTH, length
-            else:
-                self._mode = _UNTIL_CLOSE
+            del buf[:taken]
         if self._mode == _LENGTH:
             if len(buf) >= self._length:
                 body = bytes(buf[: self._length])
@@ -161,6 +165,35 @@ class Connection(asyncio.Protocol):
             self._parse_chunks()
         elif self._mode == _UNTIL_CLOSE and len(buf) > self._max_body:
             raise ReplyTooLargeError(f"reply is over the limit of {self._max_body} bytes")
+
+    def _take_head(self, buf: bytes | bytearray) -> int | None:
+        """Parse the response head at the start of ``buf`` and set the framing of its
+        body; return the bytes it took, or ``None`` while it is incomplete."""
+        end = buf.find(b"\r\n\r\n")
+        if end < 0:
+            if len(buf) > MAX_HEADER_BYTES:
+                raise TransportError("response header too large")
+            return None
+        if end + 4 > MAX_HEADER_BYTES:
+            raise TransportError("response header too large")
+        self._status, self._version, headers = parse_head(bytes(buf[: end + 4]))
+        self._headers = headers
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            self._mode, self._chunks, self._chunk, self._trailers = _CHUNKED, [], None, False
+            self._length = 0
+        elif "content-length" in headers:
+            try:
+                length = int(headers["content-length"])
+            except ValueError as exc:
+                raise TransportError("bad Content-Length") from exc
+            if length < 0 or length > self._max_body:
+                raise ReplyTooLargeError(
+                    f"reply of {length} bytes is over the limit of {self._max_body}"
+                )
+            self._mode, self._length = _LENGTH, length
+        else:
+            self._mode = _UNTIL_CLOSE
+        return end + 4
 
     def _parse_chunks(self) -> None:
         buf = self._buf
@@ -249,7 +282,7 @@ def parse_head(head: bytes) -> tuple[int, str, dict[str, str]]:
         name, sep, value = line.partition(":")
         if not sep:
             raise TransportError(f"bad header line {line[:80]!r}")
-        headers[name.strip().lower()] = value.strip()
+        headers[_KNOWN.get(name) or name.strip().lower()] = value.strip()
         if len(headers) > _MAX_HEADERS:
             raise TransportError("too many response headers")
     return int(parts[1]), parts[0], headers
