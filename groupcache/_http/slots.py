@@ -38,11 +38,11 @@ class Slots:
         Raises:
             QueueFullError: ``max_queued`` requests wait already.
         """
+        if self.try_take():
+            return
         waiters = self._waiters
         if self._max_queued is not None and len(waiters) >= self._max_queued:
             raise QueueFullError(f"all connections busy and {len(waiters)} requests already queued")
-        if self.try_take():
-            return
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         waiters.append(waiter)
         try:

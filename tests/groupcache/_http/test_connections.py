@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 import pytest
 
 from groupcache._http.connections import ConnectionPool, QueueFullError, TransportError
+from tests.support.waiting import until
 
 Reply = Callable[[bytes], bytes | None]  # request head -> raw response (None: close)
 
@@ -215,6 +216,35 @@ async def test_every_slow_request_times_out_on_its_own_deadline() -> None:
             await first
         assert loop.time() - started >= 0.1
         srv.gate.set()
+        await p.aclose()
+
+
+async def test_a_request_waiting_for_a_busy_connection_times_out_too() -> None:
+    async with serve(lambda head: ok(b"late")) as (srv, url):
+        srv.gate = asyncio.Event()
+        p = pool(url, timeout=0.1, max_connections=1)
+        first = asyncio.create_task(p.request("GET", "/a"))
+        await until(lambda: len(srv.requests) == 1)
+        with pytest.raises(TransportError, match=r"no response within 0\.1 s"):
+            await p.request("GET", "/b")  # never got the connection
+        with pytest.raises(TransportError):
+            await first
+        srv.gate.set()
+        await p.aclose()
+
+
+async def test_a_request_cancelled_mid_exchange_closes_its_connection() -> None:
+    async with serve(lambda head: ok(b"late")) as (srv, url):
+        srv.gate = asyncio.Event()
+        p = pool(url)
+        task = asyncio.create_task(p.request("GET", "/a"))
+        await until(lambda: len(srv.requests) == 1)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        srv.gate.set()
+        assert (await p.request("GET", "/b")).body == b"late"
+        assert srv.connections == 2  # its state unknown: closed, never reused
         await p.aclose()
 
 

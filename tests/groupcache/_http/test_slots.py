@@ -34,6 +34,12 @@ async def test_free_slots_are_taken_at_once_and_the_rest_wait_in_turn() -> None:
     assert order == [0, 1, 2]
 
 
+async def test_take_returns_at_once_while_a_slot_is_free() -> None:
+    slots = Slots(1, 0)
+    await slots.take()
+    assert not slots.try_take()
+
+
 async def test_a_full_queue_fails_at_once() -> None:
     slots = Slots(1, 1)
     assert slots.try_take()
