@@ -30,6 +30,7 @@ from .._protocol.bodies import decode_get_response
 from .._protocol.headers import BATCH_HEADER
 from .._protocol.paths import base_of, path_key, request_path
 from .._protocol.status import reply_error
+from .expiry import Expiry
 from .health import PeerHealth
 from .http1 import Connection, Response
 from .slots import Slots
@@ -82,7 +83,7 @@ class ConnectionPool:
         self._connect_timeout = connect_timeout
         self._max_body = max_body_bytes
         self._closed = False
-        self._expiry = _Expiry(f"no response within {timeout} s")
+        self._expiry = Expiry(f"no response within {timeout} s")
 
     @property
     def max_body_bytes(self) -> int:
@@ -219,48 +220,6 @@ class ConnectionPool:
             conn.close()
             with contextlib.suppress(OSError, ssl_module.SSLError):
                 await conn.wait_closed()
-
-
-class _Expiry:
-    """The timeouts of the requests on the wire, with one timer for them all rather than
-    one per request (``asyncio.timeout`` made and cancelled a timer handle per request,
-    a tenth of a peer GET's CPU): the timer is set for the earliest deadline and, when it
-    fires, fails the requests that are due (their connections close), forgets those
-    done and is set again for the next deadline, if any. It holds one entry per
-    connection (a connection carries one request at a time)."""
-
-    __slots__ = ("_busy", "_message", "_timer")
-
-    def __init__(self, message: str) -> None:
-        self._busy: dict[Connection, tuple[asyncio.Future[tuple[Response, bool]], float]] = {}
-        self._message = message
-        self._timer: asyncio.TimerHandle | None = None
-
-    def watch(
-        self, conn: Connection, waiter: asyncio.Future[tuple[Response, bool]], deadline: float
-    ) -> None:
-        """Fail ``conn``'s request, whose response ``waiter`` awaits, at ``deadline``.
-        Nothing needs undoing when it ends in time: the timer drops the requests done."""
-        self._busy[conn] = (waiter, deadline)
-        if self._timer is None:
-            self._timer = asyncio.get_running_loop().call_at(deadline, self._fire)
-
-    def _fire(self) -> None:
-        self._timer = None
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        busy = self._busy
-        later = []
-        for conn, (waiter, deadline) in list(busy.items()):
-            if waiter.done():
-                del busy[conn]
-            elif deadline <= now:
-                del busy[conn]
-                conn.fail(TransportError(self._message))
-            else:
-                later.append(deadline)
-        if later:
-            self._timer = loop.call_at(min(later), self._fire)
 
 
 def _loop_time() -> float:

@@ -179,3 +179,20 @@ def test_bench_failover_compares_gets_during_an_outage_with_failover_on_and_off(
     out = bench("failover", "--seconds", "1", "--timeout", "0.3", "--no-record")
     assert "on (3)" in out
     assert "off (0, as Go)" in out
+
+
+@pytest.mark.timeout(60)
+def test_profile_requester_prints_ours_and_the_floors_cpu_per_get() -> None:
+    args = ["--loop", "asyncio", "--concurrency", "2", "--gets", "200", "--rounds", "1"]
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "profile_requester.py"), *args, "--profile"],
+        capture_output=True,
+        text=True,
+        timeout=50,
+        cwd=ROOT,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "ours/floor" in proc.stdout
+    assert "asyncio      2" in proc.stdout
+    assert "Ordered by: internal time" in proc.stdout
