@@ -29,10 +29,12 @@ from .._errors import (
 )
 from .._protocol.bodies import decode_get_response
 from .._protocol.headers import BATCH_HEADER, GRACE_HEADER, RATE_HEADER, parse_seconds
-from .._protocol.paths import base_of, request_path
+from .._protocol.paths import base_of, path_key, request_path
 from .._protocol.status import reply_error
+from .expiry import Expiry
 from .health import PeerHealth
 from .http1 import Connection, Response
+from .slots import Slots
 
 _BATCH_HEADER = BATCH_HEADER.lower()  # the replies' headers are lower-cased
 _GRACE_HEADER = GRACE_HEADER.lower()
@@ -80,13 +82,12 @@ class ConnectionPool:
         self._host_header = host if self._port == default_port else f"{host}:{self._port}"
         self._ssl = (ssl or ssl_module.create_default_context()) if self._https else None
         self._idle: collections.deque[Connection] = collections.deque()
-        self._slots = asyncio.Semaphore(max_connections)
-        self._max_queued = max_queued
-        self._queued = 0
+        self._slots = Slots(max_connections, max_queued)
         self._timeout = timeout
         self._connect_timeout = connect_timeout
         self._max_body = max_body_bytes
         self._closed = False
+        self._expiry = Expiry(f"no response within {timeout} s")
 
     @property
     def max_body_bytes(self) -> int:
@@ -112,50 +113,57 @@ class ConnectionPool:
         Raises:
             TransportError: on any failure below HTTP semantics.
         """
+        return await self.send(self.encode(method, path, headers, body))
+
+    def encode(self, method: str, path: str, headers: bytes, body: bytes | None) -> bytes:
+        """Return the bytes of a request (as :meth:`request` takes it)."""
         head = f"{method} {path} HTTP/1.1\r\nHost: {self._host_header}\r\n".encode()
         if body is not None:
             head += b"Content-Length: %d\r\n" % len(body)
-        data = head + headers + b"\r\n" + (body or b"")
+        return head + headers + b"\r\n" + (body or b"")
+
+    def tail(self, headers: bytes) -> bytes:
+        """Return what follows the path of a request without a body: the protocol, the
+        ``Host`` header, ``headers`` and the empty line."""
+        return f" HTTP/1.1\r\nHost: {self._host_header}\r\n".encode() + headers + b"\r\n"
+
+    async def send(self, data: bytes) -> Response:
+        """Send one whole request (head and body) and return the response, within
+        ``timeout`` seconds (as :meth:`request`)."""
         slots = self._slots
-        try:
-            async with asyncio.timeout(self._timeout):
-                if slots.locked():
-                    await self._wait_for_slot()
-                else:
-                    await slots.acquire()
-                try:
-                    return await self._exchange(data)
-                finally:
-                    slots.release()
-        except TimeoutError as exc:
-            raise TransportError(f"no response within {self._timeout} s") from exc
-
-    async def _wait_for_slot(self) -> None:
-        if self._max_queued is not None and self._queued >= self._max_queued:
-            raise QueueFullError(f"all connections busy and {self._queued} requests already queued")
-        self._queued += 1
-        try:
-            await self._slots.acquire()
-        finally:
-            self._queued -= 1
-
-    async def _exchange(self, data: bytes) -> Response:
-        conn = await self._acquire()
-        try:
-            response, keep = await conn.send(data)
-        except (OSError, TransportError) as exc:
-            conn.close()
-            if not conn.reused or isinstance(exc, TransportError):
-                raise _wrap(exc) from exc
-            conn = await self._connect()  # the idle connection had gone stale: once more
+        if slots.try_take():
+            conn = self._idle_connection()  # its loop's clock: no get_running_loop()
+            loop = conn.loop if conn is not None else None
+            deadline = (loop or asyncio.get_running_loop()).time() + self._timeout
+        else:
+            deadline = _loop_time() + self._timeout
             try:
-                response, keep = await conn.send(data)
-            except (OSError, TransportError) as again:
-                conn.close()
-                raise _wrap(again) from again
-        except BaseException:
-            conn.close()  # cancelled mid-exchange: the connection's state is unknown
-            raise
+                async with asyncio.timeout(self._timeout):
+                    await slots.take()
+            except TimeoutError as exc:
+                raise TransportError(f"no response within {self._timeout} s") from exc
+            conn = None
+        try:
+            if conn is None:
+                conn = self._idle_connection() or await self._connect(deadline)
+            try:
+                response, keep = await self._round_trip(conn, data, deadline)
+            except BaseException as exc:
+                conn.close()  # also when cancelled mid-exchange: its state is unknown
+                if not isinstance(exc, (OSError, TransportError)):
+                    raise
+                if not conn.reused or isinstance(exc, TransportError):
+                    raise _wrap(exc) from exc
+                conn = await self._connect(deadline)  # the idle one had gone stale: once more
+                try:
+                    response, keep = await self._round_trip(conn, data, deadline)
+                except BaseException as again:
+                    conn.close()
+                    if isinstance(again, (OSError, TransportError)):
+                        raise _wrap(again) from again
+                    raise
+        finally:
+            slots.give()
         if keep and not self._closed:
             conn.reused = True
             self._idle.append(conn)
@@ -163,20 +171,30 @@ class ConnectionPool:
             conn.close()
         return response
 
-    async def _acquire(self) -> Connection:
-        while self._idle:
-            conn = self._idle.pop()
+    def _round_trip(
+        self, conn: Connection, data: bytes, deadline: float
+    ) -> asyncio.Future[tuple[Response, bool]]:
+        """Send ``data`` on ``conn``: the future of its response, failed at ``deadline``."""
+        waiter = conn.send(data)
+        self._expiry.watch(conn, waiter, deadline)
+        return waiter
+
+    def _idle_connection(self) -> Connection | None:
+        idle = self._idle
+        while idle:
+            conn = idle.pop()
             if conn.usable():
                 return conn
             conn.close()
-        return await self._connect()
+        return None
 
-    async def _connect(self) -> Connection:
+    async def _connect(self, deadline: float) -> Connection:
         if self._closed:
             raise TransportError("connection pool is closed")
         max_body = self._max_body
+        limit = min(self._connect_timeout, deadline - _loop_time())
         try:
-            async with asyncio.timeout(self._connect_timeout):
+            async with asyncio.timeout(limit):
                 _, conn = await asyncio.get_running_loop().create_connection(
                     lambda: Connection(max_body),
                     self._host,
@@ -185,6 +203,8 @@ class ConnectionPool:
                     server_hostname=self._host if self._https else None,
                 )
         except TimeoutError as exc:
+            if limit < self._connect_timeout:  # the request's own deadline came first
+                raise TransportError(f"no response within {self._timeout} s") from exc
             raise TransportError(f"connect timed out after {self._connect_timeout} s") from exc
         except (OSError, ssl_module.SSLError) as exc:
             raise TransportError(f"connect failed: {exc}") from exc
@@ -204,6 +224,10 @@ class ConnectionPool:
             conn.close()
             with contextlib.suppress(OSError, ssl_module.SSLError):
                 await conn.wait_closed()
+
+
+def _loop_time() -> float:
+    return asyncio.get_running_loop().time()
 
 
 def _wrap(exc: BaseException) -> TransportError:
@@ -228,8 +252,11 @@ class PeerChannel:
     """
 
     __slots__ = (
+        "_get_prefixes",
+        "_get_tail",
         "_headers",
         "_note_batches",
+        "_rated_tail",
         "base",
         "conns",
         "health",
@@ -252,6 +279,9 @@ class PeerChannel:
         self.base = base_of(url, base_path)
         self.conns = connections
         self._headers = headers
+        self._get_prefixes: dict[str, bytes] = {}  # group -> b"GET {base}{group}/"
+        self._get_tail = connections.tail(headers)
+        self._rated_tail = connections.tail(headers + ASK_RATE)
         self._note_batches = batches
         self.serves_batches = False
         """Whether a reply of the peer said it serves batch gets (our nodes do)."""
@@ -268,8 +298,22 @@ class PeerChannel:
     async def get_one(self, group: str, key: str, rated: bool = False) -> Value:
         """Fetch one key with a plain GET, as Go peers understand it; ``rated``: ask for
         the owner's rate of the key too, if the peer is :attr:`ours`."""
+        prefix = self._get_prefixes.get(group)
+        if prefix is None:
+            prefix = self._get_prefixes[group] = (
+                f"GET {request_path(self.base, group, '')}".encode()
+            )
         ask = rated and self.ours
-        resp = await self.request("GET", self.path(group, key), extra=ASK_RATE if ask else b"")
+        health = self.health  # as _send, inlined: one coroutine less per get
+        if health.down_until:
+            self._admit()
+        try:
+            tail = self._rated_tail if ask else self._get_tail
+            resp = await self.conns.send(prefix + path_key(key) + tail)
+        except TransportError as exc:
+            raise self._failed(exc) from exc
+        if health.failures:
+            health.succeeded()
         self.check(resp, "GET", group)
         ours = self.ours = resp.headers.get(_BATCH_HEADER) == "1"
         if self._note_batches and ours:
@@ -304,22 +348,35 @@ class PeerChannel:
         headers = self._headers + extra
         if content_type is not None:
             headers += b"Content-Type: " + content_type.encode() + b"\r\n"
+        return await self._send(self.conns.encode(method, path, headers, body))
+
+    async def _send(self, data: bytes) -> Response:
         health = self.health
-        if health.down_until and not health.admit():
+        if health.down_until:
+            self._admit()
+        try:
+            resp = await self.conns.send(data)
+        except TransportError as exc:
+            raise self._failed(exc) from exc
+        if health.failures:
+            health.succeeded()
+        return resp
+
+    def _admit(self) -> None:
+        """Raise :class:`PeerError` while the peer is down (:meth:`PeerHealth.admit`)."""
+        health = self.health
+        if not health.admit():
             raise PeerError(
                 f"{self.url}: down after {health.failures} failed requests in a row "
                 f"(tried again in {health.down_until - time.monotonic():.1f} s)"
             )
-        try:
-            resp = await self.conns.request(method, path, headers=headers, body=body)
-        except QueueFullError as exc:  # overloaded, not down
-            raise PeerError(f"{self.url}: {exc}") from exc
-        except TransportError as exc:
-            health.failed()
-            raise PeerError(f"{self.url}: {exc}") from exc
-        if health.failures:
-            health.succeeded()
-        return resp
+
+    def _failed(self, exc: TransportError) -> PeerError:
+        """Return the :class:`PeerError` for a failed request, counted against the peer's
+        health unless it only found the queue full (overloaded, not down)."""
+        if not isinstance(exc, QueueFullError):
+            self.health.failed()
+        return PeerError(f"{self.url}: {exc}")
 
     def check(self, resp: Response, method: str, group: str) -> None:
         """Raise the error a reply other than 200 stands for (:func:`reply_error`)."""

@@ -24,6 +24,21 @@ _MAX_HEADERS = 100
 _MAX_CHUNK_LINE = 4096  # a chunk-size line (with extensions) longer than this is garbage
 
 _HEAD, _LENGTH, _CHUNKED, _UNTIL_CLOSE, _IDLE = range(5)
+_KNOWN = {
+    name: name.lower()
+    for name in (
+        "Connection",
+        "Content-Length",
+        "Content-Type",
+        "Date",
+        "Transfer-Encoding",
+        "X-Content-Type-Options",
+        "X-Groupcache-Batch",
+        "X-Groupcache-Error",
+    )
+}
+"""The header names our servers and Go's send, lower-cased ahead (any other name is
+stripped and lower-cased as it comes)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +62,9 @@ class Connection(asyncio.Protocol):
     def __init__(self, max_body: int) -> None:
         self.reused = False
         self.transport: asyncio.Transport | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        """The connection's loop, kept: ``asyncio.get_running_loop()`` makes a ``getpid``
+        system call on every call in CPython 3.11."""
         self._max_body = max_body
         self._waiter: asyncio.Future[tuple[Response, bool]] | None = None
         self._buf = bytearray()
@@ -64,14 +82,25 @@ class Connection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast("asyncio.Transport", transport)
-        self._lost = asyncio.get_running_loop().create_future()
+        self.loop = loop = asyncio.get_running_loop()
+        self._lost = loop.create_future()
 
     def data_received(self, data: bytes) -> None:
         if self._mode == _IDLE:  # nobody asked: the stream is out of step for good
             self.close()
             return
-        self._buf += data
         try:
+            if self._mode == _HEAD and not self._buf:  # a reply begins: read it from data
+                taken = self._take_head(data)
+                if taken is None:
+                    self._buf += data
+                    return
+                if self._mode == _LENGTH and len(data) - taken == self._length:
+                    self._finish(data[taken:], self._keep_alive())  # the usual: all at once
+                    return
+                self._buf += memoryview(data)[taken:]
+            else:
+                self._buf += data
             self._parse()
         except TransportError as exc:
             self._fail(exc)
@@ -94,7 +123,9 @@ class Connection(asyncio.Protocol):
 
     def send(self, data: bytes) -> asyncio.Future[tuple[Response, bool]]:
         """Write ``data`` (a whole request) and return the future of its response."""
-        waiter: asyncio.Future[tuple[Response, bool]] = asyncio.get_running_loop().create_future()
+        waiter: asyncio.Future[tuple[Response, bool]] = (
+            self.loop or asyncio.get_running_loop()
+        ).create_future()
         transport = self.transport
         if transport is None or transport.is_closing():
             waiter.set_exception(ClosedError("connection closed after 0 bytes"))
@@ -121,31 +152,10 @@ class Connection(asyncio.Protocol):
     def _parse(self) -> None:
         buf = self._buf
         if self._mode == _HEAD:
-            end = buf.find(b"\r\n\r\n")
-            if end < 0:
-                if len(buf) > MAX_HEADER_BYTES:
-                    raise TransportError("response header too large")
+            taken = self._take_head(buf)
+            if taken is None:
                 return
-            if end + 4 > MAX_HEADER_BYTES:
-                raise TransportError("response header too large")
-            self._status, self._version, headers = parse_head(bytes(buf[: end + 4]))
-            del buf[: end + 4]
-            self._headers = headers
-            if headers.get("transfer-encoding", "").lower() == "chunked":
-                self._mode, self._chunks, self._chunk, self._trailers = _CHUNKED, [], None, False
-                self._length = 0
-            elif "content-length" in headers:
-                try:
-                    length = int(headers["content-length"])
-                except ValueError as exc:
-                    raise TransportError("bad Content-Length") from exc
-                if length < 0 or length > self._max_body:
-                    raise ReplyTooLargeError(
-                        f"reply of {length} bytes is over the limit of {self._max_body}"
-                    )
-                self._mode, self._length = _LENGTH, length
-            else:
-                self._mode = _UNTIL_CLOSE
+            del buf[:taken]
         if self._mode == _LENGTH:
             if len(buf) >= self._length:
                 body = bytes(buf[: self._length])
@@ -155,6 +165,35 @@ class Connection(asyncio.Protocol):
             self._parse_chunks()
         elif self._mode == _UNTIL_CLOSE and len(buf) > self._max_body:
             raise ReplyTooLargeError(f"reply is over the limit of {self._max_body} bytes")
+
+    def _take_head(self, buf: bytes | bytearray) -> int | None:
+        """Parse the response head at the start of ``buf`` and set the framing of its
+        body; return the bytes it took, or ``None`` while it is incomplete."""
+        end = buf.find(b"\r\n\r\n")
+        if end < 0:
+            if len(buf) > MAX_HEADER_BYTES:
+                raise TransportError("response header too large")
+            return None
+        if end + 4 > MAX_HEADER_BYTES:
+            raise TransportError("response header too large")
+        self._status, self._version, headers = parse_head(bytes(buf[: end + 4]))
+        self._headers = headers
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            self._mode, self._chunks, self._chunk, self._trailers = _CHUNKED, [], None, False
+            self._length = 0
+        elif "content-length" in headers:
+            try:
+                length = int(headers["content-length"])
+            except ValueError as exc:
+                raise TransportError("bad Content-Length") from exc
+            if length < 0 or length > self._max_body:
+                raise ReplyTooLargeError(
+                    f"reply of {length} bytes is over the limit of {self._max_body}"
+                )
+            self._mode, self._length = _LENGTH, length
+        else:
+            self._mode = _UNTIL_CLOSE
+        return end + 4
 
     def _parse_chunks(self) -> None:
         buf = self._buf
@@ -206,6 +245,10 @@ class Connection(asyncio.Protocol):
         if waiter is not None and not waiter.done():
             waiter.set_result((Response(self._status, self._headers, body), keep))
 
+    def fail(self, exc: BaseException) -> None:
+        """Fail the request in progress with ``exc`` and close the connection."""
+        self._fail(exc)
+
     def _fail(self, exc: BaseException) -> None:
         waiter, self._waiter = self._waiter, None
         self.close()
@@ -239,7 +282,7 @@ def parse_head(head: bytes) -> tuple[int, str, dict[str, str]]:
         name, sep, value = line.partition(":")
         if not sep:
             raise TransportError(f"bad header line {line[:80]!r}")
-        headers[name.strip().lower()] = value.strip()
+        headers[_KNOWN.get(name) or name.strip().lower()] = value.strip()
         if len(headers) > _MAX_HEADERS:
             raise TransportError("too many response headers")
     return int(parts[1]), parts[0], headers

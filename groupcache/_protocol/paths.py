@@ -7,6 +7,7 @@ with ``surrogateescape``.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote_from_bytes, unquote_to_bytes
 
 from .._errors import WireError
@@ -39,6 +40,17 @@ def from_bytes(data: bytes) -> str:
 def path_escape(text: str) -> str:
     """Escape ``text`` for a URL path segment exactly as Go's ``url.PathEscape``."""
     return quote_from_bytes(to_bytes(text), safe=_PATH_SAFE)
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9\-._~$&+:=@]*").fullmatch  # what PathEscape keeps
+
+
+def path_key(key: str) -> bytes:
+    """Return ``key`` escaped as :func:`path_escape` does, as ASCII bytes; a key of
+    characters that need no escape (the usual one) is only encoded."""
+    if _PLAIN_KEY(key) is not None:
+        return key.encode()
+    return path_escape(key).encode()
 
 
 def base_of(url: str, base_path: str) -> str:
@@ -106,7 +118,9 @@ def parse_path(raw_path: str, base_path: str) -> tuple[str, str]:
     path = raw_path.split("?", 1)[0]
     if not path.startswith(base_path):
         raise WireError(f"path is not under {base_path}")
-    rest = from_bytes(unquote_to_bytes(path[len(base_path) :]))
+    rest = path[len(base_path) :]
+    if "%" in rest or not rest.isascii():  # else decoding would give it back unchanged
+        rest = from_bytes(unquote_to_bytes(rest))
     group, sep, key = rest.partition("/")
     if not sep:
         raise WireError("bad request")

@@ -205,3 +205,20 @@ def test_bench_hotkeys_prints_every_policy_for_both_budgets_and_the_owner_cpu() 
         assert out.count(f"  {policy:<12} ") == 2, policy
     assert "owner CPU per cached peer GET (PeerHandler.cached_get): " in out
     assert out.count("target ") == 1
+
+
+@pytest.mark.timeout(60)
+def test_profile_requester_prints_ours_and_the_floors_cpu_per_get() -> None:
+    args = ["--loop", "asyncio", "--concurrency", "2", "--gets", "200", "--rounds", "1"]
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "profile_requester.py"), *args, "--profile"],
+        capture_output=True,
+        text=True,
+        timeout=50,
+        cwd=ROOT,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "ours/floor" in proc.stdout
+    assert "asyncio      2" in proc.stdout
+    assert "Ordered by: internal time" in proc.stdout

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+import socket
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 
 from groupcache._http.connections import ConnectionPool, QueueFullError, TransportError
+from tests.support.waiting import until
 
 Reply = Callable[[bytes], bytes | None]  # request head -> raw response (None: close)
 
@@ -193,6 +195,86 @@ async def test_a_slow_server_times_out() -> None:
         with pytest.raises(TransportError, match="no response within"):
             await p.request("GET", "/k")
         srv.gate.set()
+        await p.aclose()
+
+
+async def test_every_slow_request_times_out_on_its_own_deadline() -> None:
+    """One timer serves every request on the wire: it fires for the earliest deadline,
+    fails what is due and waits again for the later ones."""
+    async with serve(lambda head: ok(b"late")) as (srv, url):
+        srv.gate = asyncio.Event()
+        p = pool(url, timeout=0.1)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        first = asyncio.create_task(p.request("GET", "/a"))
+        await asyncio.sleep(0.05)  # the second request's deadline is later than the first's
+        second_started = loop.time()
+        with pytest.raises(TransportError, match=r"no response within 0\.1 s"):
+            await p.request("GET", "/b")
+        assert loop.time() - second_started >= 0.1
+        with pytest.raises(TransportError, match=r"no response within 0\.1 s"):
+            await first
+        assert loop.time() - started >= 0.1
+        srv.gate.set()
+        await p.aclose()
+
+
+async def test_a_request_waiting_for_a_busy_connection_times_out_too() -> None:
+    async with serve(lambda head: ok(b"late")) as (srv, url):
+        srv.gate = asyncio.Event()
+        p = pool(url, timeout=0.1, max_connections=1)
+        first = asyncio.create_task(p.request("GET", "/a"))
+        await until(lambda: len(srv.requests) == 1)
+        with pytest.raises(TransportError, match=r"no response within 0\.1 s"):
+            await p.request("GET", "/b")  # never got the connection
+        with pytest.raises(TransportError):
+            await first
+        srv.gate.set()
+        await p.aclose()
+
+
+async def test_a_request_cancelled_mid_exchange_closes_its_connection() -> None:
+    async with serve(lambda head: ok(b"late")) as (srv, url):
+        srv.gate = asyncio.Event()
+        p = pool(url)
+        task = asyncio.create_task(p.request("GET", "/a"))
+        await until(lambda: len(srv.requests) == 1)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        srv.gate.set()
+        assert (await p.request("GET", "/b")).body == b"late"
+        assert srv.connections == 2  # its state unknown: closed, never reused
+        await p.aclose()
+
+
+@contextlib.contextmanager
+def hanging_listener() -> Iterator[int]:
+    """A port whose accept queue is full: a connect to it hangs (no SYN-ACK)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    filler = socket.create_connection(("127.0.0.1", port))  # takes the one queue slot
+    try:
+        yield port
+    finally:
+        filler.close()
+        listener.close()
+
+
+@pytest.mark.parametrize(
+    ("request_timeout", "connect_timeout", "message"),
+    [(0.1, 5.0, r"no response within 0\.1 s"), (5.0, 0.1, r"connect timed out after 0\.1 s")],
+)
+async def test_a_hanging_connect_ends_at_the_earlier_of_both_timeouts(
+    request_timeout: float, connect_timeout: float, message: str
+) -> None:
+    with hanging_listener() as port:
+        url = f"http://127.0.0.1:{port}"
+        p = pool(url, timeout=request_timeout, connect_timeout=connect_timeout)
+        with pytest.raises(TransportError, match=message):
+            await p.request("GET", "/k")
         await p.aclose()
 
 

@@ -18,7 +18,7 @@ from groupcache._protocol.bodies import (
     encode_remove_keys,
     encode_set_request,
 )
-from groupcache._protocol.paths import parse_path, path_escape, request_path
+from groupcache._protocol.paths import parse_path, path_escape, path_key, request_path
 
 JAN_2026 = 1767225600.0  # 2026-01-01T00:00Z
 
@@ -77,6 +77,16 @@ def test_path_escape_matches_go_path_escape() -> None:
 
 
 @pytest.mark.parametrize(
+    "key",
+    ["", "key-0", "$&+:=@-_.~AZaz09", "a b/c,d", "ü?#%;", "\udcff", "٣", "x\n", "k/", "%41"],
+)
+def test_path_key_is_path_escape_in_bytes(key: str) -> None:
+    """The fast path of a GET's key (only encoded when nothing needs escaping) escapes
+    exactly as path_escape: non-ASCII digits and letters are escaped too."""
+    assert path_key(key) == path_escape(key).encode("ascii")
+
+
+@pytest.mark.parametrize(
     ("raw", "expected"),
     [
         ("/_groupcache/users/12345", ("users", "12345")),
@@ -85,6 +95,7 @@ def test_path_escape_matches_go_path_escape() -> None:
         ("/_groupcache/users/a%20b%2Fc", ("users", "a b/c")),
         ("/_groupcache/users/x/y", ("users", "x/y")),
         ("/_groupcache/users/%FF", ("users", "\udcff")),
+        ("/_groupcache/users/\u00fc", ("users", "\u00fc")),  # raw UTF-8, not escaped
         ("/_groupcache/users/k?ignored=1", ("users", "k")),
     ],
 )
