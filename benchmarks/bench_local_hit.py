@@ -17,6 +17,7 @@ import argparse
 import functools
 import time
 from collections.abc import Callable
+from typing import Any
 
 from _common import Report, add_common_args, available_loops, best_of, optional_module, run
 
@@ -33,6 +34,42 @@ def timed_passes(passes: int, keys: list[str], lookup: Callable[[str], object]) 
         for k in keys:
             lookup(k)
     return float(time.perf_counter_ns() - t0) / n
+
+
+CODECS: list[tuple[str, Any, Callable[[str], Any]]] = [
+    ("codec=STR", groupcache.STR, lambda k: k),
+    (
+        f"codec=JSON ({getattr(groupcache.JSON, 'backend', '?')})",
+        groupcache.JSON,
+        lambda k: {"k": k, "n": 1},
+    ),
+]
+"""The codecs' cost on a hit (issue 17): decoding the cached bytes on every get."""
+
+
+async def codec_hit_ns(
+    ws: groupcache.Workspace,
+    label: str,
+    codec: Any,
+    value: Callable[[str], Any],
+    keys: list[str],
+    passes: int,
+    rounds: int,
+) -> float:
+    """ns per ``await group.get`` hit of a group with ``codec`` (asyncio)."""
+    group = groupcache.Group(f"bench {label}", value, 64 << 20, workspace=ws, codec=codec)
+    get = group.get
+    for k in keys:
+        await get(k)
+    best = float("inf")
+    for _ in range(rounds):
+        t0 = time.perf_counter_ns()
+        for _ in range(passes):
+            for k in keys:
+                await get(k)
+        best = min(best, float(time.perf_counter_ns() - t0) / (passes * len(keys)))
+    assert group.stats().loads == len(keys), "every timed get must be a hit"
+    return best
 
 
 def main() -> None:
@@ -92,6 +129,10 @@ def main() -> None:
             async_ns[loop] = run(warm_and_measure(), loop)
         sync_ns = best_of(args.rounds, lambda: timed_passes(passes, keys, group.get_sync))
         assert group.stats().loads == len(keys), "every timed get must be a hit"
+        codec_ns = {
+            label: run(codec_hit_ns(ws, label, codec, value, keys, passes, args.rounds))
+            for label, codec, value in CODECS
+        }
 
     def row(label: str, ns: float) -> None:
         ratio = ns / lru_ns
@@ -107,6 +148,8 @@ def main() -> None:
     for loop, ns in async_ns.items():
         row(f"await group.get hit ({loop})", ns)
     row("group.get_sync hit", sync_ns)
+    for label, ns in codec_ns.items():
+        row(f"await group.get hit, {label}", ns)
     worst_async = max(async_ns.values())
     report.target(
         f"await group.get <= {ASYNC_TARGET:g}x lru_cache",

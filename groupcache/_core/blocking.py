@@ -168,6 +168,8 @@ class BlockingMethods(Generic[ValueT]):
 
         _decode: Callable[[bytes], ValueT] | None
 
+        def _decoded(self, data: bytes) -> ValueT: ...
+
         async def get(self, key: str) -> ValueT: ...
         async def set(self, key: str, value: ValueT, *, expire: float | None = None) -> None: ...
         async def remove(self, key: str) -> None: ...
@@ -182,8 +184,7 @@ class BlockingMethods(Generic[ValueT]):
         """
         data = read_hit(self._main, self._hot, self._sync_hits, key, self._fast_key_len)
         if data is not None:  # a hit needs no trip to the loop
-            decode = self._decode
-            return data if decode is None else decode(data)  # type: ignore[return-value]
+            return self._decoded(data)
         return self.workspace.run_sync(self.get(key), timeout)
 
     def set_sync(self, key: str, value: ValueT, *, expire: float | None = None) -> None:
@@ -208,8 +209,7 @@ class BlockingMethods(Generic[ValueT]):
             return await self.get(key)
         data = read_hit(self._main, self._hot, self._sync_hits, key, self._fast_key_len)
         if data is not None:
-            decode = self._decode
-            return data if decode is None else decode(data)  # type: ignore[return-value]
+            return self._decoded(data)
         return await run_on(home, self.get(key))
 
 

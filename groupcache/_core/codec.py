@@ -162,8 +162,9 @@ class GroupCodec(Generic[T]):
     :class:`InvalidValueError` naming the group (the codec's own error as its cause).
 
     ``decode`` is ``None`` for :data:`BYTES`, so the hit path of a bytes group pays
-    nothing; ``check`` validates a peer's reply (raising the codec's error, which the
-    fetch turns into a peer error and a local load).
+    nothing, else the codec's own (one call on a hit; its errors are turned into ours by
+    :meth:`decode_error` where it is called). ``check`` validates a peer's reply (raising
+    the codec's error, which the fetch turns into a peer error and a local load).
     """
 
     __slots__ = ("check", "codec", "decode", "group")
@@ -172,8 +173,8 @@ class GroupCodec(Generic[T]):
         self.codec = codec
         self.group = group
         identity = codec is BYTES
-        self.decode: Callable[[bytes], T] | None = None if identity else self._decode
-        self.check: Callable[[bytes], object] | None = None if identity else codec.decode
+        self.decode: Callable[[bytes], T] | None = None if identity else codec.decode
+        self.check: Callable[[bytes], object] | None = self.decode
 
     def encode_value(self, value: T) -> bytes:
         """The bytes of ``value``, as the group caches and sends them."""
@@ -187,10 +188,8 @@ class GroupCodec(Generic[T]):
                 f"{type(value).__name__}: {exc}"
             ) from exc
 
-    def _decode(self, data: bytes) -> T:
-        try:
-            return self.codec.decode(data)
-        except Exception as exc:
-            raise InvalidValueError(
-                f"group {self.group!r}: cached bytes do not decode with {self.codec!r}: {exc}"
-            ) from exc
+    def decode_error(self, exc: Exception) -> InvalidValueError:
+        """The error for cached bytes that ``decode`` refused with ``exc``."""
+        return InvalidValueError(
+            f"group {self.group!r}: cached bytes do not decode with {self.codec!r}: {exc}"
+        )

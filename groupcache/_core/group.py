@@ -140,7 +140,12 @@ class Group(BlockingMethods[T], WriteMethods[T], StatsMethods, FreshnessMethods)
             main.touch(key)
             main.hits += 1
             decode = self._decode
-            return entry if decode is None else decode(entry)  # type: ignore[return-value]
+            if decode is None:
+                return entry  # type: ignore[return-value]
+            try:
+                return decode(entry)
+            except Exception as exc:
+                raise self._codec.decode_error(exc) from exc
         data: bytes | None = None
         if self._caching:
             entry = main.lookup(key)
@@ -152,8 +157,17 @@ class Group(BlockingMethods[T], WriteMethods[T], StatsMethods, FreshnessMethods)
                 data = self._refresher.serve(key)  # within its grace: now, and refreshed
         if data is None:
             data = (await self._load(key, False)).data
+        return self._decoded(data)
+
+    def _decoded(self, data: bytes) -> T:
+        """``data`` as the codec's type (as it is, for bytes)."""
         decode = self._decode
-        return data if decode is None else decode(data)  # type: ignore[return-value]
+        if decode is None:
+            return data  # type: ignore[return-value]
+        try:
+            return decode(data)
+        except Exception as exc:
+            raise self._codec.decode_error(exc) from exc
 
     @on_home_loop
     async def get_value(self, key: str, *, from_peer: bool = False) -> Value:

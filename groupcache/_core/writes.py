@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Generic
 
+from .._errors import InvalidValueError
 from .blocking import on_home_loop, on_home_thread
 from .broadcast import broadcast, broadcast_clear, broadcast_keys, broadcast_set
 from .cache import populate
@@ -107,7 +108,21 @@ class WriteMethods(Generic[T]):
 
     @on_home_thread
     def local_set(self, key: str, value: Value) -> None:
-        """Store ``value`` in this node's main cache only (what a peer's Set does here)."""
+        """Store ``value`` in this node's main cache only (what a peer's Set does here).
+
+        Raises:
+            InvalidValueError: the group's codec cannot decode its bytes (a Go peer's Set
+                of something else): nothing is changed.
+        """
+        check = self._codec.check
+        if check is not None:
+            try:
+                check(value.data)
+            except Exception as exc:
+                raise InvalidValueError(
+                    f"group {self.name!r}: a Set of bytes {self._codec.codec!r} cannot "
+                    f"decode: {exc}"
+                ) from exc
         self._local_flights.forget(key)
         self._peer_flights.forget(key)
         self._negative.remove(key)

@@ -19,7 +19,7 @@ import groupcache
 from tests.support.gopeer import GoPeerGetError, GoPeerUnsupportedError, GoPeerWriteError
 from tests.support.variants import Variant
 
-from .mixed import Cluster, ms_from_now, same_instant, start_cluster
+from .mixed import GROUP, Cluster, ms_from_now, same_instant, start_cluster
 
 pytestmark = [pytest.mark.interop, pytest.mark.mixed_cluster]
 
@@ -454,3 +454,32 @@ async def test_clear_all_from_python_clears_python_nodes_and_names_each_go_peer(
         assert p.group.cache_stats("main").items == 0
         assert p.group.cache_stats("hot").items == 0
     assert await cluster.loads() == before  # the clear ran no getter anywhere
+
+
+async def test_a_typed_python_group_reads_a_go_owners_bytes_as_its_codecs_type(
+    variant: Variant, cluster: Cluster
+) -> None:
+    """``Group(codec=STR)``: a Go owner's value arrives as the bytes Go sent and is given
+    back as ``str``; the hot copy holds those very bytes (Go's ``StringSink`` analogue)."""
+    async with contextlib.AsyncExitStack() as stack:
+        workspace = groupcache.Workspace()
+        stack.callback(workspace.close)
+        typed = groupcache.Group(
+            GROUP, lambda key: f"py:{key}", 1 << 20, workspace=workspace, codec=groupcache.STR
+        )
+        pool = groupcache.HTTPPool(
+            "http://127.0.0.1:0", workspace=workspace, ring=variant.ring,
+            expiry_field=variant.our_expiry_field,
+        )  # fmt: skip
+        await pool.start("127.0.0.1", 0)
+        stack.push_async_callback(pool.aclose)
+        pool.set_peers(*cluster.urls)  # the cluster's ring; this node only asks
+        go = cluster.go[0].url
+        key = await cluster.find_key(go, "typed-")
+        value = await typed.get(key)
+        assert value == f"go:{key}"
+        assert isinstance(value, str)
+        copy = typed.peek(key)
+        assert copy is not None
+        assert copy.data == f"go:{key}".encode()
+        assert (await cluster.loads())[key] == [go]  # loaded once, by the Go owner

@@ -144,3 +144,44 @@ async def test_a_peer_reply_that_does_not_decode_is_a_peer_error_and_a_local_loa
         assert await typed.get(key) == {"from": "a"}  # loaded here instead
         assert (typed.stats().peer_errors, typed.stats().local_loads) == (1, 1)
         assert typed.peek(key) == Value(b'{"from":"a"}')  # not b's garbage
+
+
+class BreakingCodec:
+    """STR until ``broken``; then it refuses whatever it is given to decode."""
+
+    broken = False
+
+    def encode(self, value: str, /) -> bytes:
+        return value.encode()
+
+    def decode(self, data: bytes, /) -> str:
+        if self.broken:
+            raise ValueError("cannot read these bytes")
+        return data.decode()
+
+
+async def test_cached_bytes_the_codec_refuses_are_an_error_naming_the_group(
+    workspace: Workspace,
+) -> None:
+    codec = BreakingCodec()
+    group = Group("fussy", lambda key: "ok", 1 << 20, workspace=workspace, codec=codec)
+    await group.set("k", "fine")
+    await group.set("e", "fine", expire=4_000_000_000.0)  # expiring: the slower hit path
+    codec.broken = True
+    with pytest.raises(InvalidValueError, match=r"group 'fussy': cached bytes do not decode"):
+        await group.get("k")
+    with pytest.raises(InvalidValueError, match=r"cached bytes do not decode"):
+        await group.get("e")
+    with pytest.raises(InvalidValueError, match=r"cached bytes do not decode") as caught:
+        await asyncio.to_thread(group.get_sync, "k")
+    assert isinstance(caught.value.__cause__, ValueError)
+
+
+async def test_a_peers_set_of_bytes_the_codec_cannot_decode_is_refused_and_changes_nothing(
+    workspace: Workspace,
+) -> None:
+    group = Group("users", lambda key: {}, 1 << 20, workspace=workspace, codec=JSON)
+    await group.set("k", {"v": 1})
+    with pytest.raises(InvalidValueError, match=r"a Set of bytes .* cannot decode"):
+        group.local_set("k", Value(b"<not json>"))  # what a Go peer's Set could send
+    assert await group.get("k") == {"v": 1}
