@@ -4,6 +4,7 @@ codecs exists as such."""
 
 from __future__ import annotations
 
+import importlib
 import math
 from typing import Any
 
@@ -78,3 +79,15 @@ def test_the_codecs_say_which_they_are() -> None:
         "groupcache.STR",
     ]
     assert repr(groupcache.JSON).startswith("groupcache.JsonCodec(backend=")
+
+
+def test_without_orjson_the_json_codec_uses_the_standard_library(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_orjson(name: str) -> object:
+        raise ImportError(f"No module named {name!r}")
+
+    monkeypatch.setattr(importlib, "import_module", no_orjson)
+    codec = JsonCodec()
+    assert codec.backend == "json"
+    assert codec.decode(codec.encode({"a": [1]})) == {"a": [1]}

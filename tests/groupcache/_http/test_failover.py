@@ -75,3 +75,15 @@ async def test_down_after_0_never_marks_a_peer_down() -> None:
             await a.group.get(key)
         assert a.group.stats().peer_errors == 5
         assert all(h.up for h in a.pool.peer_health())
+
+
+def test_a_peer_down_admits_nothing_then_one_probe_once_its_backoff_is_over() -> None:
+    health = PeerHealth(down_after=1, backoff=1.0)
+    assert health.admit()  # up: everything goes
+    health.failed()
+    assert not health.admit()  # down: nothing
+    health.down_until = 1e-9  # the backoff is over
+    assert health.admit()  # the probe
+    assert not health.admit()  # the others wait for its answer
+    health.succeeded()
+    assert health.admit()

@@ -8,11 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from typing import Any, cast
 
 import pytest
 from aiohttp import web
 
-from groupcache import Group, GroupNotFoundError, HTTPPool, ServerKind, Value, Workspace
+from groupcache import (
+    Group,
+    GroupNotFoundError,
+    HashRing,
+    HTTPPool,
+    ServerKind,
+    Value,
+    Workspace,
+)
 from groupcache._core import handoff
 from groupcache._http.connections import ConnectionPool
 from groupcache._protocol.paths import handoff_path
@@ -283,3 +292,19 @@ async def test_a_node_whose_first_ring_was_itself_alone_takes_copies_when_the_ot
         assert new.getter.total == 0
         assert new.group.stats().handoff_loads == len(moved)
         assert total_loads(nodes) == len(KEYS)
+
+
+def test_the_previous_ring_and_its_departed_clients_are_released_when_the_window_ends() -> None:
+    now = [0.0]
+    closed: list[object] = []
+    gone, kept = cast(Any, object()), cast(Any, object())
+    previous: handoff.PreviousOwners[Any] = handoff.PreviousOwners(
+        10.0, HashRing, closed.append, clock=lambda: now[0]
+    )
+    previous.changed(["a", "b"], set(), {"a": gone, "b": kept}, ["b"], set(), {"b": kept})
+    assert previous.departed() == [gone]
+    assert {previous.owner(k) for k in KEYS} == {gone, kept}
+    now[0] = 10.5  # the window is over
+    assert previous.departed() == []
+    assert closed == [gone]
+    assert previous.owner(KEYS[0]) is None
