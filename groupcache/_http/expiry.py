@@ -34,7 +34,11 @@ class Expiry:
         """Fail ``conn``'s request, whose response ``waiter`` awaits, at ``deadline``.
         Nothing needs undoing when it ends in time: the timer drops the requests done."""
         self._busy[conn] = (waiter, deadline)
-        if self._timer is None:
+        timer = self._timer
+        if timer is None:
+            self._timer = asyncio.get_running_loop().call_at(deadline, self._fire)
+        elif deadline < timer.when():  # sooner than the one set (a request that queued)
+            timer.cancel()
             self._timer = asyncio.get_running_loop().call_at(deadline, self._fire)
 
     def _fire(self) -> None:

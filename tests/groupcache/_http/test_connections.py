@@ -6,10 +6,12 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any, cast
 
 import pytest
 
 from groupcache._http.connections import ConnectionPool, QueueFullError, TransportError
+from groupcache._http.expiry import Expiry
 from tests.support.waiting import until
 
 Reply = Callable[[bytes], bytes | None]  # request head -> raw response (None: close)
@@ -326,3 +328,25 @@ async def test_bodies_are_sent_with_their_length() -> None:
         await p.request("PUT", "/k", body=b"12345")
         assert b"Content-Length: 5\r\n" in srv.requests[0]
         await p.aclose()
+
+
+async def test_a_request_registered_later_with_an_earlier_deadline_moves_the_timer_up() -> None:
+    """The one timer is set again for a sooner deadline: a request that waited for a
+    connection (and so registers late) with less time left fails on time."""
+    failed: dict[str, asyncio.Event] = {"slow": asyncio.Event(), "soon": asyncio.Event()}
+
+    class FakeConnection:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def fail(self, exc: BaseException) -> None:
+            failed[self.name].set()
+
+    loop = asyncio.get_running_loop()
+    expiry = Expiry("timed out")
+    slow, soon = FakeConnection("slow"), FakeConnection("soon")
+    expiry.watch(cast(Any, slow), loop.create_future(), loop.time() + 30.0)
+    expiry.watch(cast(Any, soon), loop.create_future(), loop.time() + 0.05)
+    async with asyncio.timeout(5.0):  # not 30 s: the timer was moved up
+        await failed["soon"].wait()
+    assert not failed["slow"].is_set()
