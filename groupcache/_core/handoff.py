@@ -89,6 +89,7 @@ class PreviousOwners(Generic[P]):
         self._departed: dict[str, P] = {}  # of those, the ones no longer peers
         self._until = 0.0
         self._written: set[tuple[str, str | None]] = set()  # (group, key or None: all)
+        self._seen_others = False  # whether a ring of this node's had other members yet
 
     def changed(
         self,
@@ -103,14 +104,18 @@ class PreviousOwners(Generic[P]):
         ones that are this node, the clients of the others). The clients of ``before``
         that ``after`` does not reuse are this object's to close from now on."""
         departed = {m: c for m, c in before_peers.items() if after_peers.get(m) is not c}
+        written = self._written  # writes of a window still open go on counting
         self._release()
         self._departed = departed  # released below, unless the window keeps them
+        first_others = not self._seen_others and len(after) > len(after_self)
+        self._seen_others = self._seen_others or first_others
         if self.window <= 0 or list(before) == list(after):
             self._release()
             return
-        if set(before) <= before_self and after_self and len(after) > len(after_self):
-            # A node that has just joined, or had rung only itself (groupcache serve does
-            # until discovery lists the pods): before it, the ring was the others.
+        if first_others and set(before) <= before_self and after_self:
+            # A node that has just joined, or had rung only itself until now (groupcache
+            # serve does until discovery lists the pods): before it, the ring was the
+            # others'. Not so for one that served alone since: what it holds is newer.
             before = [m for m in after if m not in after_self]
             before_peers = {m: after_peers[m] for m in before}
             before_self = set()
@@ -120,7 +125,7 @@ class PreviousOwners(Generic[P]):
             return
         ring = self._new_ring()
         ring.set(list(before))
-        self._ring, self._clients = ring, clients
+        self._ring, self._clients, self._written = ring, clients, written
         self._until = self._clock() + self.window
 
     def written(self, group: str, key: str | None) -> None:

@@ -308,3 +308,33 @@ def test_the_previous_ring_and_its_departed_clients_are_released_when_the_window
     assert previous.departed() == []
     assert closed == [gone]
     assert previous.owner(KEYS[0]) is None
+
+
+def test_a_node_that_served_alone_takes_no_copy_when_the_others_come_back() -> None:
+    """Only a node's first ring with others counts its self-only ring as having just
+    joined: one that served alone since (its peers gone, writes made here only) owns
+    what it has, and the others' copies may be older."""
+    a, b = cast(Any, object()), cast(Any, object())
+    previous: handoff.PreviousOwners[Any] = handoff.PreviousOwners(60.0, HashRing, print)
+    mine, others = {"x": a, "y": b}, ["me", "x", "y"]
+    previous.changed([], set(), {}, ["me"], {"me"}, {})  # started alone
+    previous.changed(["me"], {"me"}, {}, others, {"me"}, mine)  # discovery lists the pods
+    assert {previous.owner(k) for k in KEYS} <= {a, b, None}
+    assert previous.owner(next(k for k in KEYS if previous.owner(k) is not None)) is not None
+    previous.changed(others, {"me"}, mine, ["me"], {"me"}, {})  # the others go away
+    previous.written("g", "k")  # a write that reached this node only
+    previous.changed(["me"], {"me"}, {}, others, {"me"}, mine)  # and come back
+    assert all(previous.owner(k) is None for k in KEYS)
+
+
+def test_writes_made_in_a_window_are_remembered_across_the_next_change() -> None:
+    a, b, c = (cast(Any, object()) for _ in range(3))
+    previous: handoff.PreviousOwners[Any] = handoff.PreviousOwners(60.0, HashRing, print)
+    previous.changed(["me", "x"], {"me"}, {"x": a}, ["me", "x", "y"], {"me"}, {"x": a, "y": b})
+    previous.written("g", "k")
+    previous.changed(
+        ["me", "x", "y"], {"me"}, {"x": a, "y": b}, ["me", "x", "y", "z"], {"me"},
+        {"x": a, "y": b, "z": c},
+    )  # fmt: skip
+    assert not previous.copy_allowed("g", "k")
+    assert previous.copy_allowed("g", "other")
