@@ -10,8 +10,10 @@ and unpickling what a peer sends would run its code.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
+import math
 from collections.abc import Callable
 from typing import Any, Generic, Protocol, cast
 
@@ -74,9 +76,11 @@ class JsonCodec:
 
     Uses orjson when it is installed (about ten times faster here: 0.36 against 3.8 us to
     decode an 83-byte object) and ``use_orjson`` allows it, else the standard library.
-    Each reads what the other writes; they refuse differently only where orjson is
-    stricter: it wants ``str`` dict keys and ints within 64 bits (``TypeError``), which
-    the standard library turns into strings and writes at any size.
+    Each reads what the other writes. Where they differ, as documented by each: orjson
+    wants ``str`` dict keys and ints within 64 bits (``TypeError``), which the standard
+    library turns into strings and writes at any size; orjson also writes datetimes,
+    UUIDs, enums and dataclasses (read back as strings and objects), which the standard
+    library refuses (``TypeError``).
     """
 
     def __init__(self, *, use_orjson: bool = True) -> None:
@@ -91,8 +95,8 @@ class JsonCodec:
         fast = self._orjson
         if fast is not None:
             data: bytes = fast.dumps(value)
-            if b"null" in data:  # orjson writes NaN and infinities as null: check
-                _std_dumps(value)
+            if b"null" in data and _holds_non_finite(value):  # orjson writes them as null
+                raise ValueError("Out of range float values are not JSON compliant")
             return data
         return _std_dumps(value)
 
@@ -111,6 +115,23 @@ def _load_orjson() -> Any:
         return importlib.import_module("orjson")
     except ImportError:
         return None
+
+
+def _holds_non_finite(value: Any) -> bool:
+    """Whether ``value`` holds a NaN or an infinity anywhere orjson would write one."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+        elif dataclasses.is_dataclass(item) and not isinstance(item, type):
+            stack.extend(getattr(item, f.name) for f in dataclasses.fields(item))
+    return False
 
 
 def _std_dumps(value: Any) -> bytes:

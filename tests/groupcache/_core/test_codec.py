@@ -4,6 +4,8 @@ codecs exists as such."""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import importlib
 import math
 from typing import Any
@@ -91,3 +93,21 @@ def test_without_orjson_the_json_codec_uses_the_standard_library(
     codec = JsonCodec()
     assert codec.backend == "json"
     assert codec.decode(codec.encode({"a": [1]})) == {"a": [1]}
+
+
+def test_the_orjson_backend_writes_what_it_supports_beside_a_null() -> None:
+    """Its NaN check looks for non-finite floats, not at what the standard library would
+    refuse: a datetime beside a None, or a string "nullable", encode."""
+    codec = JsonCodec(use_orjson=True)
+    value = {"at": datetime.datetime(2020, 1, 1), "x": None, "kind": "nullable"}
+    assert codec.decode(codec.encode(value)) == {**value, "at": "2020-01-01T00:00:00"}
+
+
+@dataclasses.dataclass
+class Reading:
+    value: float
+
+
+def test_the_orjson_backend_finds_a_nan_inside_a_dataclass() -> None:
+    with pytest.raises(ValueError, match=r"Out of range"):
+        JsonCodec(use_orjson=True).encode({"r": [Reading(math.nan)], "x": None})
