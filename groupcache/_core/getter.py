@@ -22,6 +22,8 @@ Result: TypeAlias = bytes | bytearray | memoryview | Value
 AnyGetter: TypeAlias = Callable[[str], Any]
 Getter: TypeAlias = Callable[[str], Awaitable[R | Value] | R | Value]
 """A group's getter: returns its codec's type (bytes by default) or a :class:`Value`."""
+BytesGetter: TypeAlias = Callable[[str], Awaitable[Result] | Result]
+"""The getter of a group without a codec: bytes-like data or a :class:`Value`."""
 
 
 class GetterCaller:

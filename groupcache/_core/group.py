@@ -13,13 +13,14 @@ import functools
 import random
 import time
 from collections.abc import Callable, Sequence
+from typing import overload
 
 from .._errors import GroupcacheError, InvalidKeyError
 from .blocking import BlockingMethods, on_home_loop, on_home_thread
 from .cache import Cache, populate
 from .codec import BYTES, Codec, GroupCodec, T
 from .freshness import FreshnessMethods
-from .getter import Getter, GetterCaller
+from .getter import BytesGetter, Getter, GetterCaller
 from .handoff import take_copy
 from .hot import DEFAULT_HOT_QPS, HotAdmission, HotCachePolicy
 from .negative import NegativeCache
@@ -70,14 +71,49 @@ class Group(BlockingMethods[T], WriteMethods[T], StatsMethods, FreshnessMethods)
         DuplicateGroupError: ``name`` exists in the workspace already.
     """
 
+    @overload
+    def __init__(
+        self: Group[bytes],
+        name: str,
+        getter: BytesGetter,
+        size: int,
+        *,
+        workspace: Workspace | None = ...,
+        hot_cache: HotCachePolicy = ...,
+        hot_qps: float = ...,
+        rng: random.Random | None = ...,
+        clock: Callable[[], float] = ...,
+        max_key_bytes: int = ...,
+        executor: concurrent.futures.Executor | None = ...,
+        negative_ttl: float = ...,
+    ) -> None: ...
+
+    @overload
     def __init__(
         self,
         name: str,
         getter: Getter[T],
         size: int,
         *,
+        workspace: Workspace | None = ...,
+        codec: Codec[T],
+        hot_cache: HotCachePolicy = ...,
+        hot_qps: float = ...,
+        rng: random.Random | None = ...,
+        clock: Callable[[], float] = ...,
+        max_key_bytes: int = ...,
+        executor: concurrent.futures.Executor | None = ...,
+        negative_ttl: float = ...,
+    ) -> None: ...
+
+    def __init__(
+        self,
+        name: str,
+        getter: Getter[T] | BytesGetter,
+        size: int,
+        *,
         workspace: Workspace | None = None,
-        codec: Codec[T] = BYTES,  # type: ignore[assignment]  # the default T is bytes
+        codec: Codec[T] = BYTES,  # type: ignore[assignment]  # T is bytes then (overloads)
         hot_cache: HotCachePolicy = "always",
         hot_qps: float = DEFAULT_HOT_QPS,
         rng: random.Random | None = None,

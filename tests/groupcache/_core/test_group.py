@@ -538,7 +538,7 @@ def test_duplicate_group_names_are_a_clear_error(workspace: Workspace) -> None:
     with pytest.raises(GroupcacheError, match="without '/'"):
         Group("a/b", CountingGetter(), 10, workspace=workspace)
     with pytest.raises(GroupcacheError, match="hot_cache"):
-        Group("h", CountingGetter(), 10, workspace=workspace, hot_cache="sometimes")  # type: ignore[arg-type]
+        Group("h", CountingGetter(), 10, workspace=workspace, hot_cache="sometimes")  # type: ignore[call-overload]
 
 
 def test_get_sync_without_a_loop_uses_the_workspace_loop_thread() -> None:

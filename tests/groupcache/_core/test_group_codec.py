@@ -185,3 +185,17 @@ async def test_a_peers_set_of_bytes_the_codec_cannot_decode_is_refused_and_chang
     with pytest.raises(InvalidValueError, match=r"a Set of bytes .* cannot decode"):
         group.local_set("k", Value(b"<not json>"))  # what a Go peer's Set could send
     assert await group.get("k") == {"v": 1}
+
+
+def text_of(key: str) -> str:
+    return f"text of {key}"
+
+
+async def test_a_getter_of_another_type_without_its_codec_is_refused_by_mypy_and_at_run_time(
+    workspace: Workspace,
+) -> None:
+    """mypy refuses the call (the ignore below would be unused otherwise, and mypy --strict
+    fails on that); at run time the str is not bytes."""
+    group = Group("s", text_of, 1 << 20, workspace=workspace)  # type: ignore[arg-type]
+    with pytest.raises(InvalidValueError):
+        await group.get("k")

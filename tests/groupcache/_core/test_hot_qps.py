@@ -110,7 +110,7 @@ def test_other_policies_drop_a_rate_they_did_not_ask_for() -> None:
 @pytest.mark.parametrize("bad", [-1.0, math.nan, math.inf, "1", True])
 def test_a_bad_threshold_is_refused(bad: object, workspace: Workspace) -> None:
     with pytest.raises(GroupcacheError, match="hot_qps"):
-        Group("h", CountingGetter(), 10, workspace=workspace, hot_cache="qps", hot_qps=bad)  # type: ignore[arg-type]
+        Group("h", CountingGetter(), 10, workspace=workspace, hot_cache="qps", hot_qps=bad)  # type: ignore[call-overload]
 
 
 def test_the_default_threshold_is_six_requests_a_minute() -> None:

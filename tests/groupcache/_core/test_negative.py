@@ -136,7 +136,7 @@ async def test_without_a_cache_nothing_is_remembered(workspace: Workspace) -> No
 def test_negative_ttl_must_be_finite_non_negative_seconds(workspace: Workspace) -> None:
     for i, bad in enumerate((-1.0, float("nan"), float("inf"), "5", True)):
         with pytest.raises(GroupcacheError, match="negative_ttl"):
-            Group(f"bad{i}", Missing(), 100, workspace=workspace, negative_ttl=bad)  # type: ignore[arg-type]
+            Group(f"bad{i}", Missing(), 100, workspace=workspace, negative_ttl=bad)  # type: ignore[call-overload]
 
 
 class OwnerSaysMissing:
