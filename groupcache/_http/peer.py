@@ -223,9 +223,17 @@ class HTTPPeer:
         """
         raw = [k for k in keys if not is_utf8(k)]
         if raw:  # JSON would carry them as lone surrogates, which Go reads as U+FFFD
-            keys = [k for k in keys if is_utf8(k)]
-            for key in raw:
-                await self.remove(group, key)
+            writes = [self.remove_keys(group, [k for k in keys if is_utf8(k)])]
+            writes += [self.remove(group, key) for key in raw]
+            failed: Exception | None = None
+            for write in writes:  # every one tried; the first failure raised after
+                try:
+                    await write
+                except Exception as exc:
+                    failed = failed or exc
+            if failed is not None:
+                raise failed
+            return
         if self._remove_keys_ok is False:
             for key in keys:
                 await self.remove(group, key)

@@ -245,3 +245,24 @@ async def test_remove_keys_sends_a_key_that_is_not_utf8_as_its_own_delete() -> N
             assert deletes == [b"/_groupcache/g/bad-%FF"]
     finally:
         await runner.cleanup()
+
+
+async def test_a_failed_delete_of_a_raw_key_still_lets_the_other_keys_be_removed() -> None:
+    seen: list[str] = []
+
+    async def v3(request: web.Request) -> web.Response:
+        seen.append(request.method)
+        if request.method == "DELETE":
+            return web.Response(status=500, text="boom\n")
+        return web.Response()
+
+    raw = b"bad-\xff".decode("utf-8", "surrogateescape")
+    runner, v3_url = await serve_peer_handler(v3)
+    try:
+        async with cluster(1) as (node,):
+            node.pool.set_peers(node.url, v3_url)
+            with pytest.raises(MultiError):
+                await node.group.remove_keys([raw, "a", "b"])
+            assert sorted(seen) == ["DELETE", "POST"]  # the batch went too
+    finally:
+        await runner.cleanup()
