@@ -262,7 +262,7 @@ async def run(config: Config) -> None:
                 await state.kg.aclose()  # no more set_peers
             await runner.cleanup()  # finish the app's requests in progress
             stop.clear()  # a second signal from now on sets it again
-            if config.drain > 0 and signals < 2:
+            if config.drain > 0 and signals == 1:  # stopped by a signal, not by a failure
                 log.info("draining: serving peers for %.1f s", config.drain)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), config.drain)

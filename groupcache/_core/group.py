@@ -59,7 +59,8 @@ class Group(BlockingMethods[T], WriteMethods[T], StatsMethods, FreshnessMethods)
             (default, as mailgun and groupcache-go v3), ``"golang"`` (1 in 10, as
             golang/groupcache), ``"never"``, or ``"qps"``: when the owner reports at least
             ``hot_qps`` requests per second for the key (1 in 10 when it reports none).
-        hot_qps: The threshold of ``"qps"``, in requests per second from the owner's peers.
+        hot_qps: The threshold of ``"qps"``, in requests per second: the owner's count of
+            the requests that asked for its rate (``"qps"`` nodes of ours).
         rng: Random source of the ``"golang"`` policy (and of ``"qps"`` without a rate).
         clock: Wall clock in Unix seconds, for expiry (of values from peers too).
         max_key_bytes: Longest accepted key, in UTF-8 bytes.
@@ -298,9 +299,10 @@ class Group(BlockingMethods[T], WriteMethods[T], StatsMethods, FreshnessMethods)
         self._stats.server_requests += 1
 
     def owner_rate(self, key: str) -> float:
-        """Count a peer's request for ``key`` and return how often peers ask this node for
-        it, in requests per second over about a minute (what ``"qps"`` groups admit by).
-        On the home loop (as servers call it)."""
+        """Count a peer's request for ``key`` that asked for the rate, and return how
+        often such requests come, in requests per second over about a minute (what
+        ``"qps"`` groups admit by; Go peers and other policies do not ask, so they are not
+        counted). On the home loop (as servers call it)."""
         return self._rates.hit(key)
 
     def __repr__(self) -> str:

@@ -199,7 +199,8 @@ class HTTPPool:
         Accepts ``set_peers(u1, u2)`` or ``set_peers([u1, u2])``. The URL that normalises
         to :attr:`self_url` is this node, whose keys are loaded locally. Called from
         another thread while the home loop runs, it blocks until that loop has run it
-        (the connections it closes belong to that loop).
+        (the connections it closes belong to that loop): never call it holding a lock
+        that code on the home loop waits for.
 
         Raises:
             GroupcacheError: a URL is not ``http(s)://host[:port]``.
