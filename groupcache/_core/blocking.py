@@ -184,6 +184,8 @@ class BlockingMethods(Generic[ValueT]):
         """
         data = read_hit(self._main, self._hot, self._sync_hits, key, self._fast_key_len)
         if data is not None:  # a hit needs no trip to the loop
+            if self._decode is None:  # bytes: nothing to decode, no call
+                return data  # type: ignore[return-value]
             return self._decoded(data)
         return self.workspace.run_sync(self.get(key), timeout)
 
