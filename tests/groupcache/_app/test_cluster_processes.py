@@ -19,21 +19,9 @@ import os
 import signal
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
-
-import pytest
 
 from tests.support.figures import figure
 from tests.support.processes import Cluster, owners, pick, set_peers, values_of
-
-
-@pytest.fixture
-async def cluster() -> AsyncIterator[Cluster]:
-    c = Cluster()
-    try:
-        yield c
-    finally:
-        await c.aclose()
 
 
 async def test_stampede_across_three_processes_runs_each_getter_once_cluster_wide(

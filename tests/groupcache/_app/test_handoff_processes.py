@@ -7,23 +7,12 @@ called the origin for it; ``calls`` counts each node's getter calls.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from tests.support.figures import figure
 from tests.support.processes import Cluster, NodeProcess, set_peers
 
 KEYS = [f"roll-{i}" for i in range(150)]
-
-
-@pytest.fixture
-async def cluster() -> AsyncIterator[Cluster]:
-    c = Cluster()
-    try:
-        yield c
-    finally:
-        await c.aclose()
 
 
 async def origin_calls(nodes: list[NodeProcess]) -> int:

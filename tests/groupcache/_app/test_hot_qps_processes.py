@@ -3,23 +3,10 @@ key's owner reports its rate over real TCP, and its peers keep only the hot key.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
 from tests.support.processes import Cluster, NodeProcess, owners, pick, set_peers
 
 QPS = ("--delay", "0", "--hot-cache", "qps", "--hot-qps", "0.045")
 """Admitted from the third request within a few seconds (3/60 per second), not before."""
-
-
-@pytest.fixture
-async def cluster() -> AsyncIterator[Cluster]:
-    c = Cluster()
-    try:
-        yield c
-    finally:
-        await c.aclose()
 
 
 async def hot_items(node: NodeProcess) -> int:

@@ -5,22 +5,11 @@ loaded them (``name:key#n``)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from tests.support.processes import Cluster, NodeProcess, owners, set_peers
 
 TTL = ("--delay", "0", "--ttl", "10")
-
-
-@pytest.fixture
-async def cluster() -> AsyncIterator[Cluster]:
-    c = Cluster()
-    try:
-        yield c
-    finally:
-        await c.aclose()
 
 
 async def advance(nodes: list[NodeProcess], seconds: float) -> None:
