@@ -349,7 +349,9 @@ class Group(BlockingMethods[T], WriteMethods[T], StatsMethods, FreshnessMethods)
                     populate(self._main, self._hot, self.size, key, value, self._hot)
                 return value
         picker = self.workspace.peer_picker
-        value = await take_copy(picker, peer, self.name, key, self._clock, self._stats)
+        value = await take_copy(
+            picker, peer, self.name, key, self._clock, self._stats, self._codec.check
+        )
         if value is not None:  # the previous owner's copy (warm handoff)
             if not flight.forgotten:
                 populate(self._main, self._hot, self.size, key, value, self._main)

@@ -36,9 +36,11 @@ async def take_copy(
     key: str,
     clock: Callable[[], float],
     stats: Stats,
+    check: Callable[[bytes], object] | None = None,
 ) -> Value | None:
     """Return the previous owner's live cached copy of ``key``, or ``None`` (counted);
-    not when that is the current ``owner`` (asked already) or failed its last request."""
+    not when that is the current ``owner`` (asked already) or failed its last request.
+    ``check`` (the group's codec) raises on a copy that does not decode: none taken."""
     if not isinstance(picker, Handoff):
         return None
     donor = picker.previous_owner(key)
@@ -46,7 +48,9 @@ async def take_copy(
         return None
     try:
         value = await donor.get_cached(group, key)
-    except Exception:  # unreachable, garbage: the origin it is
+        if value is not None and check is not None:
+            check(value.data)
+    except Exception:  # unreachable, garbage, not of the group's type: the origin it is
         value = None
     if value is None or value.expired(clock()):
         stats.handoff_misses += 1

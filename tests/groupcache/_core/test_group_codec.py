@@ -199,3 +199,25 @@ async def test_a_getter_of_another_type_without_its_codec_is_refused_by_mypy_and
     group = Group("s", text_of, 1 << 20, workspace=workspace)  # type: ignore[arg-type]
     with pytest.raises(InvalidValueError):
         await group.get("k")
+
+
+async def test_a_warm_handoff_copy_that_does_not_decode_is_not_taken() -> None:
+    """The previous owner held bytes of another type (its group had no codec then): the
+    new owner of a typed group calls its own getter instead of caching them."""
+    async with cluster(3, join=False, group_kwargs={"hot_cache": "never"}) as nodes:
+        old, new = nodes[:2], nodes[2]
+        typed = Group("t", lambda key: {"typed": key}, 1 << 20, workspace=new.ws, codec=JSON)
+        for node in old:
+            Group("t", lambda key: b"<raw bytes>", 1 << 20, workspace=node.ws)
+            node.pool.set_peers(*(m.url for m in old))
+        keys = [f"k{i}" for i in range(60)]
+        for key in keys:
+            await old[0].ws.get_group("t").get(key)  # type: ignore[union-attr]
+        for node in nodes:
+            node.pool.set_peers(*(m.url for m in nodes))  # the new one joins
+        mine = [k for k in keys if new.pool.owner(k) == new.url]
+        assert mine
+        for key in mine:
+            assert await typed.get(key) == {"typed": key}
+        assert typed.stats().handoff_loads == 0
+        assert typed.stats().local_loads == len(mine)
