@@ -19,6 +19,12 @@ from .value import Value
 
 logger = logging.getLogger("groupcache")
 
+RETRY_FIRST = 1.0
+"""Seconds after a failed refresh before a stale get starts another; doubled at each
+failure in a row, up to :data:`RETRY_MAX`, so an origin that is down is not hammered."""
+RETRY_MAX = 30.0
+_RETRY_KEYS = 10_000  # keys whose retry time is kept at once; past that, forgotten
+
 
 class Refresher:
     """Serves a group's stale values and runs their background refreshes.
@@ -31,7 +37,7 @@ class Refresher:
         load: Loads a key as a get's miss does (through the group's singleflight).
     """
 
-    __slots__ = ("_caches", "_clock", "_group", "_load", "_stats", "_tasks")
+    __slots__ = ("_caches", "_clock", "_group", "_load", "_retry", "_stats", "_tasks")
 
     def __init__(
         self,
@@ -47,6 +53,7 @@ class Refresher:
         self._stats = stats
         self._load = load
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._retry: dict[str, tuple[float, float]] = {}  # key -> (not before, last delay)
 
     @property
     def running(self) -> int:
@@ -63,7 +70,9 @@ class Refresher:
                 self._stats.stale_hits += 1
                 loop = asyncio.get_running_loop()
                 task = self._tasks.get(key)
-                if task is None or task.get_loop() is not loop:  # none here yet
+                retry = self._retry.get(key)
+                waiting = retry is not None and now < retry[0]  # after a failure: back off
+                if (task is None or task.get_loop() is not loop) and not waiting:
                     self._tasks[key] = loop.create_task(
                         self._refresh(key), name=f"groupcache-refresh {self._group}/{key[:64]}"
                     )
@@ -76,21 +85,35 @@ class Refresher:
         except Exception as exc:
             self._stats.stale_refresh_errors += 1
             if isinstance(exc, NotFoundError) and not isinstance(exc, GroupNotFoundError):
+                self._retry.pop(key, None)
                 self._drop_stale(key)  # the value no longer exists: serve it no more
                 logger.debug("groupcache: %s/%r is gone: %s", self._group, key, exc)
             else:
+                delay = self._back_off(key)
                 logger.warning(
-                    "groupcache: refresh of stale %s/%r failed (stale value kept): %r",
+                    "groupcache: refresh of stale %s/%r failed (stale value kept; next try "
+                    "in %.0f s): %r",
                     self._group,
                     key,
+                    delay,
                     exc,
                 )
         else:
+            self._retry.pop(key, None)
             self._stats.stale_refreshes += 1
             self._drop_stale(key)  # a fresh value not cached (hot cache policy, size)
         finally:
             if self._tasks.get(key) is asyncio.current_task():
                 del self._tasks[key]
+
+    def _back_off(self, key: str) -> float:
+        """Hold the next refresh of ``key`` back; return for how many seconds."""
+        last = self._retry.get(key)
+        delay = RETRY_FIRST if last is None else min(RETRY_MAX, 2 * last[1])
+        if len(self._retry) >= _RETRY_KEYS:
+            self._retry.clear()
+        self._retry[key] = (self._clock() + delay, delay)
+        return delay
 
     def _drop_stale(self, key: str) -> None:
         now = self._clock()

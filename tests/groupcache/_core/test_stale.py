@@ -9,6 +9,7 @@ import logging
 import pytest
 
 from groupcache import Group, InvalidValueError, NotFoundError, Value, Workspace
+from groupcache._core import stale
 from tests.groupcache.helpers import ModPicker
 from tests.support.waiting import until
 
@@ -110,7 +111,7 @@ async def test_a_value_without_a_grace_expires_as_before(workspace: Workspace) -
     assert len(g._main) == 1
 
 
-async def test_a_failed_refresh_is_counted_logged_and_keeps_the_stale_value(
+async def test_a_failed_refresh_is_counted_logged_keeps_the_stale_value_and_backs_off(
     workspace: Workspace, caplog: pytest.LogCaptureFixture
 ) -> None:
     g, origin, clock = make(workspace)
@@ -121,9 +122,17 @@ async def test_a_failed_refresh_is_counted_logged_and_keeps_the_stale_value(
         assert await g.get("k") == b"v1"
         await until(lambda: g.stats().stale_refresh_errors == 1)
     assert "origin down" in caplog.text
-    assert await g.get("k") == b"v1"  # still served stale; a new refresh is tried
+    assert "next try in 1 s" in caplog.text
+    assert await g.get("k") == b"v1"  # still served stale; no new refresh yet: backing off
+    assert (origin.calls, g.stats().stale_refresh_errors, g._refresher.running) == (2, 1, 0)
+    clock.now += 1.0  # the backoff is over: a new refresh is tried
+    assert await g.get("k") == b"v1"
     await until(lambda: g.stats().stale_refresh_errors == 2)
+    clock.now += 1.5  # the backoff doubled to 2 s: not over yet
+    assert await g.get("k") == b"v1"
+    assert (origin.calls, g._refresher.running) == (3, 0)
     origin.fail = None
+    clock.now += 0.5
     assert await g.get("k") == b"v1"
     await until(lambda: g.stats().stale_refreshes == 1)
     assert await g.get("k") == b"v4"
@@ -245,3 +254,20 @@ def test_get_sync_serves_a_stale_value_and_refreshes_it_on_the_loop(
     workspace.run_sync(refreshed(), timeout=10)
     assert g.get_sync("k") == b"v2"
     assert origin.calls == 2
+
+
+async def test_retry_times_are_kept_for_a_bounded_number_of_keys(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stale, "_RETRY_KEYS", 1)
+    g, origin, clock = make(workspace)
+    await g.get("a")
+    await g.get("b")
+    clock.now += 11
+    origin.fail = RuntimeError("origin down")
+    assert await g.get("a") == b"v1"
+    await until(lambda: g.stats().stale_refresh_errors == 1)
+    assert await g.get("b") == b"v2"
+    await until(lambda: g.stats().stale_refresh_errors == 2)  # "a"'s retry time forgotten
+    assert await g.get("a") == b"v1"
+    await until(lambda: g.stats().stale_refresh_errors == 3)  # so it is tried at once
