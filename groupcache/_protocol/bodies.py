@@ -255,9 +255,10 @@ def encode_batch_response(items: Sequence[BatchItem], limit: int | None = None) 
                 status, result = items[i]
                 if isinstance(result, Value):
                     item = built[i] = pb.GetBatchItem(status=LEFT_OUT)
-                else:
-                    message = result if isinstance(result, str) else result.message
-                    item = built[i] = _shortened(status, message, room)
+                elif isinstance(result, str):
+                    item = built[i] = _shortened(status, result, room)
+                else:  # a remembered not-found keeps its TTL while its message shortens
+                    item = built[i] = _shortened(status, result.message, room, result.negative_ttl)
             total += _field_size(item.ByteSize()) - marker
     msg = pb.GetBatchResponse()
     msg.items.extend(built)
@@ -281,11 +282,15 @@ def _batch_item(status: int, result: Value | str | RememberedNotFound) -> pb.Get
     return pb.GetBatchItem(status=status, error=result)
 
 
-def _shortened(status: int, message: str, room: int) -> pb.GetBatchItem:
+def _shortened(
+    status: int, message: str, room: int, negative_ttl: float | None = None
+) -> pb.GetBatchItem:
     """The error item cut to ``room`` bytes (its message shortened, or dropped)."""
     data = message.encode()
     while data:
-        item = pb.GetBatchItem(status=status, error=data.decode("utf-8", "ignore"))
+        item = pb.GetBatchItem(
+            status=status, error=data.decode("utf-8", "ignore"), negative_ttl=negative_ttl
+        )
         over = _field_size(item.ByteSize()) - room
         if over <= 0:
             return item

@@ -95,3 +95,14 @@ def test_a_not_found_reply_with_a_ttl_header_is_a_not_found_with_that_ttl() -> N
     item = item_error(404, "gone", url="u", group="g", path="/", negative_ttl=3.0)
     assert isinstance(item, NotFoundError)
     assert item.negative_ttl == 3.0
+
+
+def test_a_remembered_not_found_cut_to_the_reply_limit_keeps_its_ttl() -> None:
+    items: list[BatchItem] = [(404, RememberedNotFound("gone " * 200, 30.0))]
+    body = encode_batch_response(items, limit=64)
+    assert len(body) <= 64
+    ((status, result),) = decode_batch_response(body)
+    assert status == 404
+    assert isinstance(result, RememberedNotFound)
+    assert result.negative_ttl == 30.0
+    assert result.message.startswith("gone gone")
