@@ -135,6 +135,9 @@ async def test_a_rolling_update_under_load_fails_no_get_and_keeps_the_cache_warm
     try:
         for i, retiring in enumerate(old, 1):
             new = await cluster.start_pod(f"v2-{i}")
+            # As a Deployment with maxUnavailable 0 does: the old pod is deleted once the
+            # new one is Ready, that is, in every ring (its own holding every pod).
+            await wait_rings([*serving, new], [*serving, new], within=60)
             live = [p for p in serving if p is not retiring] + [new]
             serving.append(new)
             serving.remove(retiring)  # endpoints drop a terminating pod
