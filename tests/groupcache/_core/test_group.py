@@ -22,16 +22,9 @@ from groupcache import (
     Workspace,
 )
 from tests.groupcache.helpers import FakePeer, ModPicker
+from tests.support.clock import Clock
 from tests.support.getters import CountingGetter
 from tests.support.waiting import until
-
-
-class Clock:
-    def __init__(self, now: float = 1_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 async def test_concurrent_gets_of_a_cold_key_run_the_getter_once(workspace: Workspace) -> None:

@@ -13,15 +13,8 @@ from groupcache._core.hot import HotAdmission
 from groupcache._core.rates import RateTable
 from groupcache._core.value import RatedValue
 from tests.groupcache.helpers import FakePeer, ModPicker
+from tests.support.clock import Clock
 from tests.support.getters import CountingGetter
-
-
-class Clock:
-    def __init__(self, now: float = 1_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_a_steady_rate_is_estimated_in_requests_per_second() -> None:

@@ -15,14 +15,7 @@ from groupcache import (
     Workspace,
 )
 from tests.groupcache.helpers import ModPicker
-
-
-class Clock:
-    def __init__(self, now: float = 1_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.clock import Clock
 
 
 class Missing:

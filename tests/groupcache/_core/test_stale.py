@@ -11,15 +11,8 @@ import pytest
 from groupcache import Group, InvalidValueError, NotFoundError, Value, Workspace
 from groupcache._core import stale
 from tests.groupcache.helpers import ModPicker
+from tests.support.clock import Clock
 from tests.support.waiting import until
-
-
-class Clock:
-    def __init__(self, now: float = 1_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class Origin:

@@ -24,17 +24,10 @@ from groupcache._protocol.bodies import (
 )
 from groupcache._protocol.headers import RATE_HEADER
 from tests.groupcache.helpers import serve_peer_handler
+from tests.support.clock import Clock
 from tests.support.cluster import cluster
 from tests.support.getters import CountingGetter
 from tests.support.waiting import until
-
-
-class Clock:
-    def __init__(self, now: float = 1_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class NeverRandom(random.Random):

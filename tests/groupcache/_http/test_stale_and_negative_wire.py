@@ -16,15 +16,8 @@ import pytest
 
 from groupcache import Group, HTTPPool, NotFoundError, ServerKind, Value, Workspace
 from groupcache._protocol.bodies import encode_get_response
+from tests.support.clock import Clock
 from tests.support.waiting import until
-
-
-class Clock:
-    def __init__(self, now: float = 1_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class Origin:
