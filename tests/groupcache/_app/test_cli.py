@@ -113,16 +113,28 @@ async def test_client_transport_errors_are_peer_errors() -> None:
             client.get_sync("g", "k")
 
 
+@contextlib.asynccontextmanager
+async def draining_node(drain: str) -> AsyncIterator[asyncio.subprocess.Process]:
+    """A ``groupcache serve --drain`` process, its stdout and stderr piped; killed by PID
+    at the end if the test left it running."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "groupcache", "serve", "--self", "http://127.0.0.1:0",
+        "--getter", "tests.support.getters:echo", "--group", "g", "--drain", drain,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        yield proc
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
 async def test_serve_drains_after_sigterm_answering_peers_until_the_drain_ends() -> None:
     """``--drain``: after SIGTERM the node keeps serving (its peers may still take copies
     of its keys, the warm handoff) for that long, then exits 0; a second signal ends the
     drain at once."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "groupcache", "serve", "--self", "http://127.0.0.1:0",
-        "--getter", "tests.support.getters:echo", "--group", "g", "--drain", "60",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    try:
+    async with draining_node("60") as proc:
         assert proc.stdout is not None
         assert proc.stderr is not None
         url = json.loads(await proc.stdout.readline())["url"]
@@ -135,28 +147,15 @@ async def test_serve_drains_after_sigterm_answering_peers_until_the_drain_ends()
         proc.terminate()  # a second signal: stop now
         async with asyncio.timeout(20):
             assert await proc.wait() == 0
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
 
 
 async def test_serve_exits_by_itself_when_the_drain_is_over() -> None:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "groupcache", "serve", "--self", "http://127.0.0.1:0",
-        "--getter", "tests.support.getters:echo", "--drain", "0.2",
-        stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    try:
+    async with draining_node("0.2") as proc:
         assert proc.stdout is not None
         await proc.stdout.readline()
         proc.terminate()
         async with asyncio.timeout(20):
             assert await proc.wait() == 0
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
 
 
 def test_a_negative_drain_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
